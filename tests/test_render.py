@@ -1,0 +1,86 @@
+"""Replies as each channel shows them; SMS in particular."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.render import (
+    GSM7_BASIC,
+    GSM7_EXTENSION,
+    SMS_MAX_PARTS,
+    SMS_MORE_KEYWORD,
+    SMS_PART_SEPTETS,
+    paginate_sms,
+    render,
+    septets,
+    sms_parts,
+    to_gsm7,
+)
+from bot.reply import Button, Reply
+
+BIRTH = Reply(
+    "Khai sinh – Lệ phí: miễn phí nếu đăng ký đúng hạn (trong 60 ngày).",
+    (Button("Giấy tờ cần mang", "/ask_documents"), Button("Nộp ở đâu", "/ask_where")),
+)
+
+
+def is_gsm7(text: str) -> bool:
+    return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
+
+
+def test_sms_is_plain_gsm7_with_numbered_options():
+    rendered = render(BIRTH, "sms")
+    assert rendered.text == (
+        "Khai sinh - Le phi: mien phi neu dang ky dung han (trong 60 ngay).\n"
+        "1. Giay to can mang\n2. Nop o dau"
+    )
+    assert rendered.buttons == () and rendered.more == ()
+    assert is_gsm7(rendered.text)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Đường đến UBND xã", "Duong den UBND xa"),
+    ("giá `50k` ≥ 20k", "gia ?50k? ? 20k"),
+    ("[ghi chú]", "[ghi chu]"),
+])
+def test_to_gsm7(text, expected):
+    assert to_gsm7(text) == expected
+
+
+@pytest.mark.parametrize("text,parts", [
+    ("a" * 160, 1), ("a" * 161, 2), ("a" * 306, 2), ("a" * 307, 3), ("[" * 80, 1),
+    ("[" * 81, 2),
+])
+def test_sms_parts(text, parts):
+    assert sms_parts(text) == parts
+
+
+def test_long_answer_is_paged_within_three_parts_and_nothing_is_lost():
+    words = [f"giay{i}" for i in range(400)]
+    text = " ".join(words)
+    pages = paginate_sms(text)
+    assert len(pages) > 2
+    for page in pages:
+        assert septets(page) <= SMS_MAX_PARTS * SMS_PART_SEPTETS
+        assert sms_parts(page) <= SMS_MAX_PARTS
+    for page in pages[:-1]:
+        assert page.endswith(f"(Nhan {SMS_MORE_KEYWORD} de xem tiep)")
+    joined = " ".join(p.replace(f"\n(Nhan {SMS_MORE_KEYWORD} de xem tiep)", "") for p in pages)
+    assert joined.split() == words
+
+
+def test_render_sms_keeps_the_rest_for_later():
+    rendered = render(Reply("Giấy tờ: " + "bản sao giấy tờ, " * 60), "sms")
+    assert rendered.more
+    assert sms_parts(rendered.text) <= SMS_MAX_PARTS
+
+
+def test_app_channels_keep_diacritics_and_buttons():
+    rendered = render(BIRTH, "telegram")
+    assert rendered.text == BIRTH.text
+    assert rendered.buttons == (("Giấy tờ cần mang", "/ask_documents"), ("Nộp ở đâu", "/ask_where"))
+
+
+def test_unknown_channel_is_an_error():
+    with pytest.raises(ValueError, match="unknown channel"):
+        render(BIRTH, "fax")
