@@ -23,6 +23,43 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from bot.quiet import quiet
+    from bot.training import train_nlu
+
+    quiet()
+    print("Kiểm tra danh mục thủ tục...", flush=True)
+    if _validate(args) != 0:
+        print("Không huấn luyện khi danh mục còn lỗi.", file=sys.stderr)
+        return 1
+    print("Sinh dữ liệu và huấn luyện mô hình (khoảng 1 phút)...", flush=True)
+    model = train_nlu(Path("."), args.config, args.out, args.name)
+    print(f"Xong: {model}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from bot.evaluate import load_examples, overlap, report, score
+    from bot.quiet import quiet
+    from bot.training import train_nlu
+
+    quiet()
+    examples = load_examples(args.test)
+    runs = [("ours (config.yml)", args.config, "nlu-ours")]
+    if args.stock:
+        runs.append(("rasa stock (DIET)", Path("bench/config_stock.yml"), "nlu-stock"))
+    results = []
+    for label, config, name in runs:
+        print(f"Training {label}...", flush=True)
+        model = train_nlu(Path("."), config, args.out, name)
+        results.append(score(model, examples, label))
+    print(report(results, args.test, overlap(examples, Path("nlu_data")), len(examples)))
+    if args.show_misses:
+        for text, expected, predicted in results[0].misses:
+            print(f"  MISS {expected:>16} -> {predicted:<16} {text}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bot", description=__doc__)
     parser.add_argument("--version", action="version", version=f"bot {__version__}")
@@ -30,6 +67,22 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check procedures/*.yaml against the schema")
     validate.add_argument("--procedures", type=Path, default=Path("procedures"))
     validate.set_defaults(run=_validate)
+
+    train = commands.add_parser("train", help="validate, generate flows/ and nlu_data/, train")
+    train.add_argument("--procedures", type=Path, default=Path("procedures"))
+    train.add_argument("--config", type=Path, default=Path("config.yml"))
+    train.add_argument("--out", type=Path, default=Path("models"))
+    train.add_argument("--name", default="current")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", help="intent accuracy and procedure F1, held out")
+    evaluate.add_argument("--test", type=Path, default=Path("tests/data/nlu_heldout.yml"))
+    evaluate.add_argument("--config", type=Path, default=Path("config.yml"))
+    evaluate.add_argument("--out", type=Path, default=Path("models"))
+    evaluate.add_argument("--stock", action="store_true",
+                          help="also train and score Rasa's stock pipeline (slow: DIET, 100 epochs)")
+    evaluate.add_argument("--show-misses", action="store_true")
+    evaluate.set_defaults(run=_evaluate)
     return parser
 
 

@@ -1,0 +1,102 @@
+"""Deterministic entity extraction on canonical lemmas.
+
+Procedure names are a closed list that staff keep in YAML, so a dictionary match on the
+tokenizer's lemmas beats a statistical tagger: an alias learnt once from an accented example is
+found typed without diacritics or abbreviated (``ks`` -> ``khai_sinh``). Digits typed to pick a
+numbered option become the ``number`` entity.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+_FILE = "entity_lemmas.json"
+TOKENS = "text_tokens"
+MAX_OPTION_NUMBER = 20
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
+class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
+    """Finds annotated entity values by longest match on token lemmas."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"number_entity": "number"}
+
+    def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+                 patterns: dict[str, tuple[str, str]] | None = None) -> None:
+        self._config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        self.patterns = patterns or {}
+        self._longest = max((len(k.split()) for k in self.patterns), default=0)
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> LemmaEntityExtractor:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        patterns: dict[str, tuple[str, str]] = {}
+        for example in training_data.training_examples:
+            tokens = example.get(TOKENS) or []
+            for entity in example.get(ENTITIES) or []:
+                lemmas = [t.lemma for t in tokens
+                          if t.start >= entity["start"] and t.end <= entity["end"]]
+                if lemmas:
+                    patterns[" ".join(lemmas)] = (entity["entity"], str(entity["value"]))
+        self.patterns = patterns
+        self._longest = max((len(k.split()) for k in patterns), default=0)
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / _FILE).write_text(json.dumps(patterns, ensure_ascii=False))
+        return self._resource
+
+    @classmethod
+    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> LemmaEntityExtractor:
+        with model_storage.read_from(resource) as directory:
+            raw = json.loads((directory / _FILE).read_text())
+        return cls(config, model_storage, resource, {k: tuple(v) for k, v in raw.items()})
+
+    def _find(self, message: Message) -> list[dict[str, Any]]:
+        tokens = message.get(TOKENS) or []
+        text = message.get(TEXT) or ""
+        found = []
+        i = 0
+        while i < len(tokens):
+            for size in range(min(self._longest, len(tokens) - i), 0, -1):
+                key = " ".join(t.lemma for t in tokens[i:i + size])
+                if key in self.patterns:
+                    entity, value = self.patterns[key]
+                    start, end = tokens[i].start, tokens[i + size - 1].end
+                    found.append({"entity": entity, "value": value, "start": start, "end": end,
+                                  "confidence_entity": 1.0, "text": text[start:end]})
+                    i += size
+                    break
+            else:
+                lemma = tokens[i].lemma
+                if lemma.isdigit() and 0 < int(lemma) <= MAX_OPTION_NUMBER:
+                    found.append({"entity": self._config["number_entity"], "value": lemma,
+                                  "start": tokens[i].start, "end": tokens[i].end,
+                                  "confidence_entity": 1.0, "text": tokens[i].text})
+                i += 1
+        return found
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            entities = self.add_extractor_name(self._find(message))
+            message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data

@@ -1,0 +1,105 @@
+"""Turns Vietnamese as citizens type it into canonical words.
+
+Each word of the input keeps its span in the original text; its canonical form is lowercase,
+without diacritics, with chat abbreviations expanded and the syllables of one word joined by
+``_`` (``"Đăng ký"`` and ``"dk"`` both become ``dang_ky``). Which syllables form one word comes
+from a dictionary of compounds learnt from underthesea's segmentation of accented text, so that
+text typed without diacritics is segmented the same way as its accented form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from bot.text import fold
+
+CHAT_SPELLING = Path(__file__).with_name("chat_spelling.yml")
+MAX_COMPOUND_SYLLABLES = 6
+_WORD = re.compile(r"(?:\w|[\u0300-\u036f])+")  # combining marks belong to their letter
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word of the input: its span in the original text and its canonical syllables."""
+
+    start: int
+    end: int
+    syllables: tuple[str, ...]
+
+    @property
+    def lemma(self) -> str:
+        return "_".join(self.syllables)
+
+
+@lru_cache(maxsize=4)
+def load_abbreviations(path: Path = CHAT_SPELLING) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Typed form (as syllables) -> canonical syllables, from the chat-spelling YAML."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {tuple(fold(k).lower().split()): tuple(fold(v).lower().split())
+            for k, v in (data.get("abbreviations") or {}).items()}
+
+
+def syllables(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, folded lowercase syllable) for every run of word characters."""
+    return [(m.start(), m.end(), fold(m.group()).lower()) for m in _WORD.finditer(text)]
+
+
+def compounds_from_words(words: Iterable[str]) -> set[tuple[str, ...]]:
+    """Multi-syllable entries (folded) from segmented words such as ``"khai sinh"``."""
+    found = set()
+    for word in words:
+        parts = tuple(fold(word).lower().split())
+        if 1 < len(parts) <= MAX_COMPOUND_SYLLABLES and all(p.isalnum() for p in parts):
+            found.add(parts)
+    return found
+
+
+class Segmenter:
+    """Greedy longest-match segmentation over folded syllables."""
+
+    def __init__(self, compounds: Iterable[tuple[str, ...]] = (),
+                 abbreviations: dict[tuple[str, ...], tuple[str, ...]] | None = None) -> None:
+        self.abbreviations = load_abbreviations() if abbreviations is None else abbreviations
+        self.compounds = set(compounds)
+        self.compounds.update(v for v in self.abbreviations.values() if len(v) > 1)
+        self._longest_abbreviation = max((len(k) for k in self.abbreviations), default=1)
+
+    def _expand(self, text: str) -> list[Word]:
+        raw = syllables(text)
+        units: list[Word] = []
+        i = 0
+        while i < len(raw):
+            for size in range(min(self._longest_abbreviation, len(raw) - i), 0, -1):
+                key = tuple(s for _, _, s in raw[i:i + size])
+                if key in self.abbreviations:
+                    units.append(Word(raw[i][0], raw[i + size - 1][1], self.abbreviations[key]))
+                    i += size
+                    break
+            else:
+                units.append(Word(raw[i][0], raw[i][1], (raw[i][2],)))
+                i += 1
+        return units
+
+    def segment(self, text: str) -> list[Word]:
+        """Words of ``text`` with spans into ``text`` and canonical syllables."""
+        units = self._expand(text)
+        words: list[Word] = []
+        i = 0
+        while i < len(units):
+            best = 1
+            merged = units[i].syllables
+            for size in range(2, len(units) - i + 1):
+                candidate = tuple(s for u in units[i:i + size] for s in u.syllables)
+                if len(candidate) > MAX_COMPOUND_SYLLABLES:
+                    break
+                if candidate in self.compounds:
+                    best, merged = size, candidate
+            words.append(Word(units[i].start, units[i + best - 1].end, merged))
+            i += best
+        return words

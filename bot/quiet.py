@@ -1,0 +1,19 @@
+"""Silences the start-up noise of Rasa and TensorFlow (see ../shared/reference/rasa-notes.md)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+
+def quiet() -> None:
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.filterwarnings("ignore")
+    import skops.io  # noqa: F401  -- imported before TensorFlow: halves cold start (rasa-notes)
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+    for name in ("rasa", "tensorflow", "absl", "sanic", "apscheduler"):
+        logging.getLogger(name).setLevel(logging.ERROR)

@@ -1,0 +1,49 @@
+"""The tokenizer's segmentation: accented, unaccented and abbreviated input agree."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.nlu.segmenter import Segmenter, compounds_from_words
+
+COMPOUNDS = compounds_from_words(["đăng ký", "khai sinh", "giấy tờ", "lệ phí", "bao nhiêu",
+                                  "thường trú", "bảo hiểm y tế", "trẻ em"])
+
+# (typed text, token texts as spans of the input, canonical lemmas)
+CASES = [
+    ("Đăng ký khai sinh cần giấy tờ gì",
+     ["Đăng ký", "khai sinh", "cần", "giấy tờ", "gì"],
+     ["dang_ky", "khai_sinh", "can", "giay_to", "gi"]),
+    ("dang ky khai sinh can giay to gi",
+     ["dang ky", "khai sinh", "can", "giay to", "gi"],
+     ["dang_ky", "khai_sinh", "can", "giay_to", "gi"]),
+    ("dk ks can j", ["dk", "ks", "can", "j"], ["dang_ky", "khai_sinh", "can", "gi"]),
+    ("DANG KY THUONG TRU", ["DANG KY", "THUONG TRU"], ["dang_ky", "thuong_tru"]),
+    ("le phi bhyt cho tre em bn", ["le phi", "bhyt", "cho", "tre em", "bn"],
+     ["le_phi", "bao_hiem_y_te", "cho", "tre_em", "bao_nhieu"]),
+    ("lam khai xinh ko ad", ["lam", "khai xinh", "ko", "ad"],
+     ["lam", "khai_sinh", "khong", "admin"]),
+    ("thuong chu cho be", ["thuong chu", "cho", "be"], ["thuong_tru", "cho", "be"]),
+    ("chọn 2", ["chọn", "2"], ["chon", "2"]),
+    ("", [], []),
+    ("🙂🙂", [], []),
+]
+
+
+@pytest.mark.parametrize("text,tokens,lemmas", CASES)
+def test_segment(text, tokens, lemmas):
+    words = Segmenter(COMPOUNDS).segment(text)
+    assert [text[w.start:w.end] for w in words] == tokens
+    assert [w.lemma for w in words] == lemmas
+
+
+def test_decomposed_input_gives_the_same_lemmas():
+    import unicodedata
+
+    text = unicodedata.normalize("NFD", "Đăng ký khai sinh")
+    assert [w.lemma for w in Segmenter(COMPOUNDS).segment(text)] == ["dang_ky", "khai_sinh"]
+
+
+def test_compounds_keep_only_multi_syllable_words():
+    assert compounds_from_words(["khai sinh", "gì", "Ia Phí", "6 tuổi"]) == {
+        ("khai", "sinh"), ("ia", "phi"), ("6", "tuoi")}

@@ -1,0 +1,69 @@
+"""Generated training data and domain follow the catalogue; no Python edit per procedure."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from bot.catalogue import load_catalogue
+from bot.generate import GENERATED_HEADER, Paths, generate
+
+DATA = Path(__file__).parent / "data"
+GENERIC = """version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - xin chào
+"""
+TEMPLATES = """templates:
+  ask_fee:
+    - "lệ phí {p} bao nhiêu"
+    - "{p} mat bn tien"
+"""
+
+
+def make_root(tmp_path: Path) -> Path:
+    (tmp_path / "procedures").mkdir()
+    shutil.copy(DATA / "minimal_procedure.yaml", tmp_path / "procedures" / "thu_tuc_mau.yaml")
+    (tmp_path / "nlu_data").mkdir()
+    (tmp_path / "nlu_data" / "generic.yml").write_text(GENERIC, encoding="utf-8")
+    (tmp_path / "nlu_data" / "templates.yml").write_text(TEMPLATES, encoding="utf-8")
+    return tmp_path
+
+
+def test_generates_annotated_examples_and_domain(tmp_path):
+    root = make_root(tmp_path)
+    changed = generate(load_catalogue(root / "procedures"), root)
+    paths = Paths(root)
+    assert set(changed) == {paths.generated_nlu, paths.domain}
+    nlu = paths.generated_nlu.read_text(encoding="utf-8")
+    assert nlu.startswith(GENERATED_HEADER)
+    assert '- lệ phí [thủ tục mẫu]{"entity": "procedure", "value": "thu_tuc_mau"} bao nhiêu' in nlu
+    assert '- [MAU]{"entity": "procedure", "value": "thu_tuc_mau"}' in nlu
+    # the FAQ question names no alias, so it stays unannotated under intent faq
+    assert "- intent: faq\n  examples: |\n    - câu hỏi một" in nlu
+    domain = yaml.safe_load(paths.domain.read_text(encoding="utf-8"))
+    assert {"greet", "ask_fee", "faq", "inform_procedure"} <= set(domain["intents"])
+    assert domain["entities"] == ["procedure", "number"]
+
+
+def test_regenerating_is_idempotent(tmp_path):
+    root = make_root(tmp_path)
+    catalogue = load_catalogue(root / "procedures")
+    generate(catalogue, root)
+    before = {p: p.read_bytes() for p in Paths(root).training_files()}
+    assert generate(catalogue, root) == []
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_adding_a_procedure_file_adds_its_examples(tmp_path):
+    root = make_root(tmp_path)
+    text = (DATA / "minimal_procedure.yaml").read_text(encoding="utf-8")
+    (root / "procedures" / "thu_tuc_moi.yaml").write_text(
+        text.replace("thu_tuc_mau", "thu_tuc_moi").replace("9.999999", "9.999990")
+        .replace("sms_keyword: MAU", "sms_keyword: MOI").replace("thủ tục mẫu", "thủ tục mới")
+        .replace("giấy mẫu", "giấy mới"), encoding="utf-8")
+    generate(load_catalogue(root / "procedures"), root)
+    assert '"value": "thu_tuc_moi"' in Paths(root).generated_nlu.read_text(encoding="utf-8")
