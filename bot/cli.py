@@ -25,16 +25,66 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from bot.quiet import quiet
-    from bot.training import train_nlu
 
     quiet()
     print("Kiểm tra danh mục thủ tục...", flush=True)
     if _validate(args) != 0:
         print("Không huấn luyện khi danh mục còn lỗi.", file=sys.stderr)
         return 1
+    _train_full(args)
+    return 0
+
+
+def _train_full(args: argparse.Namespace) -> Path:
+    from bot.training import train
+
     print("Sinh dữ liệu và huấn luyện mô hình (khoảng 1 phút)...", flush=True)
-    model = train_nlu(Path("."), args.config, args.out, args.name)
-    print(f"Xong: {model}")
+    model = train(Path("."), args.config, args.out, args.name)
+    print(f"Xong: {model}", flush=True)
+    return model
+
+
+def _chat(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from bot.conversation import Conversation
+    from bot.engine import Engine
+    from bot.quiet import quiet
+    from bot.store import Store
+
+    quiet()
+    model = args.out / f"{args.name}.tar.gz"
+    if args.retrain or not model.exists():
+        if _validate(args) != 0:
+            return 1
+        model = _train_full(args)
+    conversation = Conversation(Engine.load(model, args.db), Store.sqlite(args.db), args.channel)
+
+    async def loop() -> None:
+        if not args.json:
+            print(f"Kênh: {args.channel}. Gõ câu hỏi (Ctrl-D để thoát).", flush=True)
+        for line in sys.stdin:
+            if args.json:
+                try:
+                    request = json.loads(line)
+                    sender, text = str(request["sender"]), str(request.get("text") or "")
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    print(json.dumps({"error": "expected {\"sender\": ..., \"text\": ...}"}),
+                          flush=True)
+                    continue
+                replies = await conversation.handle(sender, text)
+                print(json.dumps({"sender": sender, "replies": [
+                    {"text": r.text, "buttons": [{"title": t, "payload": p} for t, p in r.buttons]}
+                    for r in replies]}, ensure_ascii=False), flush=True)
+            else:
+                for reply in await conversation.handle(args.sender, line):
+                    print(f"bot> {reply.text}")
+                    for index, (title, _) in enumerate(reply.buttons, start=1):
+                        print(f"     [{index}] {title}")
+                print(flush=True)
+
+    asyncio.run(loop())
     return 0
 
 
@@ -74,6 +124,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, default=Path("models"))
     train.add_argument("--name", default="current")
     train.set_defaults(run=_train)
+
+    chat = commands.add_parser("chat", help="talk to the assistant in the terminal")
+    chat.add_argument("--channel", choices=("cli", "telegram", "zalo", "sms"), default="cli")
+    chat.add_argument("--json", action="store_true",
+                      help='read {"sender", "text"} lines from stdin, write one JSON line each')
+    chat.add_argument("--sender", default="terminal")
+    chat.add_argument("--db", type=Path, default=Path("var/bot.db"))
+    chat.add_argument("--procedures", type=Path, default=Path("procedures"))
+    chat.add_argument("--config", type=Path, default=Path("config.yml"))
+    chat.add_argument("--out", type=Path, default=Path("models"))
+    chat.add_argument("--name", default="current")
+    chat.add_argument("--retrain", action="store_true")
+    chat.set_defaults(run=_chat)
 
     evaluate = commands.add_parser("evaluate", help="intent accuracy and procedure F1, held out")
     evaluate.add_argument("--test", type=Path, default=Path("tests/data/nlu_heldout.yml"))

@@ -50,8 +50,16 @@ class Paths:
     def domain(self) -> Path:
         return self.root / "flows" / "domain.yml"
 
+    @property
+    def responses(self) -> Path:
+        return self.root / "flows" / "responses.yml"
+
+    @property
+    def rules(self) -> Path:
+        return self.root / "flows" / "rules.yml"
+
     def training_files(self) -> list[Path]:
-        return [self.generic_nlu, self.generated_nlu, self.domain]
+        return [self.generic_nlu, self.generated_nlu, self.domain, self.responses, self.rules]
 
 
 def annotate(text: str, start: int, end: int, value: str) -> str:
@@ -126,20 +134,55 @@ def generic_intents(paths: Paths) -> list[str]:
     return [block["intent"] for block in data.get("nlu", []) if "intent" in block]
 
 
+# What the assistant does for each intent: a custom action, or fixed responses.
+INTENT_ACTIONS = {
+    "ask_documents": ["action_answer"], "ask_fee": ["action_answer"],
+    "ask_where": ["action_answer"], "ask_time": ["action_answer"],
+    "ask_deadline": ["action_answer"], "ask_online": ["action_answer"],
+    "ask_steps": ["action_answer"], "inform_procedure": ["action_answer"],
+    "guide": ["action_answer"], FAQ_INTENT: ["action_faq"], "menu": ["action_menu"],
+    "choose_option": ["action_choose_option"], "greet": ["utter_greet"],
+    "thank": ["utter_thank"], "goodbye": ["utter_goodbye"], "cancel": ["utter_cancelled"],
+    "out_of_scope": ["utter_out_of_scope", "action_menu"], "nlu_fallback": ["utter_help"],
+}
+CUSTOM_ACTIONS = ["action_answer", "action_faq", "action_menu", "action_choose_option",
+                  "action_ask_guide_answer", "validate_guide_form", "action_guide_checklist"]
+
+
+def _slot(kind: str, mappings: list[dict] | None = None) -> dict:
+    return {"type": kind, "influence_conversation": False,
+            "mappings": mappings or [{"type": "custom"}]}
+
+
 def domain_yaml(intents: list[str]) -> str:
     domain = {
         "version": "3.1",
         "intents": sorted(set(intents)),
         "entities": [PROCEDURE_ENTITY, NUMBER_ENTITY],
         "slots": {
-            PROCEDURE_ENTITY: {
-                "type": "text", "influence_conversation": False,
-                "mappings": [{"type": "from_entity", "entity": PROCEDURE_ENTITY}],
-            },
+            PROCEDURE_ENTITY: _slot("text", [{"type": "from_entity", "entity": PROCEDURE_ENTITY}]),
+            "aspect": _slot("text"),
+            "options": _slot("any"),
+            "guide": _slot("any"),
+            "guide_answer": _slot("text", [{"type": "from_text", "conditions": [
+                {"active_loop": "guide_form", "requested_slot": "guide_answer"}]}]),
         },
+        "forms": {"guide_form": {"required_slots": ["guide_answer"]}},
+        "actions": CUSTOM_ACTIONS,
         "session_config": {"session_expiration_time": 0, "carry_over_slots_to_new_session": True},
     }
     return GENERATED_HEADER + yaml.safe_dump(domain, allow_unicode=True, sort_keys=False)
+
+
+def rules_yaml(intents: list[str]) -> str:
+    rules = [{"rule": f"answer {intent}", "steps": [{"intent": intent}] + [
+        {"action": action} for action in INTENT_ACTIONS[intent]]}
+        for intent in sorted(set(intents) | {"nlu_fallback"}) if intent in INTENT_ACTIONS]
+    rules.append({"rule": "finish guide", "condition": [{"active_loop": "guide_form"}], "steps": [
+        {"action": "guide_form"}, {"active_loop": None},
+        {"slot_was_set": [{"requested_slot": None}]}, {"action": "action_guide_checklist"}]})
+    data = {"version": "3.1", "rules": rules}
+    return GENERATED_HEADER + yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 
 def generate(catalogue: Catalogue, root: Path) -> list[Path]:
@@ -147,9 +190,11 @@ def generate(catalogue: Catalogue, root: Path) -> list[Path]:
     paths = Paths(root)
     templates = yaml.safe_load(paths.templates.read_text(encoding="utf-8"))["templates"]
     examples = procedure_examples(catalogue, templates)
+    intents = generic_intents(paths) + list(examples)
     outputs = {
         paths.generated_nlu: _nlu_yaml(examples),
-        paths.domain: domain_yaml(generic_intents(paths) + list(examples)),
+        paths.domain: domain_yaml(intents),
+        paths.rules: rules_yaml(intents),
     }
     changed = []
     for path, content in outputs.items():

@@ -1,0 +1,193 @@
+"""Custom actions: read the tracker, ask :mod:`bot.answers` for the reply, set slots.
+
+They run in the Rasa process through :mod:`bot.engine`'s in-process endpoint; a separate
+``rasa run actions`` server can load this module unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.answers import ASPECT_INTENTS, Answers, load_phrases
+from bot.catalogue import Procedure, load_catalogue
+from bot.reply import Reply
+from bot.text import search_key
+
+_PAYLOAD = re.compile(r"^/(\w+)(\{.*\})?$")
+GUIDE_CANCELLED = "cancel"
+GUIDE_DONE = "done"
+
+
+@lru_cache(maxsize=1)
+def answers() -> Answers:
+    root = Path(os.environ.get("BOT_ROOT", "."))
+    return Answers(load_catalogue(root / "procedures"), load_phrases(root / "flows" / "phrases.yml"))
+
+
+def say(dispatcher: CollectingDispatcher, reply: Reply) -> list[EventType]:
+    """Sends ``reply``; remembers its options so a typed digit can pick one (SMS has no buttons)."""
+    dispatcher.utter_message(
+        text=reply.text, buttons=[{"title": b.title, "payload": b.payload} for b in reply.buttons])
+    return [SlotSet("options", [b.payload for b in reply.buttons])] if reply.buttons else []
+
+
+def respond(intent: str, procedure: Procedure | None, tracker: Tracker,
+            dispatcher: CollectingDispatcher) -> list[EventType]:
+    """The reply to ``intent`` about ``procedure``: shared by typed messages and picked options."""
+    book = answers()
+    events: list[EventType] = [SlotSet("procedure", procedure.id)] if procedure else []
+    if intent in ASPECT_INTENTS:
+        if procedure is None:
+            return say(dispatcher, book.which_procedure(intent))
+        return events + say(dispatcher, book.aspect(procedure, ASPECT_INTENTS[intent])) + [
+            SlotSet("aspect", ASPECT_INTENTS[intent]), SlotSet("options", None)]
+    if intent == "inform_procedure":
+        if procedure is None:
+            return say(dispatcher, book.menu())
+        last_aspect = tracker.get_slot("aspect")  # "còn kết hôn thì sao?" after a fee question
+        if last_aspect:
+            return events + say(dispatcher, book.aspect(procedure, last_aspect)) + [
+                SlotSet("options", None)]
+        return events + say(dispatcher, book.overview(procedure))
+    if intent == "guide":
+        if procedure is None:
+            return say(dispatcher, book.which_procedure("guide"))
+        return events + [SlotSet("guide", {"procedure": procedure.id, "answers": {}}),
+                         SlotSet("guide_answer", None), FollowupAction("guide_form")]
+    return say(dispatcher, book.menu())
+
+
+def _procedure_of(tracker: Tracker) -> Procedure | None:
+    return answers().catalogue.get(tracker.get_slot("procedure"))
+
+
+class ActionAnswer(Action):
+    """Aspect questions, a bare procedure name, and requests for guidance."""
+
+    def name(self) -> str:
+        return "action_answer"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        intent = tracker.latest_message["intent"]["name"]
+        return respond(intent, _procedure_of(tracker), tracker, dispatcher)
+
+
+class ActionFaq(Action):
+    def name(self) -> str:
+        return "action_faq"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        book = answers()
+        found = book.best_faq(tracker.latest_message.get("text") or "", tracker.get_slot("procedure"))
+        if found is None:
+            return say(dispatcher, book.menu())
+        proc, entry = found
+        return say(dispatcher, book.faq(proc, entry)) + [SlotSet("procedure", proc.id)]
+
+
+class ActionMenu(Action):
+    def name(self) -> str:
+        return "action_menu"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        return say(dispatcher, answers().menu()) + [SlotSet("aspect", None)]
+
+
+class ActionChooseOption(Action):
+    """A digit typed to pick one of the options the bot offered last."""
+
+    def name(self) -> str:
+        return "action_choose_option"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        options = tracker.get_slot("options") or []
+        number = next(tracker.get_latest_entity_values("number"), None)
+        if not options or number is None or not 1 <= int(number) <= len(options):
+            return say(dispatcher, answers().menu())
+        match = _PAYLOAD.match(options[int(number) - 1])
+        if match is None:
+            return say(dispatcher, answers().menu())
+        entities = json.loads(match.group(2) or "{}")
+        procedure = answers().catalogue.get(entities.get("procedure")) or _procedure_of(tracker)
+        return respond(match.group(1), procedure, tracker, dispatcher)
+
+
+def _guide_state(tracker: Tracker) -> tuple[Procedure | None, dict[str, str]]:
+    state = tracker.get_slot("guide") or {}
+    return answers().catalogue.get(state.get("procedure")), dict(state.get("answers") or {})
+
+
+def _next_question(proc: Procedure, chosen: dict[str, str]):
+    return next((q for q in proc.guide if q.id not in chosen), None)
+
+
+class ActionAskGuideAnswer(Action):
+    def name(self) -> str:
+        return "action_ask_guide_answer"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        proc, chosen = _guide_state(tracker)
+        question = _next_question(proc, chosen) if proc else None
+        if question is not None:
+            say(dispatcher, answers().guide_question(proc, question))
+        return []
+
+
+class ValidateGuideForm(FormValidationAction):
+    """Matches the citizen's answer (a digit, an option's words or its label) to an option."""
+
+    def name(self) -> str:
+        return "validate_guide_form"
+
+    def validate_guide_answer(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: dict[str, Any]) -> dict[str, Any]:
+        proc, chosen = _guide_state(tracker)
+        if proc is None or tracker.latest_message["intent"]["name"] in ("cancel", "menu"):
+            return {"guide_answer": GUIDE_CANCELLED}
+        question = _next_question(proc, chosen)
+        typed = search_key(str(value or ""))
+        option = None
+        if typed.isdigit() and 1 <= int(typed) <= len(question.options):
+            option = question.options[int(typed) - 1]
+        else:
+            for candidate in question.options:
+                keys = {candidate.id.replace("_", " "), search_key(candidate.label),
+                        *(search_key(w) for w in candidate.words)}
+                if any(key and re.search(rf"\b{re.escape(key)}\b", typed) for key in keys):
+                    option = candidate
+                    break
+        if option is None:
+            dispatcher.utter_message(response="utter_guide_retry", count=len(question.options))
+            return {"guide_answer": None}
+        chosen[question.id] = option.id
+        state = {"procedure": proc.id, "answers": chosen}
+        done = _next_question(proc, chosen) is None
+        return {"guide": state, "guide_answer": GUIDE_DONE if done else None}
+
+
+class ActionGuideChecklist(Action):
+    def name(self) -> str:
+        return "action_guide_checklist"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        proc, chosen = _guide_state(tracker)
+        reset = [SlotSet("guide", None), SlotSet("guide_answer", None)]
+        if proc is None or tracker.get_slot("guide_answer") != GUIDE_DONE:
+            dispatcher.utter_message(response="utter_guide_cancelled")
+            return reset + say(dispatcher, answers().menu())
+        return reset + say(dispatcher, answers().checklist(proc, chosen))

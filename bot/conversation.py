@@ -1,0 +1,27 @@
+"""One channel's conversation loop: engine replies, rendered, with SMS paging."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.engine import Engine
+from bot.render import SMS_MORE_KEYWORD, Rendered, render
+from bot.store import Store
+from bot.text import search_key
+
+
+@dataclass
+class Conversation:
+    engine: Engine
+    store: Store
+    channel: str
+
+    async def handle(self, sender: str, text: str) -> list[Rendered]:
+        if self.channel == "sms" and search_key(text).upper() == SMS_MORE_KEYWORD:
+            page = self.store.pop_page(self.channel, sender)
+            if page is not None:
+                return [Rendered(page)]
+        rendered = [render(reply, self.channel) for reply in await self.engine.handle(sender, text)]
+        if self.channel == "sms":
+            self.store.set_pages(self.channel, sender, [p for r in rendered for p in r.more])
+        return rendered

@@ -1,0 +1,50 @@
+"""Shared fixtures: models trained once per test session from the repository's own data."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="session")
+def event_loop_session():
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="session")
+def nlu_model(tmp_path_factory) -> Path:
+    from bot.quiet import quiet
+    from bot.training import train_nlu
+
+    quiet()
+    return train_nlu(REPO, REPO / "config.yml", tmp_path_factory.mktemp("models"), "test-nlu")
+
+
+@pytest.fixture(scope="session")
+def parse(nlu_model, event_loop_session):
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(nlu_model))
+    return lambda text: event_loop_session.run_until_complete(agent.parse_message(text))
+
+
+@pytest.fixture(scope="session")
+def full_model(tmp_path_factory) -> Path:
+    from bot.quiet import quiet
+    from bot.training import train
+
+    quiet()
+    return train(REPO, REPO / "config.yml", tmp_path_factory.mktemp("models"), "test-full")
+
+
+@pytest.fixture(scope="session")
+def engine(full_model, tmp_path_factory):
+    from bot.engine import Engine
+
+    return Engine.load(full_model, tmp_path_factory.mktemp("db") / "bot.db")

@@ -1,0 +1,66 @@
+"""Multi-turn conversations through the trained model, checked by phrases a citizen would see."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.text import search_key
+
+CASES = yaml.safe_load((Path(__file__).parent / "data" / "conversations.yml")
+                       .read_text(encoding="utf-8"))["conversations"]
+
+
+def text_of(replies) -> str:
+    parts = []
+    for reply in replies:
+        parts.append(reply.text)
+        parts.extend(button.title for button in reply.buttons)
+    return search_key(" ".join(parts))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_conversation(engine, event_loop_session, case):
+    sender = "test-" + search_key(case["name"]).replace(" ", "-")
+    for turn in case["turns"]:
+        replies = event_loop_session.run_until_complete(engine.handle(sender, turn["user"]))
+        said = text_of(replies)
+        for phrase in turn.get("expect", []):
+            assert search_key(phrase) in said, f"{turn['user']!r} -> {said!r}"
+        for phrase in turn.get("forbid", []):
+            assert search_key(phrase) not in said, f"{turn['user']!r} -> {said!r}"
+
+
+def test_there_are_enough_conversations():
+    assert len(CASES) >= 60
+    turns = [t["user"] for c in CASES for t in c["turns"]]
+    plain = [t for t in turns if search_key(t) == t.lower().strip()]
+    assert len(plain) * 2 >= len(turns), "half the turns must be typed without diacritics"
+
+
+BAD_INPUT = ["", "   ", "x" * 5000, "🙂🙂🙂", "\x00\x01\x02", "khai\x00sinh", "\u202e\u200b"]
+
+
+@pytest.mark.parametrize("text", BAD_INPUT, ids=range(len(BAD_INPUT)))
+def test_bad_input_gets_a_short_polite_reply(engine, event_loop_session, text):
+    replies = event_loop_session.run_until_complete(engine.handle("bad-input", text))
+    assert replies and all(r.text for r in replies)
+    assert all(len(r.text) < 1000 and "Traceback" not in r.text for r in replies)
+
+
+def test_conversation_survives_a_restart(full_model, tmp_path):
+    from bot.engine import Engine
+
+    db = tmp_path / "bot.db"
+
+    async def first() -> None:
+        await Engine.load(full_model, db).handle("restart", "ket hon")
+
+    async def second():
+        return await Engine.load(full_model, db).handle("restart", "le phi bao nhieu")
+
+    asyncio.run(first())
+    assert "ket hon" in text_of(asyncio.run(second()))
