@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.answers import load_phrases
 from bot.engine import Engine
 from bot.render import SMS_MORE_KEYWORD, Rendered, render
+from bot.reply import Reply
 from bot.store import Store
 from bot.text import search_key
 
@@ -19,8 +21,8 @@ class Conversation:
     async def handle(self, sender: str, text: str) -> list[Rendered]:
         if self.channel == "sms" and search_key(text).upper() == SMS_MORE_KEYWORD:
             page = self.store.pop_page(self.channel, sender)
-            if page is not None:
-                return [Rendered(page)]
+            return [render(Reply(load_phrases()["more.none"]), self.channel) if page is None
+                    else Rendered(page)]
         rendered = [render(reply, self.channel) for reply in await self.engine.handle(sender, text)]
         if self.channel == "sms":
             self.store.set_pages(self.channel, sender, [p for r in rendered for p in r.more])

@@ -64,3 +64,23 @@ def test_conversation_survives_a_restart(full_model, tmp_path):
 
     asyncio.run(first())
     assert "ket hon" in text_of(asyncio.run(second()))
+
+
+def test_sms_long_answer_is_paged_and_them_sends_the_rest(engine, event_loop_session, tmp_path):
+    from bot.conversation import Conversation
+    from bot.render import SMS_MORE_HINT
+    from bot.store import Store
+
+    conversation = Conversation(engine, Store.sqlite(tmp_path / "pages.db"), "sms")
+
+    def say(text: str) -> str:
+        (reply,) = event_loop_session.run_until_complete(conversation.handle("pager", text))
+        return reply.text
+
+    pages = [say("huong dan toi lam khai sinh"), say("2"), say("2"), say("1")]
+    assert pages[-1].endswith(SMS_MORE_HINT)
+    rest = say("them")
+    assert rest and rest not in pages
+    while rest.endswith(SMS_MORE_HINT):
+        rest = say("THEM")
+    assert "khong con" in say("them").lower()
