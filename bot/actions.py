@@ -48,7 +48,9 @@ def respond(intent: str, procedure: Procedure | None, tracker: Tracker,
     if intent in ASPECT_INTENTS:
         if procedure is None:
             return say(dispatcher, book.which_procedure(intent))
-        return events + say(dispatcher, book.aspect(procedure, ASPECT_INTENTS[intent])) + [
+        asked = tracker.latest_message.get("text") or ""
+        reply = book.answer_aspect(procedure, ASPECT_INTENTS[intent], asked)
+        return events + say(dispatcher, reply) + [
             SlotSet("aspect", ASPECT_INTENTS[intent]), SlotSet("options", None)]
     if intent == "inform_procedure":
         if procedure is None:
@@ -92,7 +94,7 @@ class ActionFaq(Action):
         found = book.best_faq(tracker.latest_message.get("text") or "", tracker.get_slot("procedure"))
         if found is None:
             return say(dispatcher, book.menu())
-        proc, entry = found
+        proc, entry, _ = found
         return say(dispatcher, book.faq(proc, entry)) + [SlotSet("procedure", proc.id)]
 
 

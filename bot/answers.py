@@ -26,6 +26,7 @@ ASPECT_INTENTS = {
     "ask_steps": "steps",
 }
 INTENT_OF_ASPECT = {aspect: intent for intent, aspect in ASPECT_INTENTS.items()}
+FAQ_ASPECT_MATCH = 0.6  # cosine on lemmas above which an aspect FAQ beats the generic answer
 
 
 def load_phrases(path: Path = PHRASES) -> dict[str, str]:
@@ -104,7 +105,15 @@ class Answers:
     def _bag(self, text: str) -> Counter:
         return Counter(w.lemma for w in self._segmenter.segment(text))
 
-    def best_faq(self, text: str, procedure_id: str | None) -> tuple[Procedure, Faq] | None:
+    def answer_aspect(self, proc: Procedure, aspect: str, text: str) -> Reply:
+        """The aspect, or the procedure's FAQ on that aspect when it matches the question closely."""
+        found = self.best_faq(text, proc.id, aspect=aspect)
+        if found is not None and found[2] >= FAQ_ASPECT_MATCH:
+            return self.faq(found[0], found[1])
+        return self.aspect(proc, aspect)
+
+    def best_faq(self, text: str, procedure_id: str | None,
+                 aspect: str | None = None) -> tuple[Procedure, Faq, float] | None:
         """The FAQ entry whose phrasings share most words with ``text`` (cosine on lemmas).
 
         Entries of the procedure under discussion win ties, so a bare follow-up question
@@ -115,6 +124,8 @@ class Answers:
             return None
         best, best_score = None, 0.0
         for proc, faq, other in self._faq_index:
+            if aspect is not None and (faq.aspect != aspect or proc.id != procedure_id):
+                continue
             shared = sum(min(bag[w], other[w]) for w in bag)
             if not shared:
                 continue
@@ -122,7 +133,7 @@ class Answers:
             if proc.id == procedure_id:
                 score *= 1.25
             if score > best_score:
-                best, best_score = (proc, faq), score
+                best, best_score = (proc, faq, score), score
         return best
 
     def faq(self, proc: Procedure, entry: Faq) -> Reply:

@@ -99,6 +99,7 @@ class Faq:
     questions: tuple[str, ...]
     answer: str
     verified: bool = True
+    aspect: str = ""  # set when the entry is a variant of one of the seven aspects
 
 
 @dataclass(frozen=True)
@@ -499,7 +500,8 @@ def _parse_faq(data: _Map, check: _Checker) -> tuple[Faq, ...]:
     seen: set[str] = set()
     for index, (item_line, item) in enumerate(check.seq(data, "faq", "faq")):
         name = f"faq[{index + 1}]"
-        entry = check.mapping(item, item_line, name, ("id", "questions", "answer"), ("verified",))
+        entry = check.mapping(item, item_line, name, ("id", "questions", "answer"),
+                              ("verified", "aspect"))
         if entry is None:
             continue
         fid = check.text(entry, "id", name)
@@ -509,8 +511,13 @@ def _parse_faq(data: _Map, check: _Checker) -> tuple[Faq, ...]:
         if fid in seen:
             check.error(item_line, f"{name}.id", f"'{fid}' bị trùng", "đặt id khác nhau")
         seen.add(fid)
+        aspect = check.text(entry, "aspect", name, required=False)
+        if aspect and aspect not in ASPECTS:
+            check.error(entry.key_lines.get("aspect", item_line), f"{name}.aspect",
+                        f"'{aspect}' không có trong danh sách", "chọn một trong: " + ", ".join(ASPECTS))
         faqs.append(Faq(fid, check.text_list(entry, "questions", name, minimum=MIN_FAQ_QUESTIONS),
-                        check.text(entry, "answer", name), check.boolean(entry, "verified", name)))
+                        check.text(entry, "answer", name), check.boolean(entry, "verified", name),
+                        aspect))
     return tuple(faqs)
 
 
@@ -546,8 +553,20 @@ def load_file(path: Path) -> tuple[Procedure | None, list[CatalogueError]]:
     return (procedure if not check.errors else None), check.errors
 
 
+def _keyword_clashes(proc: Procedure) -> CatalogueError | None:
+    """An SMS keyword citizens already type as an abbreviation of other words would misfire."""
+    from bot.nlu.segmenter import load_abbreviations
+
+    meaning = load_abbreviations().get((proc.sms_keyword.lower(),))
+    if meaning is None or any(" ".join(meaning) in search_key(a) for a in proc.aliases):
+        return None
+    return CatalogueError(proc.path, 0, "sms_keyword",
+                          f"'{proc.sms_keyword}' là cách người dân viết tắt '{' '.join(meaning)}'",
+                          "chọn từ khóa khác, ví dụ viết liền tên thủ tục không dấu")
+
+
 def _cross_checks(procedures: list[Procedure]) -> list[CatalogueError]:
-    errors = []
+    errors = [e for e in map(_keyword_clashes, procedures) if e is not None]
     seen_alias: dict[str, Procedure] = {}
     seen_keyword: dict[str, Procedure] = {}
     seen_code: dict[str, Procedure] = {}
