@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.answers import INTENT_OF_ASPECT
+from bot.answers import ASPECT_INTENTS, INTENT_OF_ASPECT
 from bot.catalogue import Catalogue, Procedure
 from bot.text import fold
 
@@ -25,6 +25,8 @@ PROCEDURE_ENTITY = "procedure"
 NUMBER_ENTITY = "number"
 FAQ_INTENT = "faq"
 PROCEDURES_PER_TEMPLATE = 9
+NOT_IN_CATALOGUE = "not_in_catalogue"
+ASPECT_TEMPLATE_INTENTS = tuple(ASPECT_INTENTS)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,11 @@ def procedure_examples(catalogue: Catalogue, templates: dict[str, list[str]]) ->
     """Examples per intent: every template with a rotation of procedures and their aliases."""
     procedures = list(catalogue)
     examples: dict[str, list[str]] = {}
+    others = templates.pop(NOT_IN_CATALOGUE, [])
+    for t_index, template in enumerate(t for i in ASPECT_TEMPLATE_INTENTS for t in templates.get(i, [])):
+        other = others[t_index % len(others)] if others else None
+        if other:
+            examples.setdefault("out_of_scope", []).append(template.replace("{p}", other))
     for intent, phrasings in templates.items():
         rows = examples.setdefault(intent, [])
         for t_index, template in enumerate(phrasings):
@@ -191,7 +198,8 @@ def rules_yaml(intents: list[str]) -> str:
 def generate(catalogue: Catalogue, root: Path) -> list[Path]:
     """Writes every generated file under ``root``; returns the files that changed."""
     paths = Paths(root)
-    templates = yaml.safe_load(paths.templates.read_text(encoding="utf-8"))["templates"]
+    data = yaml.safe_load(paths.templates.read_text(encoding="utf-8"))
+    templates = {**data["templates"], NOT_IN_CATALOGUE: data.get(NOT_IN_CATALOGUE) or []}
     examples = procedure_examples(catalogue, templates)
     intents = generic_intents(paths) + list(examples)
     outputs = {

@@ -37,7 +37,7 @@ def test_generates_annotated_examples_and_domain(tmp_path):
     root = make_root(tmp_path)
     changed = generate(load_catalogue(root / "procedures"), root)
     paths = Paths(root)
-    assert set(changed) == {paths.generated_nlu, paths.domain}
+    assert set(changed) == {paths.generated_nlu, paths.domain, paths.rules}
     nlu = paths.generated_nlu.read_text(encoding="utf-8")
     assert nlu.startswith(GENERATED_HEADER)
     assert '- lệ phí [thủ tục mẫu]{"entity": "procedure", "value": "thu_tuc_mau"} bao nhiêu' in nlu
@@ -53,7 +53,8 @@ def test_regenerating_is_idempotent(tmp_path):
     root = make_root(tmp_path)
     catalogue = load_catalogue(root / "procedures")
     generate(catalogue, root)
-    before = {p: p.read_bytes() for p in Paths(root).training_files()}
+    paths = Paths(root)
+    before = {p: p.read_bytes() for p in (paths.generated_nlu, paths.domain, paths.rules)}
     assert generate(catalogue, root) == []
     assert {p: p.read_bytes() for p in before} == before
 

@@ -61,12 +61,19 @@ def compounds_from_words(words: Iterable[str]) -> set[tuple[str, ...]]:
 
 
 class Segmenter:
-    """Greedy longest-match segmentation over folded syllables."""
+    """Greedy longest-match segmentation over folded syllables.
+
+    ``fixed`` terms (procedure names) win over general ``compounds``, and a general compound
+    may not swallow the beginning of a fixed term: folding makes unrelated accented words
+    collide ("hơn làm" -> "hon lam"), and a name must never be lost inside such a compound.
+    """
 
     def __init__(self, compounds: Iterable[tuple[str, ...]] = (),
-                 abbreviations: dict[tuple[str, ...], tuple[str, ...]] | None = None) -> None:
+                 abbreviations: dict[tuple[str, ...], tuple[str, ...]] | None = None,
+                 fixed: Iterable[tuple[str, ...]] = ()) -> None:
         self.abbreviations = load_abbreviations() if abbreviations is None else abbreviations
-        self.compounds = set(compounds)
+        self.fixed = {term for term in fixed if len(term) > 1}
+        self.compounds = set(compounds) | self.fixed
         self.compounds.update(v for v in self.abbreviations.values() if len(v) > 1)
         self._longest_abbreviation = max((len(k) for k in self.abbreviations), default=1)
 
@@ -86,20 +93,31 @@ class Segmenter:
                 i += 1
         return units
 
+    def _longest(self, units: list[Word], i: int, terms: set[tuple[str, ...]]) -> int:
+        best = 0
+        for size in range(2, len(units) - i + 1):
+            candidate = tuple(s for u in units[i:i + size] for s in u.syllables)
+            if len(candidate) > MAX_COMPOUND_SYLLABLES:
+                break
+            if candidate in terms:
+                best = size
+        return best
+
     def segment(self, text: str) -> list[Word]:
         """Words of ``text`` with spans into ``text`` and canonical syllables."""
         units = self._expand(text)
+        fixed_at = [self._longest(units, i, self.fixed) for i in range(len(units))]
         words: list[Word] = []
         i = 0
         while i < len(units):
-            best = 1
-            merged = units[i].syllables
-            for size in range(2, len(units) - i + 1):
-                candidate = tuple(s for u in units[i:i + size] for s in u.syllables)
-                if len(candidate) > MAX_COMPOUND_SYLLABLES:
-                    break
-                if candidate in self.compounds:
-                    best, merged = size, candidate
-            words.append(Word(units[i].start, units[i + best - 1].end, merged))
-            i += best
+            size = fixed_at[i]
+            if not size:
+                size = 1
+                for candidate in range(self._longest(units, i, self.compounds), 1, -1):
+                    if not any(fixed_at[i + 1:i + candidate]):
+                        size = candidate
+                        break
+            merged = tuple(s for u in units[i:i + size] for s in u.syllables)
+            words.append(Word(units[i].start, units[i + size - 1].end, merged))
+            i += size
         return words

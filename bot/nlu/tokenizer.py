@@ -49,11 +49,12 @@ class VietnameseTokenizer(Tokenizer):
         }
 
     def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-                 compounds: set[tuple[str, ...]] | None = None) -> None:
+                 compounds: set[tuple[str, ...]] | None = None,
+                 fixed: set[tuple[str, ...]] | None = None) -> None:
         super().__init__(config)
         self._model_storage = model_storage
         self._resource = resource
-        self.segmenter = Segmenter(compounds or ())
+        self.segmenter = Segmenter(compounds or (), fixed=fixed or ())
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -64,29 +65,32 @@ class VietnameseTokenizer(Tokenizer):
         from underthesea import word_tokenize  # lazy: only training needs the segmenter model
 
         words: list[str] = []
+        names: list[str] = []
         for example in training_data.training_examples:
             text = example.get(TEXT)
             if not text:
                 continue
             if has_diacritics(text):
                 words.extend(word_tokenize(text))
-            words.extend(text[e["start"]:e["end"]] for e in example.get(ENTITIES) or [])
+            names.extend(text[e["start"]:e["end"]] for e in example.get(ENTITIES) or [])
         for table in training_data.lookup_tables:
             elements = table.get("elements")
             if isinstance(elements, list):
-                words.extend(elements)
-        compounds = compounds_from_words(words)
-        self.segmenter = Segmenter(compounds)
+                names.extend(elements)
+        compounds, fixed = compounds_from_words(words), compounds_from_words(names)
+        self.segmenter = Segmenter(compounds, fixed=fixed)
         with self._model_storage.write_to(self._resource) as directory:
-            (directory / _FILE).write_text(json.dumps(sorted(compounds), ensure_ascii=False))
+            (directory / _FILE).write_text(json.dumps(
+                {"compounds": sorted(compounds), "fixed": sorted(fixed)}, ensure_ascii=False))
         return self._resource
 
     @classmethod
     def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> VietnameseTokenizer:
         with model_storage.read_from(resource) as directory:
-            compounds = {tuple(c) for c in json.loads((directory / _FILE).read_text())}
-        return cls(config, model_storage, resource, compounds)
+            data = json.loads((directory / _FILE).read_text())
+        return cls(config, model_storage, resource, {tuple(c) for c in data["compounds"]},
+                   {tuple(c) for c in data["fixed"]})
 
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = message.get(attribute) or ""

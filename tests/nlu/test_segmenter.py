@@ -47,3 +47,12 @@ def test_decomposed_input_gives_the_same_lemmas():
 def test_compounds_keep_only_multi_syllable_words():
     assert compounds_from_words(["khai sinh", "gì", "Ia Phí", "6 tuổi"]) == {
         ("khai", "sinh"), ("ia", "phi"), ("6", "tuoi")}
+
+
+def test_a_procedure_name_is_never_swallowed_by_a_folded_compound():
+    # "hơn làm" folds to "hon lam"; a learnt compound "ket hon lam" must not hide "ket hon"
+    segmenter = Segmenter({("ket", "hon", "lam"), ("hon", "lam")}, fixed={("ket", "hon")})
+    words = segmenter.segment("ket hon lam online duoc ko")
+    assert [w.lemma for w in words][:2] == ["ket_hon", "lam"]
+    words = Segmenter({("muon", "ket")}, fixed={("ket", "hon")}).segment("toi muon ket hon")
+    assert [w.lemma for w in words] == ["toi", "muon", "ket_hon"]
