@@ -21,9 +21,11 @@ class Conversation:
     async def handle(self, sender: str, text: str) -> list[Rendered]:
         if self.channel == "sms" and search_key(text).upper() == SMS_MORE_KEYWORD:
             page = self.store.pop_page(self.channel, sender)
-            return [render(Reply(load_phrases()["more.none"]), self.channel) if page is None
-                    else Rendered(page)]
-        rendered = [render(reply, self.channel) for reply in await self.engine.handle(sender, text)]
+            if page is None:
+                return render(Reply(load_phrases()["more.none"]), self.channel)
+            return [Rendered(page)]
+        rendered = [message for reply in await self.engine.handle(sender, text)
+                    for message in render(reply, self.channel)]
         if self.channel == "sms":
             self.store.set_pages(self.channel, sender, [p for r in rendered for p in r.more])
         return rendered

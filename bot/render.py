@@ -12,6 +12,11 @@ from dataclasses import dataclass
 from bot.reply import Reply
 from bot.text import fold
 
+TELEGRAM_MAX_TEXT = 4096  # telegram.constants.MessageLimit.MAX_TEXT_LENGTH
+TELEGRAM_MAX_CALLBACK_BYTES = 64  # telegram.constants.InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
+ZALO_MAX_TEXT = 2000  # /v3.0/oa/message/cs text limit (channels.md section 1)
+ZALO_MAX_BUTTONS = 5  # button template; the platform maximum is unverified, 5 is safe
+
 SMS_SINGLE_SEPTETS = 160  # GSM 03.38, one SMS without a user data header
 SMS_PART_SEPTETS = 153  # one part of a concatenated SMS (the UDH takes 7 septets)
 SMS_MAX_PARTS = 3  # our budget: longer answers are paged with the MORE keyword
@@ -77,11 +82,28 @@ def paginate_sms(text: str, max_parts: int = SMS_MAX_PARTS) -> list[str]:
     return pages or [""]
 
 
-def sms_text(reply: Reply) -> str:
-    """A reply as plain SMS text: options become numbered lines to answer with a digit."""
+def numbered(reply: Reply) -> str:
+    """The reply with its options as numbered lines, to be answered with a digit."""
     lines = [reply.text.strip()]
     lines += [f"{index}. {button.title}" for index, button in enumerate(reply.buttons, start=1)]
-    return to_gsm7("\n".join(line for line in lines if line))
+    return "\n".join(line for line in lines if line)
+
+
+def sms_text(reply: Reply) -> str:
+    """A reply as plain SMS text: options become numbered lines to answer with a digit."""
+    return to_gsm7(numbered(reply))
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Splits ``text`` into messages of at most ``limit`` characters, at line or word breaks."""
+    parts = []
+    rest = text.strip()
+    while len(rest) > limit:
+        cut = max(rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit))
+        cut = cut if cut > limit // 2 else limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].strip()
+    return parts + [rest]
 
 
 @dataclass(frozen=True)
@@ -93,14 +115,27 @@ class Rendered:
     more: tuple[str, ...] = ()
 
 
-def render(reply: Reply, channel: str) -> Rendered:
-    """Renders ``reply`` for ``channel`` (cli, telegram, zalo or sms)."""
+def _fits_telegram(reply: Reply) -> bool:
+    return all(b.payload.isascii() and len(b.payload.encode()) <= TELEGRAM_MAX_CALLBACK_BYTES
+               for b in reply.buttons)
+
+
+def render(reply: Reply, channel: str) -> list[Rendered]:
+    """Renders ``reply`` as the messages ``channel`` (cli, telegram, zalo or sms) sends."""
     if channel == "sms":
         pages = paginate_sms(sms_text(reply))
-        return Rendered(pages[0], (), tuple(pages[1:]))
+        return [Rendered(pages[0], (), tuple(pages[1:]))]
     if channel == "cli":
         lines = [reply.text] + [f"  {i}. {b.title}" for i, b in enumerate(reply.buttons, 1)]
-        return Rendered("\n".join(lines))
-    if channel in ("telegram", "zalo"):
-        return Rendered(reply.text, tuple((b.title, b.payload) for b in reply.buttons))
+        return [Rendered("\n".join(lines))]
+    if channel == "telegram":
+        with_buttons = _fits_telegram(reply)
+        parts = split_text(reply.text if with_buttons else numbered(reply), TELEGRAM_MAX_TEXT)
+        buttons = tuple((b.title, b.payload) for b in reply.buttons) if with_buttons else ()
+        return [Rendered(p) for p in parts[:-1]] + [Rendered(parts[-1], buttons)]
+    if channel == "zalo":
+        with_buttons = len(reply.buttons) <= ZALO_MAX_BUTTONS
+        parts = split_text(reply.text if with_buttons else numbered(reply), ZALO_MAX_TEXT)
+        buttons = tuple((b.title, b.payload) for b in reply.buttons) if with_buttons else ()
+        return [Rendered(p) for p in parts[:-1]] + [Rendered(parts[-1], buttons)]
     raise ValueError(f"unknown channel {channel!r}; expected cli, telegram, zalo or sms")

@@ -10,6 +10,8 @@ from bot.render import (
     SMS_MAX_PARTS,
     SMS_MORE_KEYWORD,
     SMS_PART_SEPTETS,
+    TELEGRAM_MAX_TEXT,
+    ZALO_MAX_TEXT,
     paginate_sms,
     render,
     septets,
@@ -29,7 +31,7 @@ def is_gsm7(text: str) -> bool:
 
 
 def test_sms_is_plain_gsm7_with_numbered_options():
-    rendered = render(BIRTH, "sms")
+    (rendered,) = render(BIRTH, "sms")
     assert rendered.text == (
         "Khai sinh - Le phi: mien phi neu dang ky dung han (trong 60 ngay).\n"
         "1. Giay to can mang\n2. Nop o dau"
@@ -70,15 +72,37 @@ def test_long_answer_is_paged_within_three_parts_and_nothing_is_lost():
 
 
 def test_render_sms_keeps_the_rest_for_later():
-    rendered = render(Reply("Giấy tờ: " + "bản sao giấy tờ, " * 60), "sms")
+    (rendered,) = render(Reply("Giấy tờ: " + "bản sao giấy tờ, " * 60), "sms")
     assert rendered.more
     assert sms_parts(rendered.text) <= SMS_MAX_PARTS
 
 
-def test_app_channels_keep_diacritics_and_buttons():
-    rendered = render(BIRTH, "telegram")
+@pytest.mark.parametrize("channel", ["telegram", "zalo"])
+def test_app_channels_keep_diacritics_and_buttons(channel):
+    (rendered,) = render(BIRTH, channel)
     assert rendered.text == BIRTH.text
     assert rendered.buttons == (("Giấy tờ cần mang", "/ask_documents"), ("Nộp ở đâu", "/ask_where"))
+
+
+@pytest.mark.parametrize("channel,limit", [("telegram", TELEGRAM_MAX_TEXT), ("zalo", ZALO_MAX_TEXT)])
+def test_long_app_replies_are_split_and_buttons_stay_on_the_last(channel, limit):
+    words = [f"giấy{i}" for i in range(1500)]
+    messages = render(Reply(" ".join(words), BIRTH.buttons), channel)
+    assert len(messages) > 1 and all(len(m.text) <= limit for m in messages)
+    assert " ".join(m.text for m in messages).split() == words
+    assert [bool(m.buttons) for m in messages] == [False] * (len(messages) - 1) + [True]
+
+
+def test_zalo_with_more_than_five_options_numbers_them_instead():
+    many = Reply("Chọn thủ tục:", tuple(Button(f"Thủ tục {i}", f"/p{i}") for i in range(9)))
+    (rendered,) = render(many, "zalo")
+    assert rendered.buttons == () and "9. Thủ tục 8" in rendered.text
+
+
+def test_telegram_payload_over_64_bytes_falls_back_to_numbers():
+    long = Reply("Chọn:", (Button("A", "/inform_procedure{" + "x" * 70 + "}"),))
+    (rendered,) = render(long, "telegram")
+    assert rendered.buttons == () and "1. A" in rendered.text
 
 
 def test_unknown_channel_is_an_error():

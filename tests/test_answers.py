@@ -1,0 +1,58 @@
+"""Replies built from the shipped catalogue, without Rasa."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.answers import Answers, load_phrases
+from bot.catalogue import ASPECTS, load_catalogue
+from bot.render import TELEGRAM_MAX_CALLBACK_BYTES, render, sms_parts
+
+REPO = Path(__file__).parent.parent
+BOOK = Answers(load_catalogue(REPO / "procedures"), load_phrases(REPO / "flows" / "phrases.yml"))
+PROCEDURES = list(BOOK.catalogue)
+
+
+def all_replies():
+    yield BOOK.menu()
+    for proc in PROCEDURES:
+        yield BOOK.overview(proc)
+        yield BOOK.which_procedure("ask_fee")
+        for aspect in ASPECTS:
+            yield BOOK.aspect(proc, aspect)
+
+
+def test_every_button_payload_fits_telegram_callback_data():
+    for reply in all_replies():
+        for button in reply.buttons:
+            assert button.payload.isascii()
+            assert len(button.payload.encode()) <= TELEGRAM_MAX_CALLBACK_BYTES, button.payload
+
+
+@pytest.mark.parametrize("proc", PROCEDURES, ids=[p.id for p in PROCEDURES])
+@pytest.mark.parametrize("aspect", ASPECTS)
+def test_each_aspect_answer_names_the_procedure_and_fits_three_sms_or_pages(proc, aspect):
+    reply = BOOK.aspect(proc, aspect)
+    assert reply.text.startswith(proc.short_name)
+    (sms,) = render(reply, "sms")
+    assert sms_parts(sms.text) <= 3
+
+
+def test_unverified_facts_tell_the_citizen_to_check():
+    unverified = [(p, a) for p in PROCEDURES for a in ("fee", "processing_time", "result")
+                  if not getattr(p, a).verified]
+    assert unverified, "the reference marks some facts unverified"
+    for proc, aspect in unverified:
+        text = BOOK.aspect_text(proc, aspect)
+        assert BOOK.phrases["unverified"] in text
+
+
+def test_guided_checklist_keeps_only_what_applies():
+    proc = BOOK.catalogue.get("khai_sinh")
+    at_home = {q.id: q.options[-1].id for q in proc.guide}
+    in_hospital = {q.id: q.options[0].id for q in proc.guide}
+    home, hospital = BOOK.checklist(proc, at_home).text, BOOK.checklist(proc, in_hospital).text
+    assert home != hospital
+    assert "làm chứng" in home and "làm chứng" not in hospital
