@@ -25,6 +25,7 @@ from bot.text import search_key
 _PAYLOAD = re.compile(r"^/(\w+)(\{.*\})?$")
 GUIDE_CANCELLED = "cancel"
 GUIDE_DONE = "done"
+GUIDE_LEAVE_CONFIDENCE = 0.5  # an answer that matches no option leaves the guide only if clearly meant
 
 
 @lru_cache(maxsize=1)
@@ -158,7 +159,7 @@ class ValidateGuideForm(FormValidationAction):
     def validate_guide_answer(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: dict[str, Any]) -> dict[str, Any]:
         proc, chosen = _guide_state(tracker)
-        if proc is None or tracker.latest_message["intent"]["name"] in ("cancel", "menu"):
+        if proc is None:
             return {"guide_answer": GUIDE_CANCELLED}
         question = _next_question(proc, chosen)
         typed = search_key(str(value or ""))
@@ -173,6 +174,9 @@ class ValidateGuideForm(FormValidationAction):
                     option = candidate
                     break
         if option is None:
+            intent = tracker.latest_message["intent"]
+            if intent["name"] in ("cancel", "menu") and intent["confidence"] >= GUIDE_LEAVE_CONFIDENCE:
+                return {"guide_answer": GUIDE_CANCELLED}
             dispatcher.utter_message(response="utter_guide_retry", count=len(question.options))
             return {"guide_answer": None}
         chosen[question.id] = option.id

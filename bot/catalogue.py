@@ -275,6 +275,18 @@ class _Checker:
                        "viết ngắn lại hoặc tách thành câu hỏi thường gặp (faq) riêng")
         return value
 
+    def choice(self, parent: _Map, key: str, name: str, choices: tuple[str, ...],
+               required: bool = True) -> str:
+        """A value that must be one of ``choices``."""
+        value = self.text(parent, key, name, required=False)
+        if value and value not in choices:
+            self.error(parent.key_lines.get(key, parent.line), _join(name, key),
+                       f"'{value}' không có trong danh sách", "chọn một trong: " + ", ".join(choices))
+        elif not value and required:
+            self.error(parent.key_lines.get(key, parent.line), _join(name, key),
+                       "thiếu trường bắt buộc", "chọn một trong: " + ", ".join(choices))
+        return value
+
     def boolean(self, parent: _Map, key: str, name: str) -> bool:
         value = parent.get(key, True)
         if not isinstance(value, bool):
@@ -369,22 +381,9 @@ def _parse_procedure(path: Path, data: Any, check: _Checker) -> Procedure | None
     if data.get("who") is not None:
         who, _ = check.fact(data, "who")
     where, where_block = check.fact(data, "where", ("office",))
-    office = ""
-    if where_block is not None:
-        office = check.text(where_block, "office", "where")
-        if office and office not in OFFICES:
-            check.error(where_block.key_lines.get("office", where_block.line), "where.office",
-                        f"'{office}' không có trong danh sách", "chọn một trong: " + ", ".join(OFFICES))
-        elif not office:
-            check.error(where_block.line, "where.office", "thiếu trường bắt buộc",
-                        "chọn một trong: " + ", ".join(OFFICES))
+    office = check.choice(where_block, "office", "where", OFFICES) if where_block else ""
     online, online_block = check.fact(data, "online", ("level",))
-    level = ""
-    if online_block is not None:
-        level = check.text(online_block, "level", "online")
-        if level and level not in ONLINE_LEVELS:
-            check.error(online_block.key_lines.get("level", online_block.line), "online.level",
-                        f"'{level}' không có trong danh sách", "chọn một trong: " + ", ".join(ONLINE_LEVELS))
+    level = check.choice(online_block, "level", "online", ONLINE_LEVELS) if online_block else ""
     fee, fee_block = check.fact(data, "fee", ("exemptions",))
     exemptions = check.text_list(fee_block, "exemptions", "fee", minimum=0) if fee_block else ()
     deadline, _ = check.fact(data, "deadline")
@@ -511,10 +510,7 @@ def _parse_faq(data: _Map, check: _Checker) -> tuple[Faq, ...]:
         if fid in seen:
             check.error(item_line, f"{name}.id", f"'{fid}' bị trùng", "đặt id khác nhau")
         seen.add(fid)
-        aspect = check.text(entry, "aspect", name, required=False)
-        if aspect and aspect not in ASPECTS:
-            check.error(entry.key_lines.get("aspect", item_line), f"{name}.aspect",
-                        f"'{aspect}' không có trong danh sách", "chọn một trong: " + ", ".join(ASPECTS))
+        aspect = check.choice(entry, "aspect", name, ASPECTS, required=False)
         faqs.append(Faq(fid, check.text_list(entry, "questions", name, minimum=MIN_FAQ_QUESTIONS),
                         check.text(entry, "answer", name), check.boolean(entry, "verified", name),
                         aspect))

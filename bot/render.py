@@ -120,6 +120,13 @@ def _fits_telegram(reply: Reply) -> bool:
                for b in reply.buttons)
 
 
+def _app_messages(reply: Reply, with_buttons: bool, limit: int) -> list[Rendered]:
+    """Messages for an app: split at ``limit``; buttons on the last, or numbered lines instead."""
+    parts = split_text(reply.text if with_buttons else numbered(reply), limit)
+    buttons = tuple((b.title, b.payload) for b in reply.buttons) if with_buttons else ()
+    return [Rendered(p) for p in parts[:-1]] + [Rendered(parts[-1], buttons)]
+
+
 def render(reply: Reply, channel: str) -> list[Rendered]:
     """Renders ``reply`` as the messages ``channel`` (cli, telegram, zalo or sms) sends."""
     if channel == "sms":
@@ -129,13 +136,7 @@ def render(reply: Reply, channel: str) -> list[Rendered]:
         lines = [reply.text] + [f"  {i}. {b.title}" for i, b in enumerate(reply.buttons, 1)]
         return [Rendered("\n".join(lines))]
     if channel == "telegram":
-        with_buttons = _fits_telegram(reply)
-        parts = split_text(reply.text if with_buttons else numbered(reply), TELEGRAM_MAX_TEXT)
-        buttons = tuple((b.title, b.payload) for b in reply.buttons) if with_buttons else ()
-        return [Rendered(p) for p in parts[:-1]] + [Rendered(parts[-1], buttons)]
+        return _app_messages(reply, _fits_telegram(reply), TELEGRAM_MAX_TEXT)
     if channel == "zalo":
-        with_buttons = len(reply.buttons) <= ZALO_MAX_BUTTONS
-        parts = split_text(reply.text if with_buttons else numbered(reply), ZALO_MAX_TEXT)
-        buttons = tuple((b.title, b.payload) for b in reply.buttons) if with_buttons else ()
-        return [Rendered(p) for p in parts[:-1]] + [Rendered(parts[-1], buttons)]
+        return _app_messages(reply, len(reply.buttons) <= ZALO_MAX_BUTTONS, ZALO_MAX_TEXT)
     raise ValueError(f"unknown channel {channel!r}; expected cli, telegram, zalo or sms")

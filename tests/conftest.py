@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).parent.parent
+# Rasa's training cache is keyed on config and data, not on our components' code: a cached
+# resource from an older tokenizer could be reused. Tests always train from scratch.
+os.environ["RASA_MAX_CACHE_SIZE"] = "0"
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,13 @@ def text_of(replies) -> str:
     return search_key(" ".join(parts))
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def _case(case: dict):
+    """A conversation; one with a ``known_issue`` is an expected failure that says why."""
+    marks = [pytest.mark.xfail(reason=case["known_issue"], strict=False)] if "known_issue" in case else []
+    return pytest.param(case, id=case["name"], marks=marks)
+
+
+@pytest.mark.parametrize("case", [_case(c) for c in CASES])
 def test_conversation(engine, event_loop_session, case):
     sender = "test-" + search_key(case["name"]).replace(" ", "-")
     for turn in case["turns"]:

@@ -60,6 +60,10 @@ def compounds_from_words(words: Iterable[str]) -> set[tuple[str, ...]]:
     return found
 
 
+def _contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
+    return any(longer[i:i + len(shorter)] == shorter for i in range(len(longer) - len(shorter) + 1))
+
+
 class Segmenter:
     """Greedy longest-match segmentation over folded syllables.
 
@@ -73,7 +77,9 @@ class Segmenter:
                  fixed: Iterable[tuple[str, ...]] = ()) -> None:
         self.abbreviations = load_abbreviations() if abbreviations is None else abbreviations
         self.fixed = {term for term in fixed if len(term) > 1}
-        self.compounds = set(compounds) | self.fixed
+        # a learnt compound that strictly contains a name is a mis-segmentation ("khai tử làm")
+        self.compounds = {c for c in compounds if not any(
+            len(f) < len(c) and _contains(c, f) for f in self.fixed)} | self.fixed
         self.compounds.update(v for v in self.abbreviations.values() if len(v) > 1)
         self._longest_abbreviation = max((len(k) for k in self.abbreviations), default=1)
 
@@ -106,7 +112,8 @@ class Segmenter:
     def segment(self, text: str) -> list[Word]:
         """Words of ``text`` with spans into ``text`` and canonical syllables."""
         units = self._expand(text)
-        fixed_at = [self._longest(units, i, self.fixed) for i in range(len(units))]
+        fixed_at = [self._longest(units, i, self.fixed) or int(units[i].syllables in self.fixed)
+                    for i in range(len(units))]
         words: list[Word] = []
         i = 0
         while i < len(units):

@@ -56,3 +56,8 @@ def test_a_procedure_name_is_never_swallowed_by_a_folded_compound():
     assert [w.lemma for w in words][:2] == ["ket_hon", "lam"]
     words = Segmenter({("muon", "ket")}, fixed={("ket", "hon")}).segment("toi muon ket hon")
     assert [w.lemma for w in words] == ["toi", "muon", "ket_hon"]
+
+
+def test_an_abbreviated_name_stays_a_name():
+    segmenter = Segmenter({("khai", "tu", "lam")}, fixed={("khai", "tu")})
+    assert [w.lemma for w in segmenter.segment("kt lam o dau")][:2] == ["khai_tu", "lam"]
