@@ -68,3 +68,22 @@ def test_adding_a_procedure_file_adds_its_examples(tmp_path):
         .replace("giấy mẫu", "giấy mới"), encoding="utf-8")
     generate(load_catalogue(root / "procedures"), root)
     assert '"value": "thu_tuc_moi"' in Paths(root).generated_nlu.read_text(encoding="utf-8")
+
+
+def test_rasa_data_validate_passes_on_the_generated_data():
+    import os
+    import subprocess
+    import sys
+
+    from bot.catalogue import load_catalogue as load
+
+    repo = Path(__file__).parent.parent
+    generate(load(repo / "procedures"), repo)
+    rasa = Path(sys.executable).with_name("rasa")
+    done = subprocess.run(
+        [str(rasa), "data", "validate", "--domain", "flows", "--data", "nlu_data",
+         "flows/rules.yml", "--config", "config.yml"],
+        cwd=repo, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, RASA_TELEMETRY_ENABLED="false"))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "found labeled with multiple different intents" not in done.stderr
