@@ -1,0 +1,1 @@
+"""Channel connectors (Telegram, Zalo OA, SMS through Kannel): one package per platform."""
