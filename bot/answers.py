@@ -60,7 +60,8 @@ class Answers:
         for index, doc in enumerate(proc.documents, start=1):
             condition = ""
             for qid, options in doc.when.items():
-                labels = [o.label.lower() for o in proc.question(qid).options if o.id in options]
+                labels = [o.label[:1].lower() + o.label[1:] for o in proc.question(qid).options
+                          if o.id in options]
                 condition = self.phrases["when"].format(label=" / ".join(labels)) + " "
             lines.append(f"{index}. {condition}{doc.text}")
         if proc.documents_note:
