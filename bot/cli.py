@@ -88,6 +88,38 @@ def _chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from bot import redact
+    from bot.engine import Engine
+    from bot.quiet import quiet
+    from bot.server import ConfigError, build_app, load_connectors
+    from bot.store import Store
+
+    quiet()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        connectors = load_connectors(args.credentials)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    redact.install(secret for c in connectors.values() for secret in c.secrets())
+    if not connectors:
+        print(f"{args.credentials}: no channel is configured; see README.md, 'Connecting the channels'.",
+              file=sys.stderr)
+    model = args.out / f"{args.name}.tar.gz"
+    if not model.exists():
+        if _validate(args) != 0:
+            return 1
+        model = _train_full(args)
+    app = build_app(Engine.load(model, args.db), Store.sqlite(args.db), connectors)
+    print(f"Serving {', '.join(sorted(connectors)) or 'no channel'} on http://{args.host}:{args.port}",
+          flush=True)
+    app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from bot.evaluate import load_examples, overlap, report, score
     from bot.quiet import quiet
@@ -137,6 +169,17 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--name", default="current")
     chat.add_argument("--retrain", action="store_true")
     chat.set_defaults(run=_chat)
+
+    serve = commands.add_parser("serve", help="run the webhooks of the configured channels")
+    serve.add_argument("--credentials", type=Path, default=Path("credentials.yml"))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5005)
+    serve.add_argument("--db", type=Path, default=Path("var/bot.db"))
+    serve.add_argument("--procedures", type=Path, default=Path("procedures"))
+    serve.add_argument("--config", type=Path, default=Path("config.yml"))
+    serve.add_argument("--out", type=Path, default=Path("models"))
+    serve.add_argument("--name", default="current")
+    serve.set_defaults(run=_serve)
 
     evaluate = commands.add_parser("evaluate", help="intent accuracy and procedure F1, held out")
     evaluate.add_argument("--test", type=Path, default=Path("tests/data/nlu_heldout.yml"))

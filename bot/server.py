@@ -1,0 +1,103 @@
+"""``bot serve``: Rasa's web server (Sanic) with our connectors, the inbox and the outbox.
+
+Channels come from ``credentials.yml``: one entry per connector class, by dotted path, as Rasa
+loads its own channels. Values may name environment variables (``${TELEGRAM_TOKEN}``, with an
+optional default: ``${TELEGRAM_BASE_URL:-https://api.telegram.org/bot}``); a channel whose
+required values are empty stays off. Rasa's HTTP API is never mounted.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.engine import Engine
+from bot.store import Store
+from bot.worker import Worker
+from connectors.base import Connector, NotConfigured
+
+logger = logging.getLogger(__name__)
+
+_ENV = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """The credentials file cannot be used; the message says which entry and why."""
+
+
+def expand(value: Any, env: Mapping[str, str]) -> Any:
+    """Replaces ``${NAME}`` and ``${NAME:-default}`` in strings, recursively."""
+    if isinstance(value, str):
+        return _ENV.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), value)
+    if isinstance(value, dict):
+        return {k: expand(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand(v, env) for v in value]
+    return value
+
+
+def load_connectors(path: Path, env: Mapping[str, str] | None = None) -> dict[str, Connector]:
+    """The configured connectors by channel name; unconfigured ones are left out (and logged)."""
+    env = os.environ if env is None else env
+    try:
+        entries = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    if not isinstance(entries, dict):
+        raise ConfigError(f"{path}: expected a mapping of connector class -> settings")
+    connectors: dict[str, Connector] = {}
+    for dotted, settings in entries.items():
+        module_name, _, class_name = str(dotted).rpartition(".")
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ConfigError(f"{path}: {dotted}: no such connector class") from exc
+        if not (isinstance(cls, type) and issubclass(cls, Connector)):
+            raise ConfigError(f"{path}: {dotted}: not a connectors.base.Connector")
+        try:
+            connector = cls.from_credentials(expand(settings or {}, env))
+        except NotConfigured as exc:
+            logger.info("channel %s is off: %s", cls.channel, exc)
+            continue
+        connectors[cls.channel] = connector
+    return connectors
+
+
+def build_app(engine: Engine, store: Store, connectors: Mapping[str, Connector], name: str = "bot") -> Any:
+    """The Sanic app: one webhook blueprint per connector, worker loops started with the server."""
+    from rasa.core.channels.channel import register
+    from sanic import Sanic, response
+
+    app = Sanic(name, configure_logging=False)
+    app.config.REQUEST_MAX_SIZE = max((c.max_body_bytes for c in connectors.values()), default=65536)
+    app.config.KEEP_ALIVE_TIMEOUT = 5
+    worker = Worker(store, engine, connectors)
+    app.ctx.worker = worker
+    app.ctx.accept = worker.accept
+    app.ctx.agent = engine.agent
+    register(list(connectors.values()), app, route="/webhooks/")
+
+    @app.get("/health")
+    async def health(_request: Any) -> Any:
+        return response.json({"ok": True, "channels": sorted(connectors)})
+
+    @app.listener("after_server_start")
+    async def start(_app: Any, _loop: Any) -> None:
+        for connector in connectors.values():
+            await connector.start()
+        worker.start()
+
+    @app.listener("before_server_stop")
+    async def stop(_app: Any, _loop: Any) -> None:
+        await worker.stop()
+        for connector in connectors.values():
+            await connector.close()
+
+    return app

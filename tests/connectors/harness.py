@@ -1,0 +1,97 @@
+"""Runs ``bot serve``'s app in a background thread on 127.0.0.1, for webhook-to-platform tests.
+
+Network guard: tests talk to 127.0.0.1 only; ``no_outside_network`` makes any other connect fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 20.0, step: float = 0.05) -> Any:
+    """Polls ``condition`` until it is truthy; fails the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+@dataclass
+class HttpAnswer:
+    status: int
+    body: bytes
+
+
+def request(url: str, body: bytes | None = None, headers: Mapping[str, str] | None = None,
+            method: str | None = None, timeout: float = 10.0) -> HttpAnswer:
+    """One HTTP request to 127.0.0.1; 4xx and 5xx come back as answers, not exceptions."""
+    assert url.startswith(f"http://{LOOPBACK}:"), url
+    req = urllib.request.Request(url, data=body, headers=dict(headers or {}), method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as answer:
+            return HttpAnswer(answer.status, answer.read())
+    except urllib.error.HTTPError as error:
+        return HttpAnswer(error.code, error.read())
+
+
+class ServerThread:
+    """The real app (webhooks, inbox, outbox) on its own event loop in a daemon thread."""
+
+    def __init__(self, engine: Any, store: Any, connectors: Mapping[str, Any]) -> None:
+        from bot.server import build_app
+
+        self.port = free_port()
+        self.app = build_app(engine, store, connectors, name=f"bot_test_{self.port}")
+        self.loop = asyncio.new_event_loop()
+        self._server: Any = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def __enter__(self) -> ServerThread:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(self._start(), self.loop)
+        future.result(timeout=30)
+        return self
+
+    async def _start(self) -> None:
+        self._server = await self.app.create_server(host=LOOPBACK, port=self.port,
+                                                    return_asyncio_server=True, access_log=False)
+        await self._server.startup()
+        await self._server.after_start()
+
+    async def _stop(self) -> None:
+        await self._server.before_stop()
+        self._server.close()
+        await self._server.wait_closed()
+        await self._server.after_stop()
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
