@@ -68,6 +68,9 @@ class OutboundRow(Base):
     meta = Column(Text, nullable=False, default="{}")
     state = Column(String(16), nullable=False, default="pending", index=True)  # pending, sent, failed
     attempts = Column(Integer, nullable=False, default=0)
+    # 1 while the platform is being called: after a crash such a message may have arrived already,
+    # and platforms give no idempotency key, so it is sent again (at least once) and logged.
+    in_flight = Column(Integer, nullable=False, default=0)
     next_attempt_at = Column(Float, nullable=False)
     last_error = Column(Text, nullable=True)
     platform_message_id = Column(String(128), nullable=True)
@@ -98,6 +101,7 @@ class Outgoing:
     buttons: tuple[tuple[str, str], ...]
     meta: dict[str, Any]
     attempts: int
+    in_flight: bool = False  # a send was cut by a crash: the platform may have it already
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -172,7 +176,7 @@ class Store:
                     inbound_id=inbound_id, channel=channel, recipient=recipient,
                     payload=json.dumps({"text": text, "buttons": [list(b) for b in buttons]},
                                        ensure_ascii=False),
-                    meta=json.dumps(meta or {}), state="pending", attempts=0,
+                    meta=json.dumps(meta or {}), state="pending", attempts=0, in_flight=0,
                     next_attempt_at=now, created_at=now))
 
     def due_outbound(self, now: float | None = None, limit: int = 200) -> list[Outgoing]:
@@ -187,7 +191,7 @@ class Store:
                 payload = json.loads(r.payload)
                 result.append(Outgoing(r.id, r.channel, r.recipient, payload["text"],
                                        tuple(tuple(b) for b in payload["buttons"]),
-                                       json.loads(r.meta), r.attempts))
+                                       json.loads(r.meta), r.attempts, bool(r.in_flight)))
             return result
 
     def blocked_recipients(self, now: float | None = None) -> set[tuple[str, str]]:
@@ -199,23 +203,27 @@ class Store:
                 OutboundRow.state == "pending", OutboundRow.next_attempt_at > now)).all()
             return {(c, r) for c, r in rows}
 
+    def mark_in_flight(self, outbound_id: int) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.execute(update(OutboundRow).where(OutboundRow.id == outbound_id).values(in_flight=1))
+
     def mark_sent(self, outbound_id: int, platform_message_id: str | None,
                   now: float | None = None) -> None:
         with Session(self.engine) as session, session.begin():
             session.execute(update(OutboundRow).where(OutboundRow.id == outbound_id).values(
-                state="sent", platform_message_id=platform_message_id,
+                in_flight=0, state="sent", platform_message_id=platform_message_id,
                 sent_at=time.time() if now is None else now,
                 attempts=OutboundRow.attempts + 1, last_error=None))
 
     def mark_retry(self, outbound_id: int, reason: str, at: float) -> None:
         with Session(self.engine) as session, session.begin():
             session.execute(update(OutboundRow).where(OutboundRow.id == outbound_id).values(
-                attempts=OutboundRow.attempts + 1, next_attempt_at=at, last_error=reason))
+                in_flight=0, attempts=OutboundRow.attempts + 1, next_attempt_at=at, last_error=reason))
 
     def mark_failed(self, outbound_id: int, reason: str) -> None:
         with Session(self.engine) as session, session.begin():
             session.execute(update(OutboundRow).where(OutboundRow.id == outbound_id).values(
-                state="failed", attempts=OutboundRow.attempts + 1, last_error=reason))
+                in_flight=0, state="failed", attempts=OutboundRow.attempts + 1, last_error=reason))
 
     def record_delivery(self, outbound_id: int, status: str) -> bool:
         """Stores a delivery report; False if no such outbound message."""

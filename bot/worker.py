@@ -149,6 +149,10 @@ class Worker:
         if connector is None:
             return False
         meta = {**message.meta, "outbound_id": message.id}
+        if message.in_flight:
+            logger.warning("%s: outbound %s was being sent when the server stopped; sending again",
+                           message.channel, message.id)
+        self.store.mark_in_flight(message.id)
         try:
             platform_id = await connector.send(message.recipient, Rendered(message.text, message.buttons),
                                                meta)
