@@ -17,8 +17,9 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.answers import ASPECT_INTENTS, Answers, load_phrases
+from bot.answers import ASPECT_INTENTS, CHOOSE_WARD_INTENT, WARD_CODE_ENTITY, Answers, load_phrases
 from bot.catalogue import Procedure, load_catalogue
+from bot.directions import Directions, unit_from_slot, unit_slot
 from bot.reply import Reply
 from bot.text import search_key
 
@@ -34,6 +35,24 @@ def answers() -> Answers:
     return Answers(load_catalogue(root / "procedures"), load_phrases(root / "flows" / "phrases.yml"))
 
 
+@lru_cache(maxsize=1)
+def directions() -> Directions:
+    """The address book loads once per process (about a second; see docs/address.md)."""
+    from bot.address import AddressBook
+
+    book = answers()
+    return Directions(AddressBook.load(), book.catalogue, book.phrases)
+
+
+def warm_up() -> None:
+    """Loads the catalogue and the address book before the first citizen waits for them."""
+    answers()
+    directions()
+
+
+ADDRESS_INTENTS = ("inform_address", "ask_new_unit", "ask_unit_sources", CHOOSE_WARD_INTENT)
+
+
 def say(dispatcher: CollectingDispatcher, reply: Reply) -> list[EventType]:
     """Sends ``reply``; remembers its options so a typed digit can pick one (SMS has no buttons)."""
     dispatcher.utter_message(
@@ -42,21 +61,28 @@ def say(dispatcher: CollectingDispatcher, reply: Reply) -> list[EventType]:
 
 
 def respond(intent: str, procedure: Procedure | None, tracker: Tracker,
-            dispatcher: CollectingDispatcher) -> list[EventType]:
+            dispatcher: CollectingDispatcher, entities: dict[str, Any] | None = None) -> list[EventType]:
     """The reply to ``intent`` about ``procedure``: shared by typed messages and picked options."""
     book = answers()
     events: list[EventType] = [SlotSet("procedure", procedure.id)] if procedure else []
+    if intent in ADDRESS_INTENTS:
+        return events + respond_address(intent, procedure, tracker, dispatcher, entities or {})
     if intent in ASPECT_INTENTS:
         if procedure is None:
             return say(dispatcher, book.which_procedure(intent))
         asked = tracker.latest_message.get("text") or ""
         reply = book.answer_aspect(procedure, ASPECT_INTENTS[intent], asked)
+        if intent == "ask_where":
+            return events + where(procedure, reply, asked, tracker, dispatcher)
         return events + say(dispatcher, reply) + [
             SlotSet("aspect", ASPECT_INTENTS[intent]), SlotSet("options", None)]
     if intent == "inform_procedure":
         if procedure is None:
             return say(dispatcher, book.menu())
         last_aspect = tracker.get_slot("aspect")  # "còn kết hôn thì sao?" after a fee question
+        if last_aspect == "where":
+            asked = tracker.latest_message.get("text") or ""
+            return events + where(procedure, book.aspect(procedure, "where"), asked, tracker, dispatcher)
         if last_aspect:
             return events + say(dispatcher, book.aspect(procedure, last_aspect)) + [
                 SlotSet("options", None)]
@@ -67,6 +93,64 @@ def respond(intent: str, procedure: Procedure | None, tracker: Tracker,
         return events + [SlotSet("guide", {"procedure": procedure.id, "answers": {}}),
                          SlotSet("guide_answer", None), FollowupAction("guide_form")]
     return say(dispatcher, book.menu())
+
+
+def where(procedure: Procedure, reply: Reply, asked: str, tracker: Tracker,
+          dispatcher: CollectingDispatcher) -> list[EventType]:
+    """The office of ``procedure``, named for the citizen's current commune when it is known."""
+    guide = directions()
+    found = guide.read(asked)
+    events: list[EventType] = [SlotSet("aspect", "where"), SlotSet("options", None)]
+    unit = unit_from_slot(tracker.get_slot("address"))
+    question: list[Reply] = []
+    if found is not None:
+        replies, resolved = guide.explain(found)
+        if resolved is not None:
+            unit = resolved
+            events.append(SlotSet("address", unit_slot(unit)))
+            reply = Reply(f"{replies[0].text}\n{reply.text}")
+        else:
+            question = replies
+    if unit is not None and not question:
+        reply = Reply(f"{reply.text}\n{guide.office(procedure, unit)}", reply.buttons)
+    events += say(dispatcher, reply)
+    for extra in question:
+        events += say(dispatcher, extra)
+    return events
+
+
+def respond_address(intent: str, procedure: Procedure | None, tracker: Tracker,
+                    dispatcher: CollectingDispatcher, entities: dict[str, Any]) -> list[EventType]:
+    """Old and new addresses: explain, ask when a commune was split, remember the answer."""
+    guide = directions()
+    text = tracker.latest_message.get("text") or ""
+    if intent == "ask_unit_sources":
+        return say(dispatcher, guide.sources(text))
+    if intent == CHOOSE_WARD_INTENT:
+        code = entities.get(WARD_CODE_ENTITY) or next(
+            tracker.get_latest_entity_values(WARD_CODE_ENTITY), None)
+        replies, unit = guide.chosen(str(code or ""))
+    else:
+        found = guide.read(text)
+        if found is None:
+            return say(dispatcher, Reply(answers().phrases["address.unknown"]))
+        replies, unit = guide.explain(found, ask_commune=intent == "inform_address")
+    events: list[EventType] = [SlotSet("options", None)]
+    if unit is None:
+        for reply in replies:
+            events += say(dispatcher, reply)
+        return events
+    events.append(SlotSet("address", unit_slot(unit)))
+    if procedure is not None and intent != "ask_new_unit":
+        reply = answers().aspect(procedure, "where")
+        text = f"{replies[0].text}\n{reply.text}\n{guide.office(procedure, unit)}"
+        return events + say(dispatcher, Reply(text)) + [SlotSet("aspect", "where")]
+    if intent == "ask_new_unit":
+        return events + say(dispatcher, replies[0])
+    book = answers()
+    menu = book.menu()
+    return events + say(dispatcher, Reply(f"{replies[0].text}\n{book.phrases['address.which_procedure']}",
+                                          menu.buttons))
 
 
 def _procedure_of(tracker: Tracker) -> Procedure | None:
@@ -125,7 +209,7 @@ class ActionChooseOption(Action):
             return say(dispatcher, answers().menu())
         entities = json.loads(match.group(2) or "{}")
         procedure = answers().catalogue.get(entities.get("procedure")) or _procedure_of(tracker)
-        return respond(match.group(1), procedure, tracker, dispatcher)
+        return respond(match.group(1), procedure, tracker, dispatcher, entities)
 
 
 def _guide_state(tracker: Tracker) -> tuple[Procedure | None, dict[str, str]]:

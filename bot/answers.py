@@ -26,6 +26,8 @@ ASPECT_INTENTS = {
     "ask_steps": "steps",
 }
 INTENT_OF_ASPECT = {aspect: intent for intent, aspect in ASPECT_INTENTS.items()}
+CHOOSE_WARD_INTENT = "choose_ward"  # a button (or a digit) picking one commune of a split one
+WARD_CODE_ENTITY = "ward_code"
 FAQ_ASPECT_MATCH = 0.6  # cosine on lemmas above which an aspect FAQ beats the generic answer
 
 

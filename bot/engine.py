@@ -61,6 +61,9 @@ class Engine:
     def load(cls, model: Path, database: Path) -> Engine:
         from rasa.core.agent import Agent
 
+        from bot.actions import warm_up
+
+        warm_up()
         return cls(Agent.load(str(model), tracker_store=sqlite_tracker_store(database),
                               action_endpoint=InProcessActionEndpoint()))
 

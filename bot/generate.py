@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.answers import ASPECT_INTENTS, INTENT_OF_ASPECT
+from bot.answers import ASPECT_INTENTS, CHOOSE_WARD_INTENT, INTENT_OF_ASPECT, WARD_CODE_ENTITY
 from bot.catalogue import Catalogue, Procedure
 from bot.text import fold
 
@@ -154,7 +154,10 @@ INTENT_ACTIONS = {
     "choose_option": ["action_choose_option"], "greet": ["utter_greet"],
     "thank": ["utter_thank"], "goodbye": ["utter_goodbye"], "cancel": ["utter_cancelled"],
     "out_of_scope": ["utter_out_of_scope", "action_menu"], "nlu_fallback": ["utter_help"],
+    "inform_address": ["action_answer"], "ask_new_unit": ["action_answer"],
+    "ask_unit_sources": ["action_answer"], CHOOSE_WARD_INTENT: ["action_answer"],
 }
+PAYLOAD_INTENTS = [CHOOSE_WARD_INTENT]  # only sent by buttons (or a digit picking one): no examples
 CUSTOM_ACTIONS = ["action_answer", "action_faq", "action_menu", "action_choose_option",
                   "action_ask_guide_answer", "validate_guide_form", "action_guide_checklist"]
 
@@ -168,10 +171,11 @@ def domain_yaml(intents: list[str]) -> str:
     domain = {
         "version": "3.1",
         "intents": sorted(set(intents)),
-        "entities": [PROCEDURE_ENTITY, NUMBER_ENTITY],
+        "entities": [PROCEDURE_ENTITY, NUMBER_ENTITY, WARD_CODE_ENTITY],
         "slots": {
             PROCEDURE_ENTITY: _slot("text", [{"type": "from_entity", "entity": PROCEDURE_ENTITY}]),
             "aspect": _slot("text"),
+            "address": _slot("any"),
             "options": _slot("any"),
             "guide": _slot("any"),
             "guide_answer": _slot("text", [{"type": "from_text", "conditions": [
@@ -201,7 +205,7 @@ def generate(catalogue: Catalogue, root: Path) -> list[Path]:
     data = yaml.safe_load(paths.templates.read_text(encoding="utf-8"))
     templates = {**data["templates"], NOT_IN_CATALOGUE: data.get(NOT_IN_CATALOGUE) or []}
     examples = procedure_examples(catalogue, templates)
-    intents = generic_intents(paths) + list(examples)
+    intents = generic_intents(paths) + list(examples) + PAYLOAD_INTENTS
     outputs = {
         paths.generated_nlu: _nlu_yaml(examples),
         paths.domain: domain_yaml(intents),
