@@ -246,7 +246,7 @@ class ValidateGuideForm(FormValidationAction):
         if proc is None:
             return {"guide_answer": GUIDE_CANCELLED}
         question = _next_question(proc, chosen)
-        typed = search_key(str(value or ""))
+        typed = search_key(str(value or "")).replace("_", " ")  # a tapped button sends the option id
         option = None
         if typed.isdigit() and 1 <= int(typed) <= len(question.options):
             option = question.options[int(typed) - 1]

@@ -22,6 +22,10 @@ class RedactingFilter(logging.Filter):
         super().__init__()
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
+    def add(self, *secrets: str) -> None:
+        """Registers more values, e.g. a rotated access token."""
+        self.secrets = sorted({*self.secrets, *(s for s in secrets if s)}, key=len, reverse=True)
+
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "[secret]")
@@ -37,10 +41,22 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+_LOGGERS = ("", "sanic.root", "sanic.error", "sanic.access")
+
+
 def install(secrets: Iterable[str]) -> RedactingFilter:
     """Adds the filter to every handler of the root logger and of Sanic's loggers."""
     redacting = RedactingFilter(secrets)
-    for name in ("", "sanic.root", "sanic.error", "sanic.access"):
+    for name in _LOGGERS:
         for handler in logging.getLogger(name).handlers:
             handler.addFilter(redacting)
     return redacting
+
+
+def add_secrets(*secrets: str) -> None:
+    """Adds values to every installed filter: for secrets that appear after start-up."""
+    for name in _LOGGERS:
+        for handler in logging.getLogger(name).handlers:
+            for installed in handler.filters:
+                if isinstance(installed, RedactingFilter):
+                    installed.add(*secrets)

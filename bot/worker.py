@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 BACKOFF_SECONDS = (2.0, 10.0, 60.0, 300.0, 1800.0)  # then the message is marked failed
 POLL_SECONDS = 0.5  # backstop when no wake-up arrives
+FORGET_EVERY_SECONDS = 3600.0  # how often answered inbound ids older than the dedup window go
 
 
 def backoff(attempts: int, retry_after: float | None) -> float | None:
@@ -63,7 +64,11 @@ class Worker:
         self._inbox_wake.set()
 
     async def run_inbox(self) -> None:
+        forgotten_at = 0.0
         while True:
+            if self.clock() - forgotten_at >= FORGET_EVERY_SECONDS:
+                forgotten_at = self.clock()
+                self.store.forget_old_inbound(now=forgotten_at)
             self._inbox_wake.clear()
             groups: dict[tuple[str, str], list[Message]] = {}
             for message in self.store.pending_inbound():
@@ -172,7 +177,10 @@ class Worker:
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:
+    """Waits for ``event`` or ``timeout``. Not ``asyncio.wait_for``: on Python 3.10 it can swallow a
+    cancel that arrives as the event fires (bpo-42130), and ``Worker.stop`` would wait forever."""
+    waiter = asyncio.ensure_future(event.wait())
     try:
-        await asyncio.wait_for(event.wait(), timeout)
-    except asyncio.TimeoutError:
-        pass
+        await asyncio.wait({waiter}, timeout=timeout)
+    finally:
+        waiter.cancel()

@@ -57,7 +57,11 @@ class ServerThread:
     """The real app (webhooks, inbox, outbox) on its own event loop in a daemon thread."""
 
     def __init__(self, engine: Any, store: Any, connectors: Mapping[str, Any]) -> None:
+        from sanic import Sanic
+
         from bot.server import build_app
+
+        Sanic.test_mode = True  # without it a second app in one process fails in Sanic's touchup
 
         self.port = free_port()
         self.app = build_app(engine, store, connectors, name=f"bot_test_{self.port}")
