@@ -44,6 +44,21 @@ def _train_full(args: argparse.Namespace) -> Path:
     return model
 
 
+def _current_model(args: argparse.Namespace, retrain: bool = False) -> Path | None:
+    """The model, retrained first when the catalogue, data or NLU code changed since; None if the
+    catalogue is invalid (errors printed)."""
+    from bot.training import is_current
+
+    model = args.out / f"{args.name}.tar.gz"
+    if not retrain and is_current(model, Path("."), args.config):
+        return model
+    if model.exists() and not retrain:
+        print("Danh mục hoặc dữ liệu đã thay đổi từ lần huấn luyện trước: huấn luyện lại.", flush=True)
+    if _validate(args) != 0:
+        return None
+    return _train_full(args)
+
+
 def _chat(args: argparse.Namespace) -> int:
     import asyncio
     import json
@@ -54,11 +69,9 @@ def _chat(args: argparse.Namespace) -> int:
     from bot.store import Store
 
     quiet()
-    model = args.out / f"{args.name}.tar.gz"
-    if args.retrain or not model.exists():
-        if _validate(args) != 0:
-            return 1
-        model = _train_full(args)
+    model = _current_model(args, retrain=args.retrain)
+    if model is None:
+        return 1
     conversation = Conversation(Engine.load(model, args.db), Store.sqlite(args.db), args.channel)
 
     async def loop() -> None:
@@ -108,11 +121,9 @@ def _serve(args: argparse.Namespace) -> int:
     if not connectors:
         print(f"{args.credentials}: no channel is configured; see README.md, 'Connecting the channels'.",
               file=sys.stderr)
-    model = args.out / f"{args.name}.tar.gz"
-    if not model.exists():
-        if _validate(args) != 0:
-            return 1
-        model = _train_full(args)
+    model = _current_model(args)
+    if model is None:
+        return 1
     app = build_app(Engine.load(model, args.db), Store.sqlite(args.db), connectors)
     print(f"Serving {', '.join(sorted(connectors)) or 'no channel'} on http://{args.host}:{args.port}",
           flush=True)

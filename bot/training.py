@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from bot.catalogue import load_catalogue
 from bot.generate import Paths, generate
+
+# What a trained model depends on, relative to the repository root. The generated files are left
+# out: they follow from these.
+MODEL_INPUTS = ("procedures/*.yaml", "nlu_data/*.yml", "flows/responses.yml", "bot/nlu/*.py",
+                "bot/nlu/*.yml", "bot/generate.py")
+
+
+def fingerprint(root: Path, config: Path) -> str:
+    """A hash of the catalogue, hand-written data, pipeline config and NLU code."""
+    digest = hashlib.sha256()
+    files = sorted({p for pattern in MODEL_INPUTS for p in root.glob(pattern)}) + [config]
+    for path in files:
+        digest.update(str(path.relative_to(root) if path.is_relative_to(root) else path).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _fingerprint_file(model: Path) -> Path:
+    return model.with_name(model.name.removesuffix(".tar.gz") + ".inputs")
+
+
+def is_current(model: Path, root: Path, config: Path) -> bool:
+    """True when ``model`` was trained from exactly the present inputs."""
+    stamp = _fingerprint_file(model)
+    return model.exists() and stamp.exists() and stamp.read_text().strip() == fingerprint(root, config)
 
 
 def _prepare(root: Path) -> Paths:
@@ -37,7 +63,10 @@ def train(root: Path, config: Path, output: Path, fixed_name: str | None = None)
 
     paths = _prepare(root)
     output.mkdir(parents=True, exist_ok=True)
+    stamp = fingerprint(root, config)
     result = rasa_train(domain=str(root / "flows"), config=str(config),
                         training_files=[str(root / "nlu_data"), str(paths.rules)],
                         output=str(output), fixed_model_name=fixed_name)
-    return _checked(result.model)
+    model = _checked(result.model)
+    _fingerprint_file(model).write_text(stamp + "\n")
+    return model

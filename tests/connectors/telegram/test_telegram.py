@@ -309,12 +309,8 @@ def settled(store: Store, state: str) -> dict[str, int] | None:
 
 
 def finished(store: Store, state: str) -> dict[str, int]:
-    """Waits until every reply reached ``state``, then until the worker is idle again.
-
-    The idle wait keeps the server's stop away from the worker's last wake-up: on Python 3.10,
-    ``asyncio.wait_for`` drops a cancellation that arrives together with the event it waits for
-    (bpo-42130), and ``Worker.stop()`` would then wait for its loop forever.
-    """
+    """Waits until every reply reached ``state``, then a little more: a late, unexpected send
+    (a duplicate) would show up in the fake's calls."""
     counts = wait_until(lambda: settled(store, state), E2E_TIMEOUT)
     time.sleep(IDLE_SECONDS)
     return counts
@@ -395,7 +391,8 @@ def test_logs_never_show_the_token_or_the_secret(engine, fake, tmp_path, caplog)
 
     raw = Raw(logging.DEBUG)
     logging.getLogger("connectors").addHandler(raw)
-    caplog.handler.addFilter(RedactingFilter(connector().secrets()))  # what `bot serve` installs
+    redacting = RedactingFilter(connector().secrets())  # what `bot serve` installs
+    caplog.handler.addFilter(redacting)  # caplog's handler lives for the session: removed below
     caplog.set_level(logging.DEBUG)
     try:
         with serving(engine, fake, tmp_path) as (url, store):
@@ -404,6 +401,7 @@ def test_logs_never_show_the_token_or_the_secret(engine, fake, tmp_path, caplog)
             finished(store, "sent")
     finally:
         logging.getLogger("connectors").removeHandler(raw)
+        caplog.handler.removeFilter(redacting)
     secret_part = TOKEN.split(":", 1)[1]
     assert "[secret]" in caplog.text  # PTB and httpx did log the API URL, redacted
     for text in (caplog.text, "\n".join(own)):
