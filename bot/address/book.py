@@ -11,7 +11,7 @@ from bot.address.reading import Reading, choose, readings
 from bot.address.words import DISTRICT, PROVINCE, WARD, split_text, tokens
 from bot.text import fold
 
-MAX_TOKENS = 200  # longer messages are cut: an address is not at the end of an essay
+MAX_TOKENS = 100  # words read: a 3-part SMS (459 characters) has fewer; keeps a turn under 5 ms
 MAX_MATCHES = 8  # more than this many homonyms is not a choice list but "which province?"
 
 
