@@ -131,6 +131,22 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _outbox(args: argparse.Namespace) -> int:
+    from bot.redact import mask_numbers
+    from bot.store import Store
+
+    if not args.db.exists():
+        print(f"{args.db}: no database yet (bot serve creates it)", file=sys.stderr)
+        return 1
+    store = Store.sqlite(args.db)
+    counts = store.outbound_counts()
+    print("outbox: " + (", ".join(f"{state} {n}" for state, n in sorted(counts.items())) or "empty"))
+    for outbound_id, channel, recipient, reason, attempts in store.failed_outbound(args.failed):
+        print(f"  failed #{outbound_id} {channel} to {mask_numbers(recipient)} after {attempts} "
+              f"tries: {reason}")
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from bot.evaluate import load_examples, overlap, report, score
     from bot.quiet import quiet
@@ -191,6 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--out", type=Path, default=Path("models"))
     serve.add_argument("--name", default="current")
     serve.set_defaults(run=_serve)
+
+    outbox = commands.add_parser("outbox", help="what the outbox holds; replies that failed for good")
+    outbox.add_argument("--db", type=Path, default=Path("var/bot.db"))
+    outbox.add_argument("--failed", type=int, default=20, help="how many failed replies to list")
+    outbox.set_defaults(run=_outbox)
 
     evaluate = commands.add_parser("evaluate", help="intent accuracy and procedure F1, held out")
     evaluate.add_argument("--test", type=Path, default=Path("tests/data/nlu_heldout.yml"))

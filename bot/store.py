@@ -238,6 +238,13 @@ class Store:
             return dict(session.execute(select(OutboundRow.state, func.count())
                                         .group_by(OutboundRow.state)).all())
 
+    def failed_outbound(self, limit: int = 20) -> list[tuple[int, str, str, str, int]]:
+        """The latest messages that could not be delivered: id, channel, recipient, reason, tries."""
+        with Session(self.engine) as session:
+            rows = session.execute(select(OutboundRow).where(OutboundRow.state == "failed")
+                                   .order_by(OutboundRow.id.desc()).limit(limit)).scalars()
+            return [(r.id, r.channel, r.recipient, r.last_error or "", r.attempts) for r in rows]
+
     def forget_old_inbound(self, now: float | None = None) -> int:
         """Drops answered messages older than the dedup window."""
         cutoff = (time.time() if now is None else now) - DEDUP_WINDOW_SECONDS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -175,3 +176,18 @@ def test_a_failing_turn_gets_a_polite_reply_and_others_go_on(engine, store, monk
     assert connector.sent[0][1].startswith("Xin lỗi, hệ thống đang gặp sự cố")
     assert "Traceback" not in connector.sent[0][1]
     assert connector.sent[1][1].startswith("Đăng ký khai sinh:")
+
+
+def test_bot_outbox_lists_failed_replies_with_masked_numbers(tmp_path, capsys):
+    from bot.cli import main
+
+    store = Store.sqlite(tmp_path / "bot.db")
+    store.accept("sms", "k1", "84912345678", "khai sinh")
+    store.answer(store.pending_inbound()[0].id, "sms", "84912345678", [("Khai sinh", ()), ("Le phi", ())])
+    first, second = store.due_outbound(now=time.time() + 1)
+    store.mark_failed(first.id, "403 Authorization failed for sendsms")
+    store.mark_sent(second.id, None)
+    assert main(["outbox", "--db", str(tmp_path / "bot.db")]) == 0
+    out = capsys.readouterr().out
+    assert "failed 1, sent 1" in out
+    assert "403 Authorization failed for sendsms" in out and "84912345678" not in out and "678" in out
