@@ -169,6 +169,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_options(command: argparse.ArgumentParser) -> None:
+    """Where the catalogue, the pipeline and the trained model are."""
+    command.add_argument("--procedures", type=Path, default=Path("procedures"))
+    command.add_argument("--config", type=Path, default=Path("config.yml"))
+    command.add_argument("--out", type=Path, default=Path("models"))
+    command.add_argument("--name", default="current")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bot", description=__doc__)
     parser.add_argument("--version", action="version", version=f"bot {__version__}")
@@ -178,10 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(run=_validate)
 
     train = commands.add_parser("train", help="validate, generate flows/ and nlu_data/, train")
-    train.add_argument("--procedures", type=Path, default=Path("procedures"))
-    train.add_argument("--config", type=Path, default=Path("config.yml"))
-    train.add_argument("--out", type=Path, default=Path("models"))
-    train.add_argument("--name", default="current")
+    _model_options(train)
     train.set_defaults(run=_train)
 
     chat = commands.add_parser("chat", help="talk to the assistant in the terminal")
@@ -190,10 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help='read {"sender", "text"} lines from stdin, write one JSON line each')
     chat.add_argument("--sender", default="terminal")
     chat.add_argument("--db", type=Path, default=Path("var/bot.db"))
-    chat.add_argument("--procedures", type=Path, default=Path("procedures"))
-    chat.add_argument("--config", type=Path, default=Path("config.yml"))
-    chat.add_argument("--out", type=Path, default=Path("models"))
-    chat.add_argument("--name", default="current")
+    _model_options(chat)
     chat.add_argument("--retrain", action="store_true")
     chat.set_defaults(run=_chat)
 
@@ -202,10 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5005)
     serve.add_argument("--db", type=Path, default=Path("var/bot.db"))
-    serve.add_argument("--procedures", type=Path, default=Path("procedures"))
-    serve.add_argument("--config", type=Path, default=Path("config.yml"))
-    serve.add_argument("--out", type=Path, default=Path("models"))
-    serve.add_argument("--name", default="current")
+    _model_options(serve)
     serve.set_defaults(run=_serve)
 
     outbox = commands.add_parser("outbox", help="what the outbox holds; replies that failed for good")
