@@ -63,8 +63,8 @@ class Directions:
                        payload(CHOOSE_WARD_INTENT, ward_code=c.ward_code))
                 for c in found.candidates)
             text = p["address.split"].format(said=found.said[:1].upper() + found.said[1:])
-            if found.old_district:
-                text = f"{text}\n{p['address.no_district'].format(district=found.old_district)}"
+            if found.old_district:  # before the question, which the numbered options follow
+                text = f"{p['address.no_district'].format(district=found.old_district)}\n{text}"
             return [Reply(text, buttons)], None
         if found.kind == "province" and found.province:
             if found.old_province:
