@@ -21,15 +21,11 @@ import yaml
 from bot.engine import Engine
 from bot.store import Store
 from bot.worker import Worker
-from connectors.base import Connector, NotConfigured
+from connectors.base import ConfigError, Connector, NotConfigured
 
 logger = logging.getLogger(__name__)
 
 _ENV = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
-
-
-class ConfigError(Exception):
-    """The credentials file cannot be used; the message says which entry and why."""
 
 
 def expand(value: Any, env: Mapping[str, str]) -> Any:

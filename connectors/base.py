@@ -97,6 +97,11 @@ class NotConfigured(Exception):
     """A channel's credentials entry lacks a required value: the channel stays off."""
 
 
+class ConfigError(Exception):
+    """The credentials cannot be used (a malformed value, an unknown class): ``bot serve`` stops
+    with this message, which names the entry and says why."""
+
+
 class SendError(Exception):
     """Sending failed; ``retryable`` tells the outbox whether to try again, and not before
     ``retry_after`` seconds when the platform said so."""

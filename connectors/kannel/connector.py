@@ -23,8 +23,8 @@ from urllib.parse import quote, quote_plus, urlsplit
 import httpx
 
 from bot.render import Rendered
-from bot.server import ConfigError
 from connectors.base import (
+    ConfigError,
     Connector,
     Delivery,
     Event,
