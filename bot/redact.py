@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 # Vietnamese mobile numbers (0xxxxxxxxx or 84xxxxxxxxx) and 9/12-digit ID card numbers.
 _NUMBER = re.compile(r"(?<!\d)(?:\+?84|0)?\d{8,11}(?!\d)")
+
+
+def hide_secrets(text: str, secrets: Iterable[str]) -> str:
+    """Each of ``secrets`` (longest first, so no part of one is left) becomes ``[secret]``."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, "[secret]")
+    return text
 
 
 def mask_numbers(text: str) -> str:
@@ -20,16 +27,15 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self.secrets: set[str] = set()
+        self.add(*secrets)
 
     def add(self, *secrets: str) -> None:
         """Registers more values, e.g. a rotated access token."""
-        self.secrets = sorted({*self.secrets, *(s for s in secrets if s)}, key=len, reverse=True)
+        self.secrets |= {s for s in secrets if s}
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "[secret]")
-        return mask_numbers(text)
+        return mask_numbers(hide_secrets(text, self.secrets))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = self.redact(record.getMessage())
@@ -44,19 +50,23 @@ class RedactingFilter(logging.Filter):
 _LOGGERS = ("", "sanic.root", "sanic.error", "sanic.access")
 
 
+def _handlers() -> Iterator[logging.Handler]:
+    """The handlers of the root logger and of Sanic's loggers."""
+    for name in _LOGGERS:
+        yield from logging.getLogger(name).handlers
+
+
 def install(secrets: Iterable[str]) -> RedactingFilter:
     """Adds the filter to every handler of the root logger and of Sanic's loggers."""
     redacting = RedactingFilter(secrets)
-    for name in _LOGGERS:
-        for handler in logging.getLogger(name).handlers:
-            handler.addFilter(redacting)
+    for handler in _handlers():
+        handler.addFilter(redacting)
     return redacting
 
 
 def add_secrets(*secrets: str) -> None:
     """Adds values to every installed filter: for secrets that appear after start-up."""
-    for name in _LOGGERS:
-        for handler in logging.getLogger(name).handlers:
-            for installed in handler.filters:
-                if isinstance(installed, RedactingFilter):
-                    installed.add(*secrets)
+    for handler in _handlers():
+        for installed in handler.filters:
+            if isinstance(installed, RedactingFilter):
+                installed.add(*secrets)

@@ -203,34 +203,33 @@ class Store:
                 OutboundRow.state == "pending", OutboundRow.next_attempt_at > now)).all()
             return {(c, r) for c, r in rows}
 
-    def mark_in_flight(self, outbound_id: int) -> None:
+    def _update_outbound(self, outbound_id: int, **values: Any) -> int:
+        """Sets ``values`` on one outbound row; the number of rows changed (0 or 1)."""
         with Session(self.engine) as session, session.begin():
-            session.execute(update(OutboundRow).where(OutboundRow.id == outbound_id).values(in_flight=1))
+            return session.execute(update(OutboundRow).where(OutboundRow.id == outbound_id)
+                                   .values(**values)).rowcount
+
+    def mark_in_flight(self, outbound_id: int) -> None:
+        self._update_outbound(outbound_id, in_flight=1)
 
     def mark_sent(self, outbound_id: int, platform_message_id: str | None,
                   now: float | None = None) -> None:
-        with Session(self.engine) as session, session.begin():
-            session.execute(update(OutboundRow).where(OutboundRow.id == outbound_id).values(
-                in_flight=0, state="sent", platform_message_id=platform_message_id,
-                sent_at=time.time() if now is None else now,
-                attempts=OutboundRow.attempts + 1, last_error=None))
+        self._update_outbound(outbound_id, in_flight=0, state="sent",
+                              platform_message_id=platform_message_id,
+                              sent_at=time.time() if now is None else now,
+                              attempts=OutboundRow.attempts + 1, last_error=None)
 
     def mark_retry(self, outbound_id: int, reason: str, at: float) -> None:
-        with Session(self.engine) as session, session.begin():
-            session.execute(update(OutboundRow).where(OutboundRow.id == outbound_id).values(
-                in_flight=0, attempts=OutboundRow.attempts + 1, next_attempt_at=at, last_error=reason))
+        self._update_outbound(outbound_id, in_flight=0, attempts=OutboundRow.attempts + 1,
+                              next_attempt_at=at, last_error=reason)
 
     def mark_failed(self, outbound_id: int, reason: str) -> None:
-        with Session(self.engine) as session, session.begin():
-            session.execute(update(OutboundRow).where(OutboundRow.id == outbound_id).values(
-                in_flight=0, state="failed", attempts=OutboundRow.attempts + 1, last_error=reason))
+        self._update_outbound(outbound_id, in_flight=0, state="failed",
+                              attempts=OutboundRow.attempts + 1, last_error=reason)
 
     def record_delivery(self, outbound_id: int, status: str) -> bool:
         """Stores a delivery report; False if no such outbound message."""
-        with Session(self.engine) as session, session.begin():
-            result = session.execute(update(OutboundRow).where(OutboundRow.id == outbound_id)
-                                     .values(delivery=status))
-            return result.rowcount > 0
+        return self._update_outbound(outbound_id, delivery=status) > 0
 
     def outbound_counts(self) -> dict[str, int]:
         """How many outbound messages are in each state (for operators and tests)."""

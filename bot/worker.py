@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from bot.answers import load_phrases
 from bot.conversation import Conversation
 from bot.engine import Engine
+from bot.render import Rendered
 from bot.reply import Reply
 from bot.store import Message, Outgoing, Store
 from connectors.base import Connector, Delivery, Event, Inbound, SendError
@@ -41,12 +42,12 @@ class Worker:
     engine: Engine
     connectors: Mapping[str, Connector]
     clock: Callable[[], float] = time.time
-    _conversations: dict[str, Conversation] = field(default_factory=dict)
-    _busy: set[tuple[str, str]] = field(default_factory=set)
-    _sending: set[tuple[str, str]] = field(default_factory=set)
-    _inbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
-    _outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
-    _tasks: set[asyncio.Task] = field(default_factory=set)
+    _conversations: dict[str, Conversation] = field(init=False)
+    _busy: set[tuple[str, str]] = field(default_factory=set, init=False)
+    _sending: set[tuple[str, str]] = field(default_factory=set, init=False)
+    _inbox_wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _outbox_wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _tasks: set[asyncio.Task] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         self._conversations = {name: Conversation(self.engine, self.store, connector.channel)
@@ -148,8 +149,6 @@ class Worker:
             self._outbox_wake.set()
 
     async def _send(self, message: Outgoing) -> bool:
-        from bot.render import Rendered
-
         connector = self.connectors.get(message.channel)
         if connector is None:
             return False
