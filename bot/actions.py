@@ -103,16 +103,16 @@ def where(procedure: Procedure, reply: Reply, asked: str, tracker: Tracker,
     events: list[EventType] = [SlotSet("aspect", "where"), SlotSet("options", None)]
     unit = unit_from_slot(tracker.get_slot("address"))
     question: list[Reply] = []
+    intro = None
     if found is not None:
         replies, resolved = guide.explain(found)
         if resolved is not None:
-            unit = resolved
+            unit, intro = resolved, replies[0].text
             events.append(SlotSet("address", unit_slot(unit)))
-            reply = Reply(f"{replies[0].text}\n{reply.text}")
         else:
             question = replies
     if unit is not None and not question:
-        reply = Reply(f"{reply.text}\n{guide.office(procedure, unit)}", reply.buttons)
+        reply = guide.locate(reply, procedure, unit, intro)
     events += say(dispatcher, reply)
     for extra in question:
         events += say(dispatcher, extra)
@@ -142,9 +142,8 @@ def respond_address(intent: str, procedure: Procedure | None, tracker: Tracker,
         return events
     events.append(SlotSet("address", unit_slot(unit)))
     if procedure is not None and intent != "ask_new_unit":
-        reply = answers().aspect(procedure, "where")
-        text = f"{replies[0].text}\n{reply.text}\n{guide.office(procedure, unit)}"
-        return events + say(dispatcher, Reply(text)) + [SlotSet("aspect", "where")]
+        reply = guide.locate(answers().aspect(procedure, "where"), procedure, unit, replies[0].text)
+        return events + say(dispatcher, reply) + [SlotSet("aspect", "where")]
     if intent == "ask_new_unit":
         return events + say(dispatcher, replies[0])
     book = answers()

@@ -101,6 +101,11 @@ class Directions:
             return [Reply(self.phrases["address.unknown"])], None
         return [Reply(self.phrases["address.chosen"].format(**_names(unit)))], unit
 
+    def locate(self, reply: Reply, proc: Procedure, unit: Unit, intro: str | None = None) -> Reply:
+        """``reply`` (where to file ``proc``) followed by the office in the citizen's commune."""
+        lines = [intro] if intro else []
+        return Reply("\n".join([*lines, reply.text, self.office(proc, unit)]), reply.buttons)
+
     def office(self, proc: Procedure, unit: Unit) -> str:
         """The office for ``proc`` in the citizen's current commune, as one line."""
         office = self.phrases["office." + proc.office].format(**_names(unit))

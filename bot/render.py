@@ -115,9 +115,13 @@ class Rendered:
     more: tuple[str, ...] = ()
 
 
+def fits_callback_data(payload: str) -> bool:
+    """Telegram takes a button's payload only as ASCII ``callback_data`` of 1 to 64 bytes."""
+    return bool(payload) and payload.isascii() and len(payload.encode()) <= TELEGRAM_MAX_CALLBACK_BYTES
+
+
 def _fits_telegram(reply: Reply) -> bool:
-    return all(b.payload.isascii() and len(b.payload.encode()) <= TELEGRAM_MAX_CALLBACK_BYTES
-               for b in reply.buttons)
+    return all(fits_callback_data(b.payload) for b in reply.buttons)
 
 
 def _app_messages(reply: Reply, with_buttons: bool, limit: int) -> list[Rendered]:

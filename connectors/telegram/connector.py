@@ -33,7 +33,8 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.render import Rendered, numbered
+from bot.redact import hide_secrets
+from bot.render import Rendered, fits_callback_data, numbered
 from bot.reply import Button, Reply
 from connectors.base import (
     Connector,
@@ -167,21 +168,15 @@ class TelegramConnector(Connector):
         return (lines if len(lines) <= MAX_TEXT else message.text), None
 
     def _scrub(self, text: str) -> str:
-        for secret in self.secrets():
-            text = text.replace(secret, "[secret]")
-        return text
+        return hide_secrets(text, self.secrets())
 
 
 def keyboard(buttons: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup | None:
     """One button per row; None when there are no buttons or one would be refused by Telegram."""
-    if not buttons or not all(title and _fits_callback(payload) for title, payload in buttons):
+    if not buttons or not all(title and fits_callback_data(payload) for title, payload in buttons):
         return None
     return InlineKeyboardMarkup([[InlineKeyboardButton(title, callback_data=payload)]
                                  for title, payload in buttons])
-
-
-def _fits_callback(payload: str) -> bool:
-    return bool(payload) and payload.isascii() and len(payload.encode()) <= MAX_CALLBACK_BYTES
 
 
 def send_error(exc: TelegramError, scrub: Callable[[str], str] = str) -> SendError:
