@@ -153,19 +153,22 @@ def _evaluate(args: argparse.Namespace) -> int:
     from bot.training import train_nlu
 
     quiet()
-    examples = load_examples(args.test)
+    tests = args.test or sorted(Path("tests/data").glob("nlu_heldout*.yml"))
     runs = [("ours (config.yml)", args.config, "nlu-ours")]
     if args.stock:
         runs.append(("rasa stock (DIET)", Path("bench/config_stock.yml"), "nlu-stock"))
-    results = []
+    models = []
     for label, config, name in runs:
         print(f"Training {label}...", flush=True)
-        model = train_nlu(Path("."), config, args.out, name)
-        results.append(score(model, examples, label))
-    print(report(results, args.test, overlap(examples, Path("nlu_data")), len(examples)))
-    if args.show_misses:
-        for text, expected, predicted in results[0].misses:
-            print(f"  MISS {expected:>16} -> {predicted:<16} {text}")
+        models.append((label, train_nlu(Path("."), config, args.out, name)))
+    for test in tests:
+        examples = load_examples(test)
+        results = [score(model, examples, label) for label, model in models]
+        print(report(results, test, overlap(examples, Path("nlu_data")), len(examples)), end="\n\n")
+        if args.show_misses:
+            for text, expected, predicted in results[0].misses:
+                print(f"  MISS {expected:>16} -> {predicted:<16} {text}")
+            print()
     return 0
 
 
@@ -213,7 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     outbox.set_defaults(run=_outbox)
 
     evaluate = commands.add_parser("evaluate", help="intent accuracy and procedure F1, held out")
-    evaluate.add_argument("--test", type=Path, default=Path("tests/data/nlu_heldout.yml"))
+    evaluate.add_argument("--test", type=Path, action="append",
+                          help="a held-out file; repeat for several (default: tests/data/nlu_heldout*.yml)")
     evaluate.add_argument("--config", type=Path, default=Path("config.yml"))
     evaluate.add_argument("--out", type=Path, default=Path("models"))
     evaluate.add_argument("--stock", action="store_true",
