@@ -41,7 +41,7 @@ def directions() -> Directions:
     from bot.address import AddressBook
 
     book = answers()
-    return Directions(AddressBook.load(), book.catalogue, book.phrases)
+    return Directions(AddressBook.shared(), book.catalogue, book.phrases)
 
 
 def warm_up() -> None:

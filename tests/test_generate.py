@@ -11,6 +11,7 @@ from bot.catalogue import load_catalogue
 from bot.generate import GENERATED_HEADER, Paths, generate
 
 DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).parent.parent
 GENERIC = """version: "3.1"
 nlu:
 - intent: greet
@@ -87,3 +88,31 @@ def test_rasa_data_validate_passes_on_the_generated_data():
         env=dict(os.environ, RASA_TELEMETRY_ENABLED="false"))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "found labeled with multiple different intents" not in done.stderr
+
+
+def test_each_preamble_opens_one_example_of_every_question_intent(tmp_path):
+    root = make_root(tmp_path)
+    preambles = ["chào ad, em ở xã vùng cao", "nha bac ngheo lam"]
+    (root / "nlu_data" / "templates.yml").write_text(
+        TEMPLATES + "preambles:\n" + "".join(f'  - "{p}"\n' for p in preambles), encoding="utf-8")
+    generate(load_catalogue(root / "procedures"), root)
+    data = yaml.safe_load(Paths(root).generated_nlu.read_text(encoding="utf-8"))
+    examples = {block["intent"]: block["examples"].splitlines() for block in data["nlu"]}
+    for intent in ("ask_fee", "faq"):
+        for preamble in preambles:
+            opened = [e for e in examples[intent] if e.startswith(f"- {preamble}, ")]
+            assert len(opened) == 1, (intent, preamble)
+    # intents that are not questions get no story
+    assert not any(p in e for p in preambles for e in examples["inform_procedure"])
+
+
+def test_preambles_name_no_procedure():
+    """An opening that names a procedure would teach its words as a story about any procedure."""
+    from bot.text import fold
+
+    data = yaml.safe_load(Paths(REPO).templates.read_text(encoding="utf-8"))
+    aliases = [fold(a).lower() for proc in load_catalogue(REPO / "procedures")
+               for a in (*proc.aliases, proc.short_name)]
+    for preamble in data["preambles"]:
+        words = f" {fold(preamble).lower()} "
+        assert not [a for a in aliases if f" {a} " in words], preamble

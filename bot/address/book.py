@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from bot.address.gazetteer import Gazetteer, NewProvince, NewWard, OldDistrict, OldProvince, OldWard
@@ -36,6 +37,11 @@ class AddressBook:
     def load(cls) -> AddressBook:
         """Imports vietnamadminunits and indexes its data (about 1 s and 60 MB: docs/address.md)."""
         return cls(Gazetteer())
+
+    @classmethod
+    def shared(cls) -> AddressBook:
+        """One book per process, for the NLU pipeline and the dialogue alike."""
+        return _shared_book()
 
     @property
     def gazetteer(self) -> Gazetteer:
@@ -242,3 +248,8 @@ class AddressBook:
 
     def _said_province(self, province: OldProvince | NewProvince) -> str:
         return lower_type(province.name, self._gaz.province_type(province))
+
+
+@lru_cache(maxsize=1)
+def _shared_book() -> AddressBook:
+    return AddressBook.load()

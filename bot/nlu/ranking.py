@@ -1,50 +1,59 @@
-"""Intent re-ranking from the procedure entity: a message naming one of our procedures is in scope.
+"""Intent re-ranking after the classifier, from what is known for certain about a message.
 
-Citizens wrap their question in their story ("nhà bác nghèo lắm, giờ làm sổ đỏ phải nộp những
-khoản tiền gì"); the story words pull a bag-of-words classifier towards ``out_of_scope``. When
-the entity extractor found a procedure of the catalogue, ``out_of_scope`` is dropped from the
-ranking and the other confidences are renormalised, so the fallback threshold still applies to
-what is left. Procedures outside the catalogue (a driving licence) are not entities and are
-unaffected.
+``ProcedureScopeRanker``: a message naming one of our procedures is in scope. Citizens wrap their
+question in their story ("nhà bác nghèo lắm, giờ làm sổ đỏ phải nộp những khoản tiền gì"); the
+story words pull a bag-of-words classifier towards ``out_of_scope``. When the entity extractor
+found a procedure of the catalogue, ``out_of_scope`` is dropped from the ranking and the other
+confidences are renormalised, so the fallback threshold still applies to what is left.
+Procedures outside the catalogue (a driving licence) are not entities and are unaffected.
+
+``PlaceScopeRanker``: so is a message naming a commune or a district.
+
+``KnownTextRanker``: a message that is one of the training examples gets that example's intent;
+a message with no word of the training data is not understood.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 INTENT_RANKING = "intent_ranking"
+_KNOWN_FILE = "known_text.json"
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class ProcedureScopeRanker(GraphComponent):
-    """Removes the out-of-scope intent from the ranking of messages that name a procedure."""
+class _ScopeRanker(GraphComponent):
+    """Drops ``out_of_scope`` from the ranking of a message shown to be about something we handle."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"entity": "procedure", "out_of_scope_intent": "out_of_scope"}
+        return {"out_of_scope_intent": "out_of_scope"}
 
     def __init__(self, config: dict[str, Any]) -> None:
-        self._entity = config["entity"]
+        self._config = config
         self._out_of_scope = config["out_of_scope_intent"]
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> ProcedureScopeRanker:
+               execution_context: ExecutionContext) -> _ScopeRanker:
         return cls(config)
+
+    def in_scope(self, message: Message) -> bool:
+        raise NotImplementedError
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             intent = message.get(INTENT) or {}
-            if intent.get(INTENT_NAME_KEY) != self._out_of_scope:
-                continue
-            if not any(e.get("entity") == self._entity for e in message.get(ENTITIES) or []):
+            if intent.get(INTENT_NAME_KEY) != self._out_of_scope or not self.in_scope(message):
                 continue
             ranking = [r for r in message.get(INTENT_RANKING) or []
                        if r.get(INTENT_NAME_KEY) != self._out_of_scope]
@@ -55,4 +64,102 @@ class ProcedureScopeRanker(GraphComponent):
                        for r in ranking]
             message.set(INTENT_RANKING, ranking, add_to_output=True)
             message.set(INTENT, dict(ranking[0]), add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class ProcedureScopeRanker(_ScopeRanker):
+    """A message that names a procedure of the catalogue is not out of scope."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {**_ScopeRanker.get_default_config(), "entity": "procedure"}
+
+    def in_scope(self, message: Message) -> bool:
+        return any(e.get("entity") == self._config["entity"] for e in message.get(ENTITIES) or [])
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class PlaceScopeRanker(_ScopeRanker):
+    """A message that names a commune or a district, old or new, is about an address.
+
+    "nhà mình ở xã Hiếu Tử, huyện Tiểu Cần" has no word the classifier knows from our examples,
+    yet the assistant can say what that commune is now and where its offices are. A province
+    alone does not count: "thời tiết Gia Lai mai thế nào" is still out of scope. The address book
+    is the one the dialogue uses, loaded once per process.
+    """
+
+    def in_scope(self, message: Message) -> bool:
+        from bot.address import SPLIT_KIND, WARD_KIND, AddressBook
+
+        found = AddressBook.shared().find(message.get(TEXT) or "")
+        return found is not None and (found.kind in (WARD_KIND, SPLIT_KIND) or bool(found.old_district))
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class KnownTextRanker(GraphComponent):
+    """What the training data already settles about a message, folded and expanded.
+
+    - A message that is one of the training examples, under one intent only, gets that intent
+      with full confidence. A statistical classifier can overrule its own training data where
+      features merge: every digit becomes one number feature, so the menu's ``0`` reads as
+      picking an option like ``2``, and a one-word example ("hồ sơ") may stay under the fallback
+      threshold.
+    - A message none of whose words occurs in the training data ("hjkl uiop", "kkkkk") is not
+      understood: its confidences drop to zero, so the fallback classifier answers with the help
+      line instead of the classifier's guess from letter n-grams.
+    """
+
+    def __init__(self, model_storage: ModelStorage, resource: Resource,
+                 examples: dict[str, str] | None = None, words: set[str] | None = None) -> None:
+        self._model_storage = model_storage
+        self._resource = resource
+        self.examples = examples or {}
+        self.words = words or set()
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> KnownTextRanker:
+        return cls(model_storage, resource)
+
+    @staticmethod
+    def _lemmas(message: Message) -> list[str]:
+        return [t.lemma for t in message.get(TOKENS_NAMES[TEXT]) or []]
+
+    def train(self, training_data: TrainingData) -> Resource:
+        intents: dict[str, set[str]] = {}
+        for example in training_data.intent_examples:
+            lemmas = self._lemmas(example)
+            self.words.update(lemmas)
+            if lemmas:
+                intents.setdefault(" ".join(lemmas), set()).add(example.get(INTENT))
+        self.examples = {key: next(iter(found)) for key, found in intents.items() if len(found) == 1}
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / _KNOWN_FILE).write_text(json.dumps(
+                {"examples": self.examples, "words": sorted(self.words)}, ensure_ascii=False))
+        return self._resource
+
+    @classmethod
+    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> KnownTextRanker:
+        with model_storage.read_from(resource) as directory:
+            known = json.loads((directory / _KNOWN_FILE).read_text(encoding="utf-8"))
+        return cls(model_storage, resource, known["examples"], set(known["words"]))
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            lemmas = self._lemmas(message)
+            intent = self.examples.get(" ".join(lemmas))
+            ranking = message.get(INTENT_RANKING) or []
+            if intent is not None:
+                top = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
+                ranking = [top] + [{**r, PREDICTED_CONFIDENCE_KEY: 0.0} for r in ranking
+                                   if r.get(INTENT_NAME_KEY) != intent]
+            elif lemmas and not self.words.intersection(lemmas):
+                ranking = [{**r, PREDICTED_CONFIDENCE_KEY: 0.0} for r in ranking]
+            else:
+                continue
+            message.set(INTENT_RANKING, ranking, add_to_output=True)
+            if ranking:
+                message.set(INTENT, dict(ranking[0]), add_to_output=True)
         return messages

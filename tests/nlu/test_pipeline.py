@@ -51,6 +51,19 @@ CASES = [
     ("khai tu trong bao nhieu ngay phai di dang ky", "ask_deadline", "khai_tu"),
     ("KS", "inform_procedure", "khai_sinh"),
     ("menu", "menu", None),
+    ("0", "menu", None),
+    ("stop", "cancel", None),
+    ("hồ sơ", "ask_documents", None),
+    # no word the assistant knows: the help line, not a guess
+    ("hjkl uiop", "nlu_fallback", None),
+    ("kkkkk", "nlu_fallback", None),
+    # a story before the question does not make it a special case
+    ("chao ad, nha e o thon 3 xa lam, gio muon dang ky ket hon thi can mang nhung giay to gi a",
+     "ask_documents", "ket_hon"),
+    ("toi lam ruong ca ngay it khi len xa, lam so do het bao nhieu tien", "ask_fee",
+     "dat_dai_lan_dau"),
+    # the consequence of being late is a question of its own, not the deadline
+    ("de con duoc 3 thang moi di lam khai sinh thi co bi phat khong", "faq", "khai_sinh"),
     ("2", "choose_option", None),
     ("cam on ad", "thank", None),
     ("làm bằng lái xe cần giấy tờ gì", "out_of_scope", None),
@@ -63,3 +76,15 @@ def test_typical_messages(parse, text, intent, procedure):
     assert parsed["intent"]["name"] == intent
     found = {e["value"] for e in parsed["entities"] if e["entity"] == "procedure"}
     assert found == ({procedure} if procedure else set())
+
+
+GENERIC = Path(__file__).parent.parent.parent / "nlu_data" / "generic.yml"
+
+
+def test_a_message_typed_as_a_hand_written_example_gets_its_intent(parse):
+    examples = load_examples(GENERIC)
+    assert len(examples) > 300
+    wrong = [(text, intent, parse(text)["intent"]["name"]) for text, intent, _ in examples
+             if parse(text)["intent"]["name"] != intent]
+    assert wrong == []
+

@@ -1,0 +1,53 @@
+"""Re-ranking after the classifier: what the entities and the address book show about a message."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.ranking import PlaceScopeRanker, ProcedureScopeRanker
+
+CLASSIFIED = [{"name": "out_of_scope", "confidence": 0.6},
+              {"name": "inform_address", "confidence": 0.3},
+              {"name": "faq", "confidence": 0.1}]
+
+
+def classified(text: str, entities: list[dict] | None = None) -> Message:
+    return Message(data={"text": text, "intent": dict(CLASSIFIED[0]),
+                         "intent_ranking": [dict(r) for r in CLASSIFIED], "entities": entities or []})
+
+
+def top(message: Message) -> tuple[str, float]:
+    intent = message.get("intent")
+    return intent["name"], round(intent["confidence"], 2)
+
+
+# (message, intent after re-ranking): a commune or a district is an address we handle; a province
+# alone is not enough ("the weather in Gia Lai")
+PLACES = [
+    ("nha minh o xa Ia Phi, huyen Chu Pah", ("inform_address", 0.75)),
+    ("bac o ban Khuoi Vin xa Yen Cuong Bac Me", ("inform_address", 0.75)),
+    ("huyện Chư Păh bây giờ còn không", ("inform_address", 0.75)),
+    ("mai Gia Lai co mua khong", ("out_of_scope", 0.6)),
+    ("cach nau canh chua", ("out_of_scope", 0.6)),
+]
+
+
+@pytest.mark.parametrize("text,expected", PLACES)
+def test_a_commune_or_district_is_in_scope(text, expected):
+    message = classified(text)
+    PlaceScopeRanker({"out_of_scope_intent": "out_of_scope"}).process([message])
+    assert top(message) == expected
+    assert "out_of_scope" not in [r["name"] for r in message.get("intent_ranking")] or \
+        expected[0] == "out_of_scope"
+
+
+@pytest.mark.parametrize("entities,expected", [
+    ([{"entity": "procedure", "value": "dat_dai_lan_dau"}], ("inform_address", 0.75)),
+    ([{"entity": "number", "value": "2"}], ("out_of_scope", 0.6)),
+    ([], ("out_of_scope", 0.6)),
+])
+def test_a_procedure_named_is_in_scope(entities, expected):
+    message = classified("nha bac ngheo lam, gio lam so do het bao nhieu", entities)
+    ProcedureScopeRanker({**ProcedureScopeRanker.get_default_config()}).process([message])
+    assert top(message) == expected
