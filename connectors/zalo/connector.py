@@ -19,7 +19,7 @@ from typing import Any
 from bot import redact
 from bot.render import ZALO_MAX_BUTTONS, ZALO_MAX_TEXT, Rendered
 from bot.store import DEDUP_WINDOW_SECONDS
-from connectors.base import Connector, Event, NotConfigured, SendError, WebRequest
+from connectors.base import ConfigError, Connector, Event, NotConfigured, SendError, WebRequest
 from connectors.zalo import webhook
 from connectors.zalo.client import DEFAULT_TIMEOUT_SECONDS, ApiAnswer, ZaloClient
 from connectors.zalo.tokens import TokenFile, TokenFileError, TokenPair
@@ -70,7 +70,13 @@ class ZaloConnector(Connector):
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any] | None) -> ZaloConnector:
-        """Reads a ``credentials.yml`` entry; ``NotConfigured`` names what is missing."""
+        """Reads a ``credentials.yml`` entry.
+
+        Raises:
+            NotConfigured: a secret is empty, so the channel stays off.
+            ConfigError: a value cannot be used (a malformed number, a damaged token file), so
+                ``bot serve`` stops and says which.
+        """
         settings = {key: "" if value is None else str(value).strip()
                     for key, value in (credentials or {}).items()}
         missing = [key for key in ("app_id", "oa_secret_key", "app_secret_key") if not settings.get(key)]
@@ -80,7 +86,7 @@ class ZaloConnector(Connector):
         try:
             tokens = TokenFile(token_file).load()
         except TokenFileError as exc:
-            raise NotConfigured(str(exc)) from exc
+            raise ConfigError(f"{_ENTRY}: {exc}") from exc
         if tokens is None:
             if not (settings.get("access_token") and settings.get("refresh_token")):
                 raise NotConfigured(f"no token file at {token_file} and access_token or "
@@ -214,6 +220,9 @@ def _outcome(answer: ApiAnswer) -> str | None:
     raise SendError(_reason(answer, what), retryable=retryable)
 
 
+_ENTRY = "connectors.zalo.ZaloConnector"
+
+
 def _reason(answer: ApiAnswer, what: str) -> str:
     return f"zalo error {answer.error} ({what}): {answer.message[:200]}"
 
@@ -225,7 +234,7 @@ def _seconds(settings: Mapping[str, str], key: str, default: float, maximum: flo
     try:
         value = float(raw)
     except ValueError as exc:
-        raise NotConfigured(f"{key} is not a number of seconds: {raw!r}") from exc
+        raise ConfigError(f"{_ENTRY}: {key} is not a number of seconds: {raw!r}") from exc
     if not 0 < value <= maximum:
-        raise NotConfigured(f"{key} must be between 0 and {maximum:.0f} seconds")
+        raise ConfigError(f"{_ENTRY}: {key} must be between 0 and {maximum:.0f} seconds")
     return value

@@ -14,7 +14,7 @@ import pytest
 from bot.redact import RedactingFilter
 from bot.render import Rendered
 from bot.server import load_connectors
-from connectors.base import NotConfigured, SendError
+from connectors.base import ConfigError, NotConfigured, SendError
 from connectors.zalo import ZaloConnector
 from connectors.zalo.tokens import TokenFile, TokenFileError, TokenPair
 from tests.connectors.harness import free_port
@@ -333,14 +333,14 @@ def test_the_token_file_wins_over_the_environment(fake, tmp_path):
     ({"max_clock_skew_seconds": str(3 * 86400)}, "between"),
     ({"timeout_seconds": "-1"}, "between"),
 ])
-def test_bad_numbers_are_reported(fake, tmp_path, overrides, says):
-    with pytest.raises(NotConfigured, match=says):
+def test_bad_numbers_stop_the_server_with_the_setting_named(fake, tmp_path, overrides, says):
+    with pytest.raises(ConfigError, match=f"ZaloConnector: {next(iter(overrides))}.*{says}"):
         connector_for(fake, tmp_path, **overrides)
 
 
-def test_a_damaged_token_file_keeps_the_channel_off(fake, tmp_path):
+def test_a_damaged_token_file_stops_the_server_with_its_path(fake, tmp_path):
     (tmp_path / "zalo_tokens.json").write_text("{")
-    with pytest.raises(NotConfigured, match="not JSON"):
+    with pytest.raises(ConfigError, match="zalo_tokens.json.*not JSON"):
         connector_for(fake, tmp_path)
 
 
