@@ -108,3 +108,12 @@ def test_telegram_payload_over_64_bytes_falls_back_to_numbers():
 def test_unknown_channel_is_an_error():
     with pytest.raises(ValueError, match="unknown channel"):
         render(BIRTH, "fax")
+
+
+def test_telegram_limits_are_those_of_the_bot_api_as_python_telegram_bot_states_them():
+    from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
+
+    from bot.render import TELEGRAM_MAX_CALLBACK_BYTES, TELEGRAM_MAX_TEXT
+
+    assert TELEGRAM_MAX_TEXT == MessageLimit.MAX_TEXT_LENGTH
+    assert TELEGRAM_MAX_CALLBACK_BYTES == InlineKeyboardButtonLimit.MAX_CALLBACK_DATA

@@ -20,7 +20,6 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -34,7 +33,13 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.redact import hide_secrets
-from bot.render import Rendered, fits_callback_data, numbered
+from bot.render import (
+    TELEGRAM_MAX_CALLBACK_BYTES,
+    TELEGRAM_MAX_TEXT,
+    Rendered,
+    fits_callback_data,
+    numbered,
+)
 from bot.reply import Button, Reply
 from connectors.base import (
     Connector,
@@ -54,8 +59,8 @@ DEFAULT_BASE_URL = "https://api.telegram.org/bot"  # PTB appends the token: .../
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # setWebhook secret_token: 1-256 characters, only A-Z, a-z, 0-9, _ and - (Bot API setWebhook).
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
-MAX_CALLBACK_BYTES = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA  # 64 bytes, Bot API InlineKeyboardButton
-MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4,096 characters, Bot API sendMessage
+MAX_CALLBACK_BYTES = TELEGRAM_MAX_CALLBACK_BYTES  # Bot API InlineKeyboardButton.callback_data
+MAX_TEXT = TELEGRAM_MAX_TEXT  # Bot API sendMessage
 # An Update holding a 4,096-character text plus the message it replies to stays far below this.
 MAX_BODY_BYTES = 256 * 1024
 # Bot API calls are small: a slow answer is a network problem, and a time-out is retried.
