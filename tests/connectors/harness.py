@@ -1,4 +1,5 @@
-"""Runs ``bot serve``'s app in a background thread on 127.0.0.1, for webhook-to-platform tests.
+"""Runs ``bot serve``'s app in a background thread on 127.0.0.1, for webhook-to-platform tests,
+and serves the platform fakes on 127.0.0.1.
 
 Network guard: tests talk to 127.0.0.1 only; ``no_outside_network`` makes any other connect fail.
 """
@@ -13,6 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 LOOPBACK = "127.0.0.1"
@@ -22,6 +24,31 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind((LOOPBACK, 0))
         return s.getsockname()[1]
+
+
+class LoopbackServer:
+    """An HTTP server on 127.0.0.1 at a port the system picks, served from a daemon thread.
+
+    The platform fakes answer through it; ``stop`` returns once the serving thread is gone.
+    """
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer((LOOPBACK, 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self._server.server_address[1]}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 20.0, step: float = 0.05) -> Any:

@@ -16,10 +16,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-LOOPBACK = "127.0.0.1"
+from tests.connectors.harness import LOOPBACK, LoopbackServer
+
 SENDSMS_PATH = "/cgi-bin/sendsms"
 SMSC_ANSWERS = {8: "ACK/", 1: ""}  # what bearerbox's fake SMSC put in %A (observed)
 
@@ -60,14 +61,11 @@ class FakeKannel:
         self.dlrs: list[tuple[int, int]] = []  # (status, HTTP status of our answer)
         self._failures: list[tuple[int, str]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._http = LoopbackServer(self._handler())
 
     @property
     def url(self) -> str:
-        return f"http://{LOOPBACK}:{self._server.server_address[1]}{SENDSMS_PATH}"
+        return f"{self._http.url}{SENDSMS_PATH}"
 
     def answer_next(self, status: int, body: str) -> None:
         """The next sendsms call gets this answer, whatever it asks."""
@@ -75,12 +73,11 @@ class FakeKannel:
             self._failures.append((status, body))
 
     def __enter__(self) -> FakeKannel:
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     def _answer(self, params: dict[str, str]) -> tuple[int, str]:
         with self._lock:

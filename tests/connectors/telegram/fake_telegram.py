@@ -17,10 +17,11 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-LOOPBACK = "127.0.0.1"
+from tests.connectors.harness import LoopbackServer
+
 MAX_TEXT = 4096  # sendMessage text, Bot API
 MAX_CALLBACK_BYTES = 64  # InlineKeyboardButton.callback_data, Bot API
 
@@ -94,27 +95,22 @@ class FakeTelegram:
         self._lock = threading.Lock()
         self._next_message_id = 100
         self.webhook: dict[str, Any] = {}
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._http = LoopbackServer(_handler(self))
 
     @property
     def url(self) -> str:
-        return f"http://{LOOPBACK}:{self._server.server_address[1]}"
+        return self._http.url
 
     @property
     def base_url(self) -> str:
         return f"{self.url}/bot"
 
     def __enter__(self) -> FakeTelegram:
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._http.stop()
 
     def fail_next(self, method: str, status: int, count: int = 1, retry_after: int = 1) -> None:
         """The next ``count`` calls of ``method`` answer with ``status`` (429, 403, 400, 502...)."""

@@ -18,11 +18,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.connectors.harness import LOOPBACK, HttpAnswer, request
+from tests.connectors.harness import HttpAnswer, LoopbackServer, request
 
 APP_ID = "2954787539497488888"
 OA_SECRET_KEY = "oa-secret-7HqZp2vXbN4kLm9RtYw3"
@@ -128,7 +128,7 @@ class FakeZalo:
     _errors: deque[int] = field(default_factory=deque)
     _http_errors: deque[int] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: ThreadingHTTPServer | None = None
+    _http: LoopbackServer | None = None
 
     def __post_init__(self) -> None:
         self.issued.append((self.access_token, self.refresh_token))
@@ -137,8 +137,8 @@ class FakeZalo:
 
     @property
     def url(self) -> str:
-        assert self._server is not None
-        return f"http://{LOOPBACK}:{self._server.server_address[1]}"
+        assert self._http is not None
+        return self._http.url
 
     def expire_access_token(self) -> None:
         """The current access token answers -220 until the next refresh."""
@@ -192,16 +192,13 @@ class FakeZalo:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        self._http = LoopbackServer(Handler)
+        self._http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
+        assert self._http is not None
+        self._http.stop()
 
     def _answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any], dict]:
         if path == "/v3.0/oa/message/cs":
