@@ -115,19 +115,23 @@ class Answers:
             return self.faq(found[0], found[1])
         return self.aspect(proc, aspect)
 
-    def best_faq(self, text: str, procedure_id: str | None,
-                 aspect: str | None = None) -> tuple[Procedure, Faq, float] | None:
+    def best_faq(self, text: str, procedure_id: str | None, aspect: str | None = None,
+                 named: bool = False) -> tuple[Procedure, Faq, float] | None:
         """The FAQ entry whose phrasings share most words with ``text`` (cosine on lemmas).
 
         Entries of the procedure under discussion win ties, so a bare follow-up question
-        ("sinh ở nhà thì sao") is answered for the procedure the citizen is asking about.
+        ("sinh ở nhà thì sao") is answered for the procedure the citizen is asking about. When
+        ``text`` itself ``named`` the procedure, only its entries count: "quá 60 ngày mới đi khai
+        sinh có bị phạt không" must not get the khai tử answer about 15 days.
         """
         bag = self._bag(text)
         if not bag:
             return None
         best, best_score = None, 0.0
         for proc, faq, other in self._faq_index:
-            if aspect is not None and (faq.aspect != aspect or proc.id != procedure_id):
+            if (aspect is not None or named) and proc.id != procedure_id:
+                continue
+            if aspect is not None and faq.aspect != aspect:
                 continue
             shared = sum(min(bag[w], other[w]) for w in bag)
             if not shared:

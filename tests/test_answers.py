@@ -56,3 +56,26 @@ def test_guided_checklist_keeps_only_what_applies():
     home, hospital = BOOK.checklist(proc, at_home).text, BOOK.checklist(proc, in_hospital).text
     assert home != hospital
     assert "làm chứng" in home and "làm chứng" not in hospital
+
+
+def _faq_cases():
+    import yaml
+
+    cases = yaml.safe_load((REPO / "tests" / "data" / "faq_heldout.yml").read_text(encoding="utf-8"))
+    known_misses = {  # nearest by shared words is another entry of the same procedure
+        "me e khong co luong huu thi lam lien thong khai tu co duoc nhan tien mai tang ko",
+        "bố tôi mất, làm liên thông khai tử xong rồi thì có phải lên công an xóa thường trú riêng "
+        "nữa không",
+    }
+    for case in cases["cases"]:
+        if case["answer"] == "none":
+            continue
+        marks = [pytest.mark.xfail(reason="lemma cosine picks the VNeID entry", strict=True)] \
+            if case["text"] in known_misses else []
+        yield pytest.param(case["text"], case["procedure"], case["answer"], marks=marks)
+
+
+@pytest.mark.parametrize("text,procedure,answers", _faq_cases())
+def test_a_situational_question_gets_the_faq_entry_that_answers_it(text, procedure, answers):
+    found = BOOK.best_faq(text, procedure, named=procedure is not None)
+    assert found is not None and f"{found[0].id}/{found[1].id}" in answers
