@@ -175,10 +175,9 @@ class ActionFaq(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[EventType]:
         book = answers()
-        named = book.catalogue.get(next(tracker.get_latest_entity_values("procedure"), None))
-        found = book.best_faq(tracker.latest_message.get("text") or "",
-                              named.id if named else tracker.get_slot("procedure"),
-                              named=named is not None)
+        named = {p for p in tracker.get_latest_entity_values("procedure") if book.catalogue.get(p)}
+        found = book.best_faq(tracker.latest_message.get("text") or "", tracker.get_slot("procedure"),
+                              named=named)
         if found is None:
             return say(dispatcher, book.menu())
         proc, entry, _ = found

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import yaml
@@ -116,12 +116,12 @@ class Answers:
         return self.aspect(proc, aspect)
 
     def best_faq(self, text: str, procedure_id: str | None, aspect: str | None = None,
-                 named: bool = False) -> tuple[Procedure, Faq, float] | None:
+                 named: Collection[str] = ()) -> tuple[Procedure, Faq, float] | None:
         """The FAQ entry whose phrasings share most words with ``text`` (cosine on lemmas).
 
         Entries of the procedure under discussion win ties, so a bare follow-up question
         ("sinh ở nhà thì sao") is answered for the procedure the citizen is asking about. When
-        ``text`` itself ``named`` the procedure, only its entries count: "quá 60 ngày mới đi khai
+        ``text`` itself ``named`` procedures, only their entries count: "quá 60 ngày mới đi khai
         sinh có bị phạt không" must not get the khai tử answer about 15 days.
         """
         bag = self._bag(text)
@@ -129,7 +129,9 @@ class Answers:
             return None
         best, best_score = None, 0.0
         for proc, faq, other in self._faq_index:
-            if (aspect is not None or named) and proc.id != procedure_id:
+            if aspect is not None and proc.id != procedure_id:
+                continue
+            if named and proc.id not in named:
                 continue
             if aspect is not None and faq.aspect != aspect:
                 continue
