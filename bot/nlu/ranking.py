@@ -107,7 +107,8 @@ class KnownTextRanker(GraphComponent):
       threshold.
     - A message none of whose words occurs in the training data ("hjkl uiop", "kkkkk") is not
       understood: its confidences drop to zero, so the fallback classifier answers with the help
-      line instead of the classifier's guess from letter n-grams.
+      line instead of the classifier's guess from letter n-grams. Numbers always count as known:
+      "12" picks option 12 of a menu longer than the examples.
     """
 
     def __init__(self, model_storage: ModelStorage, resource: Resource,
@@ -155,7 +156,7 @@ class KnownTextRanker(GraphComponent):
                 top = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
                 ranking = [top] + [{**r, PREDICTED_CONFIDENCE_KEY: 0.0} for r in ranking
                                    if r.get(INTENT_NAME_KEY) != intent]
-            elif lemmas and not self.words.intersection(lemmas):
+            elif lemmas and not any(w in self.words or w.isdigit() for w in lemmas):
                 ranking = [{**r, PREDICTED_CONFIDENCE_KEY: 0.0} for r in ranking]
             else:
                 continue

@@ -65,6 +65,7 @@ CASES = [
     # the consequence of being late is a question of its own, not the deadline
     ("de con duoc 3 thang moi di lam khai sinh thi co bi phat khong", "faq", "khai_sinh"),
     ("2", "choose_option", None),
+    ("12", "choose_option", None),
     ("cam on ad", "thank", None),
     ("làm bằng lái xe cần giấy tờ gì", "out_of_scope", None),
 ]
