@@ -148,7 +148,7 @@ def _outbox(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from bot.evaluate import load_examples, overlap, report, score
+    from bot.evaluate import load_agent, load_examples, overlap, report, score, training_texts
     from bot.quiet import quiet
     from bot.training import train_nlu
 
@@ -157,14 +157,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     runs = [("ours (config.yml)", args.config, "nlu-ours")]
     if args.stock:
         runs.append(("rasa stock (DIET)", Path("bench/config_stock.yml"), "nlu-stock"))
-    models = []
+    agents = []
     for label, config, name in runs:
         print(f"Training {label}...", flush=True)
-        models.append((label, train_nlu(Path("."), config, args.out, name)))
+        agents.append((label, load_agent(train_nlu(Path("."), config, args.out, name))))
+    trained = training_texts(Path("nlu_data"))
     for test in tests:
         examples = load_examples(test)
-        results = [score(model, examples, label) for label, model in models]
-        print(report(results, test, overlap(examples, Path("nlu_data")), len(examples)), end="\n\n")
+        results = [score(agent, examples, label) for label, agent in agents]
+        print(report(results, test, overlap(examples, trained), len(examples)), end="\n\n")
         if args.show_misses:
             for text, expected, predicted in results[0].misses:
                 print(f"  MISS {expected:>16} -> {predicted:<16} {text}")

@@ -10,6 +10,7 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.generate import PROCEDURE_ENTITY
 from bot.text import search_key
@@ -48,20 +49,28 @@ def load_examples(test_file: Path) -> list[tuple[str, str, set[str]]]:
             for m in data.training_examples]
 
 
-def overlap(test: list[tuple[str, str, set[str]]], training_dir: Path) -> int:
-    """How many test messages also appear (folded) in the training data."""
+def training_texts(training_dir: Path) -> set[str]:
+    """The training examples, folded, to count which test messages were also trained on."""
     from rasa.shared.importers.importer import TrainingDataImporter
 
     importer = TrainingDataImporter.load_nlu_importer_from_config(
         "config.yml", training_data_paths=[str(training_dir)])
-    seen = {search_key(m.get("text")) for m in importer.get_nlu_data().training_examples}
-    return sum(search_key(text) in seen for text, _, _ in test)
+    return {search_key(m.get("text")) for m in importer.get_nlu_data().training_examples}
 
 
-def score(model: Path, examples: list[tuple[str, str, set[str]]], name: str) -> Scores:
+def overlap(test: list[tuple[str, str, set[str]]], trained: set[str]) -> int:
+    """How many test messages also appear (folded) among the ``trained`` texts."""
+    return sum(search_key(text) in trained for text, _, _ in test)
+
+
+def load_agent(model: Path) -> Any:
     from rasa.core.agent import Agent
 
-    agent = Agent.load(str(model))
+    return Agent.load(str(model))
+
+
+def score(agent: Any, examples: list[tuple[str, str, set[str]]], name: str) -> Scores:
+    """Parses every example with a loaded ``agent`` (see ``load_agent``)."""
     result = Scores(name)
 
     async def run() -> None:
