@@ -51,10 +51,12 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         for example in training_data.training_examples:
             tokens = example.get(TOKENS) or []
             for entity in example.get(ENTITIES) or []:
-                lemmas = [t.lemma for t in tokens
-                          if t.start >= entity["start"] and t.end <= entity["end"]]
-                if lemmas:
-                    patterns[" ".join(lemmas)] = (entity["entity"], str(entity["value"]))
+                inside = [t for t in tokens if t.start >= entity["start"] and t.end <= entity["end"]]
+                # a word running over the edge of the span would leave a part of the name as
+                # the pattern ("cho bé" from "khai sinh cho bé" inside "làm_khai_sinh cho bé")
+                if inside and inside[0].start == entity["start"] and inside[-1].end == entity["end"]:
+                    patterns[" ".join(t.lemma for t in inside)] = (entity["entity"],
+                                                                   str(entity["value"]))
         self.patterns = patterns
         self._longest = max((len(k.split()) for k in patterns), default=0)
         with self._model_storage.write_to(self._resource) as directory:

@@ -1,7 +1,8 @@
 """Turns Vietnamese as citizens type it into canonical words.
 
 Each word of the input keeps its span in the original text; its canonical form is lowercase,
-without diacritics, with chat abbreviations expanded and the syllables of one word joined by
+without diacritics, with chat abbreviations expanded, leftover Telex keys removed
+(``bot/nlu/keystrokes.py``) and the syllables of one word joined by
 ``_`` (``"Đăng ký"`` and ``"dk"`` both become ``dang_ky``). Which syllables form one word comes
 from a dictionary of compounds learnt from underthesea's segmentation of accented text, so that
 text typed without diacritics is segmented the same way as its accented form.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.nlu.keystrokes import untelex
 from bot.text import fold
 
 CHAT_SPELLING = Path(__file__).with_name("chat_spelling.yml")
@@ -95,7 +97,7 @@ class Segmenter:
                     i += size
                     break
             else:
-                units.append(Word(raw[i][0], raw[i][1], (raw[i][2],)))
+                units.append(Word(raw[i][0], raw[i][1], (untelex(raw[i][2]),)))
                 i += 1
         return units
 
