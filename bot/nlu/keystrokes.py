@@ -29,10 +29,8 @@ def untelex(syllable: str) -> str:
     """``syllable`` without leftover Telex keys ("giaasy" -> "giay"), or unchanged."""
     if not syllable.isascii() or not syllable.isalpha():
         return syllable
-    typed = syllable
-    marked = typed.startswith("dd") or "w" in typed[1:]
-    if typed.startswith("dd"):
-        typed = typed[1:]
+    typed = syllable[1:] if syllable.startswith("dd") else syllable
+    marked = typed != syllable or "w" in typed[1:]
     # a "w" right after a consonant is the vowel ư ("nhwngx"); after a vowel it marks that vowel
     letters = [("u" if c == "w" and 0 < i and typed[i - 1] not in VOWELS + "w" else c)
                for i, c in enumerate(typed)]
