@@ -129,11 +129,9 @@ class Answers:
             return None
         best, best_score = None, 0.0
         for proc, faq, other in self._faq_index:
-            if aspect is not None and proc.id != procedure_id:
+            if aspect is not None and (faq.aspect != aspect or proc.id != procedure_id):
                 continue
             if named and proc.id not in named:
-                continue
-            if aspect is not None and faq.aspect != aspect:
                 continue
             shared = sum(min(bag[w], other[w]) for w in bag)
             if not shared:

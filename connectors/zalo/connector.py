@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_API_BASE = "https://openapi.zalo.me"
 DEFAULT_OAUTH_BASE = "https://oauth.zaloapp.com"
 DEFAULT_TOKEN_FILE = "var/zalo_tokens.json"
+# How credentials.yml names this connector; configuration errors start with it.
+_ENTRY = "connectors.zalo.ZaloConnector"
 # How far an event's timestamp may be from now. Zalo redelivers an event it could not deliver
 # for about 12 h (hainh.me; another guide says 5 tries over 1.8 h), with the original timestamp
 # and signature, so a shorter window would refuse real messages after an outage. Replays inside
@@ -218,9 +220,6 @@ def _outcome(answer: ApiAnswer) -> str | None:
         return None if message_id is None else str(message_id)
     what, retryable = classify(answer.error)
     raise SendError(_reason(answer, what), retryable=retryable)
-
-
-_ENTRY = "connectors.zalo.ZaloConnector"
 
 
 def _reason(answer: ApiAnswer, what: str) -> str:
