@@ -57,23 +57,25 @@ def parse_times(model: Path, texts: list[str], repeats: int) -> list[float]:
 def main() -> None:
     os.chdir(ROOT)
     os.environ.setdefault("RASA_MAX_CACHE_SIZE", "0")
-    from bot.evaluate import load_examples
-    from bot.quiet import quiet
-    from bot.training import train_nlu
+    from bot.build.evaluate import load_examples
+    from bot.build.training import train_nlu
+    from bot.cli.quiet import quiet
+    from bot.project import Project
 
     quiet()
+    project = Project.locate(ROOT)
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    texts = [t for f in sorted(Path("tests/data").glob("nlu_heldout*.yml"))
+    texts = [t for f in project.heldout_sets
              for t, _, _ in load_examples(f)]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        configs = [("ours (config.yml)", Path("config.yml")),
-                   ("without the added components", without_added(Path("config.yml"),
+        configs = [("ours (config.yml)", project.config),
+                   ("without the added components", without_added(project.config,
                                                                    out / "config_plain.yml"))]
         rows = []
         for label, config in configs:
             start = time.perf_counter()
-            model = train_nlu(Path("."), config, out, label.split()[0])
+            model = train_nlu(project, config, out, label.split()[0])
             trained = time.perf_counter() - start
             times = parse_times(model, texts, repeats)
             rows.append((label, trained, statistics.median(times),

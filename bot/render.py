@@ -7,47 +7,27 @@ without diacritics.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from bot.reply import Reply
+from bot.contract import (
+    SMS_MAX_PARTS,
+    SMS_MORE_KEYWORD,
+    SMS_PART_SEPTETS,
+    TELEGRAM_MAX_TEXT,
+    ZALO_MAX_BUTTONS,
+    ZALO_MAX_TEXT,
+    Rendered,
+    Reply,
+    fits_callback_data,
+    is_gsm7,
+    septets,
+)
 from bot.text import fold
 
-TELEGRAM_MAX_TEXT = 4096  # telegram.constants.MessageLimit.MAX_TEXT_LENGTH
-TELEGRAM_MAX_CALLBACK_BYTES = 64  # telegram.constants.InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
-ZALO_MAX_TEXT = 2000  # /v3.0/oa/message/cs text limit (channels.md section 1)
-ZALO_MAX_BUTTONS = 5  # button template; the platform maximum is unverified, 5 is safe
-
-SMS_SINGLE_SEPTETS = 160  # GSM 03.38, one SMS without a user data header
-SMS_PART_SEPTETS = 153  # one part of a concatenated SMS (the UDH takes 7 septets)
-SMS_MAX_PARTS = 3  # our budget: longer answers are paged with the MORE keyword
-SMS_MORE_KEYWORD = "THEM"
 SMS_MORE_HINT = f"(Nhan {SMS_MORE_KEYWORD} de xem tiep)"
-
-# GSM 03.38 basic character set and the extension table (extension characters cost 2 septets).
-GSM7_BASIC = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM7_EXTENSION = set("^{}\\[~]|€")
-
-
-def septets(text: str) -> int:
-    """Length of ``text`` in GSM-7 septets."""
-    return sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
-
-
-def sms_parts(text: str) -> int:
-    """How many SMS a GSM-7 text takes."""
-    length = septets(text)
-    if length <= SMS_SINGLE_SEPTETS:
-        return 1
-    return -(-length // SMS_PART_SEPTETS)
 
 
 def to_gsm7(text: str) -> str:
     """Vietnamese without diacritics, restricted to GSM-7 (anything else becomes '?')."""
-    return "".join(ch if ch in GSM7_BASIC or ch in GSM7_EXTENSION else "?"
-                   for ch in fold(text).replace("\t", " "))
+    return "".join(ch if is_gsm7(ch) else "?" for ch in fold(text).replace("\t", " "))
 
 
 def _cut(text: str, budget: int) -> tuple[str, str]:
@@ -82,16 +62,9 @@ def paginate_sms(text: str, max_parts: int = SMS_MAX_PARTS) -> list[str]:
     return pages or [""]
 
 
-def numbered(reply: Reply) -> str:
-    """The reply with its options as numbered lines, to be answered with a digit."""
-    lines = [reply.text.strip()]
-    lines += [f"{index}. {button.title}" for index, button in enumerate(reply.buttons, start=1)]
-    return "\n".join(line for line in lines if line)
-
-
 def sms_text(reply: Reply) -> str:
     """A reply as plain SMS text: options become numbered lines to answer with a digit."""
-    return to_gsm7(numbered(reply))
+    return to_gsm7(reply.numbered())
 
 
 def split_text(text: str, limit: int) -> list[str]:
@@ -106,27 +79,13 @@ def split_text(text: str, limit: int) -> list[str]:
     return parts + [rest]
 
 
-@dataclass(frozen=True)
-class Rendered:
-    """What one channel sends for one reply; ``more`` holds SMS pages not sent yet."""
-
-    text: str
-    buttons: tuple[tuple[str, str], ...] = ()
-    more: tuple[str, ...] = ()
-
-
-def fits_callback_data(payload: str) -> bool:
-    """Telegram takes a button's payload only as ASCII ``callback_data`` of 1 to 64 bytes."""
-    return bool(payload) and payload.isascii() and len(payload.encode()) <= TELEGRAM_MAX_CALLBACK_BYTES
-
-
 def _fits_telegram(reply: Reply) -> bool:
     return all(fits_callback_data(b.payload) for b in reply.buttons)
 
 
 def _app_messages(reply: Reply, with_buttons: bool, limit: int) -> list[Rendered]:
     """Messages for an app: split at ``limit``; buttons on the last, or numbered lines instead."""
-    parts = split_text(reply.text if with_buttons else numbered(reply), limit)
+    parts = split_text(reply.text if with_buttons else reply.numbered(), limit)
     buttons = tuple((b.title, b.payload) for b in reply.buttons) if with_buttons else ()
     return [Rendered(p) for p in parts[:-1]] + [Rendered(parts[-1], buttons)]
 

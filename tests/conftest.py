@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).parent.parent
+from tests.paths import PROJECT
+
 # Rasa's training cache is keyed on config and data, not on our components' code: a cached
 # resource from an older tokenizer could be reused. Tests always train from scratch.
 os.environ["RASA_MAX_CACHE_SIZE"] = "0"
@@ -23,11 +24,11 @@ def event_loop_session():
 
 @pytest.fixture(scope="session")
 def nlu_model(tmp_path_factory) -> Path:
-    from bot.quiet import quiet
-    from bot.training import train_nlu
+    from bot.build.training import train_nlu
+    from bot.cli.quiet import quiet
 
     quiet()
-    return train_nlu(REPO, REPO / "config.yml", tmp_path_factory.mktemp("models"), "test-nlu")
+    return train_nlu(PROJECT, PROJECT.config, tmp_path_factory.mktemp("models"), "test-nlu")
 
 
 @pytest.fixture(scope="session")
@@ -40,15 +41,15 @@ def parse(nlu_model, event_loop_session):
 
 @pytest.fixture(scope="session")
 def full_model(tmp_path_factory) -> Path:
-    from bot.quiet import quiet
-    from bot.training import train
+    from bot.build.training import train
+    from bot.cli.quiet import quiet
 
     quiet()
-    return train(REPO, REPO / "config.yml", tmp_path_factory.mktemp("models"), "test-full")
+    return train(PROJECT, PROJECT.config, tmp_path_factory.mktemp("models"), "test-full")
 
 
 @pytest.fixture(scope="session")
 def engine(full_model, tmp_path_factory):
-    from bot.engine import Engine
+    from bot.serving.engine import Engine
 
-    return Engine.load(full_model, tmp_path_factory.mktemp("db") / "bot.db")
+    return Engine.load(full_model, tmp_path_factory.mktemp("db") / "bot.db", PROJECT)

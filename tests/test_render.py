@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.render import (
+from bot.contract import (
     GSM7_BASIC,
     GSM7_EXTENSION,
     SMS_MAX_PARTS,
@@ -12,13 +12,11 @@ from bot.render import (
     SMS_PART_SEPTETS,
     TELEGRAM_MAX_TEXT,
     ZALO_MAX_TEXT,
-    paginate_sms,
-    render,
     septets,
     sms_parts,
-    to_gsm7,
 )
-from bot.reply import Button, Reply
+from bot.contract.reply import Button, Reply
+from bot.render import paginate_sms, render, to_gsm7
 
 BIRTH = Reply(
     "Khai sinh – Lệ phí: miễn phí nếu đăng ký đúng hạn (trong 60 ngày).",
@@ -113,7 +111,7 @@ def test_unknown_channel_is_an_error():
 def test_telegram_limits_are_those_of_the_bot_api_as_python_telegram_bot_states_them():
     from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
-    from bot.render import TELEGRAM_MAX_CALLBACK_BYTES, TELEGRAM_MAX_TEXT
+    from bot.contract import TELEGRAM_MAX_CALLBACK_BYTES, TELEGRAM_MAX_TEXT
 
     assert TELEGRAM_MAX_TEXT == MessageLimit.MAX_TEXT_LENGTH
     assert TELEGRAM_MAX_CALLBACK_BYTES == InlineKeyboardButtonLimit.MAX_CALLBACK_DATA

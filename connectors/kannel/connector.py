@@ -22,8 +22,7 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx
 
-from bot.render import Rendered
-from connectors.base import (
+from bot.contract import (
     ConfigError,
     Connector,
     Delivery,
@@ -31,7 +30,9 @@ from connectors.base import (
     Inbound,
     NotConfigured,
     Rejected,
+    Rendered,
     SendError,
+    SendFailure,
     WebRequest,
     same_secret,
 )
@@ -214,13 +215,13 @@ class KannelConnector(Connector):
         await self.start()
         client = self._client
         if client is None:  # close() ran concurrently: the server is stopping
-            raise SendError("connector closed", retryable=True)
+            raise SendError("connector closed", SendFailure.CONNECTION)
         try:
             answer = await client.get(self.sendsms_url, params=params)
         except httpx.TimeoutException as exc:
-            raise SendError(f"sendsms timed out ({type(exc).__name__})", retryable=True) from exc
+            raise SendError(f"sendsms timed out ({type(exc).__name__})", SendFailure.CONNECTION) from exc
         except httpx.TransportError as exc:
-            raise SendError(f"sendsms unreachable ({type(exc).__name__})", retryable=True) from exc
+            raise SendError(f"sendsms unreachable ({type(exc).__name__})", SendFailure.CONNECTION) from exc
         error = sendsms_error(answer.status_code, answer.text)
         if error is not None:
             raise error

@@ -14,8 +14,16 @@ import re
 import unicodedata
 import uuid
 
-from bot.render import GSM7_BASIC, GSM7_EXTENSION, SMS_MAX_PARTS, SMS_PART_SEPTETS, septets
-from connectors.base import Rejected, SendError
+from bot.contract import (
+    GSM7_BASIC,
+    GSM7_EXTENSION,
+    SMS_MAX_PARTS,
+    SMS_PART_SEPTETS,
+    Rejected,
+    SendError,
+    SendFailure,
+    septets,
+)
 
 VN_COUNTRY_CODE = "84"
 # Vietnamese numbers written nationally: 0 + 9 digits (mobile, since 2018) or 0 + 10 (landline).
@@ -44,7 +52,6 @@ MAX_SEPTETS = SMS_MAX_PARTS * SMS_PART_SEPTETS
 
 # sendsms answers (channels.md section 3): 202 "0: Accepted for delivery" or "3: Queued for later
 # delivery"; 503 asks to retry; 403 is a wrong sendsms-user password or a denied number.
-RETRY_STATUSES = frozenset({408, 429})  # timeouts and throttling in front of smsbox are transient
 
 _SEPARATORS = re.compile(r"[\s().-]")
 _ALLOWED_CONTROLS = frozenset("\n\r\t")
@@ -151,10 +158,10 @@ def check_sendable(text: str) -> None:
     """Refuses (for good) a text Kannel would mangle: non-GSM-7 characters or over 3 parts."""
     if any(ch not in GSM7_BASIC and ch not in GSM7_EXTENSION for ch in text):
         raise SendError("text has characters outside GSM-7; render(reply, 'sms') removes them",
-                        retryable=False)
+                        SendFailure.REJECTED)
     if septets(text) > MAX_SEPTETS:
         raise SendError(f"text is {septets(text)} septets, over {MAX_SEPTETS}; Kannel would cut it",
-                        retryable=False)
+                        SendFailure.REJECTED)
 
 
 def sendsms_error(status: int, body: str) -> SendError | None:
@@ -162,4 +169,12 @@ def sendsms_error(status: int, body: str) -> SendError | None:
     if 200 <= status < 300:
         return None
     reason = f"sendsms answered {status} {body.strip()[:120]!r}"
-    return SendError(reason, retryable=status >= 500 or status in RETRY_STATUSES)
+    if status >= 500:
+        return SendError(reason, SendFailure.SERVER)
+    if status == 429:
+        return SendError(reason, SendFailure.THROTTLED)
+    if status == 408:
+        return SendError(reason, SendFailure.CONNECTION)
+    if "authorization failed" in body.lower():
+        return SendError(reason, SendFailure.AUTH)
+    return SendError(reason, SendFailure.REJECTED)

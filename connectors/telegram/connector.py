@@ -26,31 +26,31 @@ from telegram.error import (
     Conflict,
     Forbidden,
     InvalidToken,
+    NetworkError,
     RetryAfter,
     TelegramError,
 )
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.redact import hide_secrets
-from bot.render import (
+from bot.contract import (
     TELEGRAM_MAX_CALLBACK_BYTES,
     TELEGRAM_MAX_TEXT,
-    Rendered,
-    fits_callback_data,
-    numbered,
-)
-from bot.reply import Button, Reply
-from connectors.base import (
+    Button,
     Connector,
     Event,
     Inbound,
     NotConfigured,
     Rejected,
+    Rendered,
+    Reply,
     SendError,
+    SendFailure,
     WebRequest,
+    fits_callback_data,
     same_secret,
 )
+from bot.contract.redact import hide_secrets
 from connectors.telegram.updates import parse_update
 
 logger = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ class TelegramConnector(Connector):
     async def send(self, recipient: str, message: Rendered, meta: Mapping[str, Any]) -> str | None:
         text, markup = self._shape(message)
         if not text.strip():
-            raise SendError("empty text: Telegram refuses empty messages", retryable=False)
+            raise SendError("empty text: Telegram refuses empty messages", SendFailure.REJECTED)
         try:
             sent = await self._client().send_message(chat_id=recipient, text=text, reply_markup=markup)
         except TelegramError as exc:
@@ -158,7 +158,7 @@ class TelegramConnector(Connector):
 
     def _client(self) -> Bot:
         if self._bot is None:
-            raise SendError("telegram connector not started", retryable=True)
+            raise SendError("telegram connector not started", SendFailure.CONNECTION)
         return self._bot
 
     def _shape(self, message: Rendered) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -169,7 +169,7 @@ class TelegramConnector(Connector):
         logger.warning("telegram: a button payload is not %d ASCII bytes at most: numbered lines instead",
                        MAX_CALLBACK_BYTES)
         buttons = tuple(Button(title, payload) for title, payload in message.buttons)
-        lines = numbered(Reply(message.text, buttons))
+        lines = Reply(message.text, buttons).numbered()
         return (lines if len(lines) <= MAX_TEXT else message.text), None
 
     def _scrub(self, text: str) -> str:
@@ -188,11 +188,16 @@ def send_error(exc: TelegramError, scrub: Callable[[str], str] = str) -> SendErr
     """The outbox's view of a Bot API failure: retry or not, and not before when."""
     reason = scrub(f"{type(exc).__name__}: {exc.message}")
     if isinstance(exc, RetryAfter):
-        return SendError(reason, retryable=True, retry_after=_retry_after_seconds(exc))
-    if isinstance(exc, (Forbidden, BadRequest, InvalidToken, ChatMigrated, Conflict)):
-        return SendError(reason, retryable=False)
-    # TimedOut, NetworkError (connection refused, 5xx such as 502 Bad Gateway), unreadable answers.
-    return SendError(reason, retryable=True)
+        return SendError(reason, SendFailure.THROTTLED, retry_after=_retry_after_seconds(exc))
+    if isinstance(exc, Forbidden):  # "bot was blocked by the user", kicked from the group
+        return SendError(reason, SendFailure.CONTACT_STOPPED)
+    if isinstance(exc, InvalidToken):
+        return SendError(reason, SendFailure.AUTH)
+    if isinstance(exc, (BadRequest, ChatMigrated, Conflict)):
+        return SendError(reason, SendFailure.REJECTED)
+    if isinstance(exc, NetworkError):  # TimedOut, connection refused, 5xx such as 502 Bad Gateway
+        return SendError(reason, SendFailure.CONNECTION)
+    return SendError(reason, SendFailure.SERVER)  # an answer PTB could not read
 
 
 def _retry_after_seconds(exc: RetryAfter) -> float:

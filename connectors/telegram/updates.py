@@ -22,7 +22,7 @@ from typing import Any
 
 from telegram import CallbackQuery, Message, Update
 
-from connectors.base import Ignored, Inbound, Rejected
+from bot.contract import Ignored, Inbound, Rejected
 
 CHANNEL = "telegram"
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from connectors.base import SendError
+from bot.contract import SendError, SendFailure
 from connectors.zalo.tokens import TokenPair
 
 CS_PATH = "/v3.0/oa/message/cs"  # "tư vấn" reply (channels.md section 1, chatwoot message_sender.rb)
@@ -60,7 +60,7 @@ class ZaloClient:
                                 json=dict(body))
         code = data.get("error")
         if not isinstance(code, int) or isinstance(code, bool):
-            raise SendError(f"zalo answer without an error code: {_short(data)}", retryable=True)
+            raise SendError(f"zalo answer without an error code: {_short(data)}", SendFailure.SERVER)
         payload = data.get("data")
         return ApiAnswer(code, str(data.get("message") or ""), payload if isinstance(payload, dict) else {})
 
@@ -77,7 +77,7 @@ class ZaloClient:
         if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh):
             detail = str(data.get("error_description") or data.get("error_name") or data.get("message") or "")
             raise SendError(f"token refresh refused: error {data.get('error')}: {detail[:MAX_REASON_CHARS]}",
-                            retryable=True)
+                            SendFailure.AUTH, retryable=True)
         return TokenPair(access, refresh, _expires_at(data.get("expires_in")))
 
     async def _post(self, url: str, headers: Mapping[str, str], json: Mapping[str, Any] | None = None,
@@ -85,21 +85,22 @@ class ZaloClient:
         try:
             answer = await self._client().post(url, headers=dict(headers), json=json, data=form)
         except httpx.TimeoutException as exc:
-            raise SendError(f"zalo timed out: {type(exc).__name__}", retryable=True) from exc
+            raise SendError(f"zalo timed out: {type(exc).__name__}", SendFailure.CONNECTION) from exc
         except httpx.HTTPError as exc:
-            raise SendError(f"zalo unreachable: {type(exc).__name__}", retryable=True) from exc
+            raise SendError(f"zalo unreachable: {type(exc).__name__}", SendFailure.CONNECTION) from exc
         if answer.status_code == 429 or answer.status_code >= 500:
-            raise SendError(f"zalo HTTP {answer.status_code}", retryable=True,
+            kind = SendFailure.THROTTLED if answer.status_code == 429 else SendFailure.SERVER
+            raise SendError(f"zalo HTTP {answer.status_code}", kind,
                             retry_after=_seconds(answer.headers.get("retry-after")))
         if answer.status_code != 200:
             raise SendError(f"zalo HTTP {answer.status_code}: {answer.text[:MAX_REASON_CHARS]}",
-                            retryable=False)
+                            SendFailure.REJECTED)
         try:
             data = answer.json()
         except ValueError as exc:
-            raise SendError("zalo answer is not JSON", retryable=True) from exc
+            raise SendError("zalo answer is not JSON", SendFailure.SERVER) from exc
         if not isinstance(data, dict):
-            raise SendError("zalo answer is not a JSON object", retryable=True)
+            raise SendError("zalo answer is not a JSON object", SendFailure.SERVER)
         return data
 
 

@@ -16,10 +16,20 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bot import redact
-from bot.render import ZALO_MAX_BUTTONS, ZALO_MAX_TEXT, Rendered
-from bot.store import DEDUP_WINDOW_SECONDS
-from connectors.base import ConfigError, Connector, Event, NotConfigured, SendError, WebRequest
+from bot.contract import (
+    DEDUP_WINDOW_SECONDS,
+    ZALO_MAX_BUTTONS,
+    ZALO_MAX_TEXT,
+    ConfigError,
+    Connector,
+    Event,
+    NotConfigured,
+    Rendered,
+    SendError,
+    SendFailure,
+    WebRequest,
+    redact,
+)
 from connectors.zalo import webhook
 from connectors.zalo.client import DEFAULT_TIMEOUT_SECONDS, ApiAnswer, ZaloClient
 from connectors.zalo.tokens import TokenFile, TokenFileError, TokenPair
@@ -125,7 +135,8 @@ class ZaloConnector(Connector):
             await self._refresh(used)
             answer = await self.client.send_cs(self._tokens.access_token, body)
             if answer.error in TOKEN_ERRORS:
-                raise SendError(_reason(answer, "refused again after a token refresh"), retryable=True)
+                raise SendError(_reason(answer, "refused again after a token refresh"), SendFailure.AUTH,
+                                retryable=True)
         return _outcome(answer)
 
     async def _refresh(self, used: TokenPair) -> None:
@@ -192,7 +203,7 @@ def message_body(recipient: str, message: Rendered) -> dict[str, Any]:
     """The ``/v3.0/oa/message/cs`` body: plain text, or a button template when there are buttons."""
     if len(message.text) > ZALO_MAX_TEXT or len(message.buttons) > ZALO_MAX_BUTTONS:
         raise SendError(f"message over Zalo's limits ({len(message.text)} characters, "
-                        f"{len(message.buttons)} buttons)", retryable=False)
+                        f"{len(message.buttons)} buttons)", SendFailure.REJECTED)
     if not message.buttons:
         return {"recipient": {"user_id": recipient}, "message": {"text": message.text}}
     buttons = [{"title": title, "type": BUTTON_TYPE, "payload": payload}
@@ -202,15 +213,16 @@ def message_body(recipient: str, message: Rendered) -> dict[str, Any]:
         "payload": {"template_type": "button", "text": message.text, "buttons": buttons}}}}
 
 
-def classify(code: int) -> tuple[str, bool]:
-    """What a non-zero Zalo error code means, and whether sending again can succeed."""
+def classify(code: int) -> tuple[str, SendFailure, bool]:
+    """What a non-zero Zalo error code means: in words, its kind, and whether sending again can
+    succeed (a refused token can, once refreshed or fixed by an operator)."""
     if code in ERROR_RETRYABLE:
-        return "rate limited or busy", True
+        return "rate limited or busy", SendFailure.THROTTLED, True
     if code in WINDOW_CLOSED:
-        return "interaction window closed", False
+        return "interaction window closed", SendFailure.CONTACT_STOPPED, False
     if code in TOKEN_ERRORS:
-        return "token refused", True
-    return "refused", False
+        return "token refused", SendFailure.AUTH, True
+    return "refused", SendFailure.REJECTED, False
 
 
 def _outcome(answer: ApiAnswer) -> str | None:
@@ -218,8 +230,8 @@ def _outcome(answer: ApiAnswer) -> str | None:
     if answer.error == ERROR_OK:
         message_id = answer.data.get("message_id")
         return None if message_id is None else str(message_id)
-    what, retryable = classify(answer.error)
-    raise SendError(_reason(answer, what), retryable=retryable)
+    what, kind, retryable = classify(answer.error)
+    raise SendError(_reason(answer, what), kind, retryable=retryable)
 
 
 def _reason(answer: ApiAnswer, what: str) -> str:

@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.base import Ignored, Inbound, Rejected, WebRequest, same_secret
+from bot.contract import Ignored, Inbound, Rejected, WebRequest, same_secret
 
 SIGNATURE_HEADER = "x-zevent-signature"
 SIGNATURE_PREFIX = "mac="

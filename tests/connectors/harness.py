@@ -86,7 +86,7 @@ class ServerThread:
     def __init__(self, engine: Any, store: Any, connectors: Mapping[str, Any]) -> None:
         from sanic import Sanic
 
-        from bot.server import build_app
+        from bot.serving.server import build_app
 
         Sanic.test_mode = True  # without it a second app in one process fails in Sanic's touchup
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluate import load_examples
+from bot.build.evaluate import load_examples
 from bot.text import fold, has_diacritics
 
 HELD_OUT = Path(__file__).parent.parent / "data" / "nlu_heldout.yml"

@@ -17,18 +17,29 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.redact import RedactingFilter
-from bot.render import GSM7_BASIC, GSM7_EXTENSION, SMS_MORE_HINT, Rendered, septets
-from bot.server import ConfigError, load_connectors
-from bot.store import OutboundRow, Store
-from connectors.base import Delivery, Inbound, NotConfigured, SendError, WebRequest
+from bot.contract import (
+    GSM7_BASIC,
+    GSM7_EXTENSION,
+    ConfigError,
+    Delivery,
+    Inbound,
+    NotConfigured,
+    Rendered,
+    SendError,
+    WebRequest,
+    septets,
+)
+from bot.contract.redact import RedactingFilter
+from bot.render import SMS_MORE_HINT
+from bot.serving.channels import load_connectors
+from bot.serving.store import OutboundRow, Store
 from connectors.kannel import KannelConnector
 from connectors.kannel.protocol import DEFAULT_DLR_MASK, MAX_SEPTETS
 from tests.connectors.harness import ServerThread, free_port, request, wait_until
 from tests.connectors.kannel.fake_kannel import FakeKannel, mo_query
+from tests.paths import REPO
 
 HERE = Path(__file__).parent
-REPO = HERE.parents[2]
 SECRET = "kannel-shared-secret"  # the secret in testdata/*.json
 
 

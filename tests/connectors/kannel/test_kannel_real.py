@@ -30,8 +30,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from bot.render import GSM7_BASIC, GSM7_EXTENSION, SMS_MAX_PARTS, SMS_MORE_HINT, septets
-from bot.store import OutboundRow, Store
+from bot.contract import GSM7_BASIC, GSM7_EXTENSION, SMS_MAX_PARTS, septets
+from bot.render import SMS_MORE_HINT
+from bot.serving.store import OutboundRow, Store
 from connectors.kannel import KannelConnector
 from connectors.kannel.protocol import MAX_SEPTETS
 from tests.connectors.harness import LOOPBACK, ServerThread, free_port, wait_until

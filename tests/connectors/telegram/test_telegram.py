@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.redact import RedactingFilter
-from bot.render import Rendered
-from bot.reply import Button, Reply
-from bot.server import load_connectors
-from bot.store import InboundRow, Store
-from connectors.base import Inbound, NotConfigured, SendError, WebRequest
+from bot.contract import Inbound, NotConfigured, Rendered, SendError, WebRequest
+from bot.contract.redact import RedactingFilter
+from bot.contract.reply import Button, Reply
+from bot.render import render
+from bot.serving.channels import load_connectors
+from bot.serving.store import InboundRow, Store
 from connectors.telegram import TelegramConnector
 from connectors.telegram.connector import DEFAULT_BASE_URL, MAX_CALLBACK_BYTES, MAX_TEXT, SECRET_HEADER
 from tests.connectors.harness import ServerThread, free_port, request, wait_until
@@ -210,7 +210,7 @@ def test_button_too_long_for_callback_data_becomes_a_numbered_line(fake):
 def test_long_reply_is_split_under_telegrams_limit(fake):
     telegram = connector(fake.base_url)
     words = " ".join(f"bước{i}" for i in range(1200))  # about 8,000 characters
-    rendered = telegram.render(Reply(words, (Button("Lệ phí", FEE_PAYLOAD),)))
+    rendered = render(Reply(words, (Button("Lệ phí", FEE_PAYLOAD),)), "telegram")
 
     async def send_all() -> None:
         for message in rendered:

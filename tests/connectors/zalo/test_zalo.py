@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import Store
+from bot.contract import WebRequest
+from bot.serving.store import Store
 from bot.text import fold
-from connectors.base import WebRequest
 from connectors.zalo import ZaloConnector
 from connectors.zalo.tokens import TokenPair
 from tests.connectors.harness import ServerThread, wait_until

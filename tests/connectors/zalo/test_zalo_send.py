@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.redact import RedactingFilter
-from bot.render import Rendered
-from bot.server import load_connectors
-from connectors.base import ConfigError, NotConfigured, SendError
+from bot.contract import ConfigError, NotConfigured, Rendered, SendError
+from bot.contract.redact import RedactingFilter
+from bot.serving.channels import load_connectors
 from connectors.zalo import ZaloConnector
 from connectors.zalo.tokens import TokenFile, TokenFileError, TokenPair
 from tests.connectors.harness import free_port

@@ -1,0 +1,79 @@
+"""Validate, generate, train: nothing is trained from an invalid catalogue."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from bot.build.generate import generate
+from bot.catalogue import load_catalogue
+from bot.errors import BotError
+from bot.project import Project
+
+# What a trained model depends on besides the catalogue, relative to the project root. The
+# generated files are left out: they follow from these.
+MODEL_INPUTS = ("nlu_data/*.yml", "flows/responses.yml", "bot/nlu/*.py", "bot/nlu/*.yml",
+                "bot/build/generate.py")
+
+
+class TrainingFailed(BotError):
+    """Rasa finished without producing a model."""
+
+
+def fingerprint(project: Project, config: Path) -> str:
+    """A hash of the catalogue, hand-written data, pipeline config and NLU code."""
+    digest = hashlib.sha256()
+    inputs = {p for pattern in MODEL_INPUTS for p in project.root.glob(pattern)}
+    files = sorted(project.procedures.glob("*.yaml")) + sorted(inputs) + [config]
+    for path in files:
+        name = path.relative_to(project.root) if path.is_relative_to(project.root) else path
+        digest.update(str(name).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _fingerprint_file(model: Path) -> Path:
+    return model.with_name(model.name.removesuffix(".tar.gz") + ".inputs")
+
+
+def is_current(model: Path, project: Project, config: Path) -> bool:
+    """True when ``model`` was trained from exactly the present inputs."""
+    stamp = _fingerprint_file(model)
+    return (model.exists() and stamp.exists()
+            and stamp.read_text().strip() == fingerprint(project, config))
+
+
+def _prepare(project: Project) -> None:
+    generate(load_catalogue(project.procedures), project)  # load_catalogue raises CatalogueInvalid
+
+
+def _checked(model: str | None) -> Path:
+    if model is None:
+        raise TrainingFailed("Rasa produced no model; see the messages above")
+    return Path(model)
+
+
+def train_nlu(project: Project, config: Path, output: Path, fixed_name: str | None = None) -> Path:
+    """Trains only the NLU part (for evaluation); returns the model archive."""
+    from rasa.model_training import train_nlu as rasa_train_nlu
+
+    _prepare(project)
+    output.mkdir(parents=True, exist_ok=True)
+    return _checked(rasa_train_nlu(config=str(config), nlu_data=str(project.nlu_data),
+                                   output=str(output), fixed_model_name=fixed_name,
+                                   domain=str(project.domain)))
+
+
+def train(project: Project, config: Path, output: Path, fixed_name: str | None = None) -> Path:
+    """Trains the whole assistant (NLU and dialogue rules); returns the model archive."""
+    from rasa.model_training import train as rasa_train
+
+    _prepare(project)
+    output.mkdir(parents=True, exist_ok=True)
+    stamp = fingerprint(project, config)
+    result = rasa_train(domain=str(project.flows), config=str(config),
+                        training_files=[str(project.nlu_data), str(project.rules)],
+                        output=str(output), fixed_model_name=fixed_name)
+    model = _checked(result.model)
+    _fingerprint_file(model).write_text(stamp + "\n")
+    return model

@@ -1,0 +1,25 @@
+"""The procedure catalogue: the facts staff keep in ``procedures/*.yaml``.
+
+``model`` holds what a procedure is once loaded; ``loading`` reads and validates the files and
+reports each problem with the file, the line, the field and the fix, in Vietnamese.
+
+May import: ``bot.text``, ``bot.errors``, ``bot.nlu`` (the chat abbreviations, to catch an alias
+the NLU would read as another word).
+"""
+
+from bot.catalogue.loading import CatalogueError, CatalogueInvalid, load_catalogue, load_file
+from bot.catalogue.model import (
+    ASPECTS,
+    OFFICES,
+    ONLINE_LEVELS,
+    Catalogue,
+    Document,
+    Fact,
+    Faq,
+    Option,
+    Procedure,
+    Question,
+)
+
+__all__ = ["ASPECTS", "OFFICES", "ONLINE_LEVELS", "Catalogue", "CatalogueError", "CatalogueInvalid",
+           "Document", "Fact", "Faq", "Option", "Procedure", "Question", "load_catalogue", "load_file"]

@@ -1,0 +1,102 @@
+"""What a procedure is, once loaded: facts, documents, questions, FAQ, and the catalogue of them.
+
+Plain frozen dataclasses; ``bot.catalogue.loading`` builds them from the YAML files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ASPECTS = ("documents", "fee", "where", "processing_time", "deadline", "online", "steps")
+OFFICES = ("ubnd_xa", "cong_an_xa", "van_phong_dang_ky_dat_dai", "bhxh_tinh", "truc_tuyen")
+ONLINE_LEVELS = ("toan_trinh", "mot_phan", "khong")
+
+
+@dataclass(frozen=True)
+class Fact:
+    text: str
+    verified: bool = True
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Document:
+    text: str
+    when: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    label: str
+    words: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    ask: str
+    options: tuple[Option, ...]
+
+
+@dataclass(frozen=True)
+class Faq:
+    id: str
+    questions: tuple[str, ...]
+    answer: str
+    verified: bool = True
+    aspect: str = ""  # set when the entry is a variant of one of the seven aspects
+
+
+@dataclass(frozen=True)
+class Procedure:
+    id: str
+    code: str
+    name: str
+    short_name: str
+    sms_keyword: str
+    aliases: tuple[str, ...]
+    summary: str
+    who: Fact | None
+    where: Fact
+    office: str
+    documents: tuple[Document, ...]
+    documents_note: str
+    documents_verified: bool
+    fee: Fact
+    exemptions: tuple[str, ...]
+    deadline: Fact
+    processing_time: Fact
+    online: Fact
+    online_level: str
+    steps: tuple[str, ...]
+    steps_verified: bool
+    result: Fact
+    faq: tuple[Faq, ...]
+    guide: tuple[Question, ...]
+    legal_basis: tuple[str, ...]
+    sources: tuple[str, ...]
+    last_verified: dt.date
+    path: Path
+    alias_lines: tuple[int, ...] = ()
+
+    def question(self, question_id: str) -> Question:
+        return next(q for q in self.guide if q.id == question_id)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    procedures: tuple[Procedure, ...]
+
+    def __iter__(self) -> Iterator[Procedure]:
+        return iter(self.procedures)
+
+    def __len__(self) -> int:
+        return len(self.procedures)
+
+    def get(self, procedure_id: str | None) -> Procedure | None:
+        return next((p for p in self.procedures if p.id == procedure_id), None)

@@ -1,0 +1,38 @@
+"""The ``bot`` command: one module per command group, each a thin layer over the packages below.
+
+- ``catalogue``: ``bot validate``
+- ``model``: ``bot train``, ``bot evaluate``
+- ``chat``: ``bot chat``
+- ``serve``: ``bot serve``, ``bot outbox``
+
+The project root is resolved once here (``--root``, else ``BOT_ROOT``, else the current directory)
+and every default path is taken under it. May import every ``bot`` package; nothing imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bot import __version__
+from bot.cli import catalogue, chat, model, serve
+from bot.project import Project
+
+GROUPS = (catalogue, model, chat, serve)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bot", description="Hướng dẫn thủ tục hành chính.")
+    parser.add_argument("--version", action="version", version=f"bot {__version__}")
+    parser.add_argument("--root", type=Path, default=None,
+                        help="the project folder (default: $BOT_ROOT, else the current folder)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for group in GROUPS:
+        group.add_commands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    project = Project.locate(args.root, getattr(args, "procedures", None))
+    return args.run(args, project)

@@ -1,0 +1,288 @@
+"""Custom actions: read the tracker, ask :mod:`bot.dialogue.answers` for the reply, set slots.
+
+They run in the Rasa process through :mod:`bot.serving.engine`'s in-process endpoint; a separate
+``rasa run actions`` server can load this module unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.catalogue import Procedure, load_catalogue
+from bot.contract.reply import Reply
+from bot.dialogue.answers import ASPECT_INTENTS, CHOOSE_WARD_INTENT, WARD_CODE_ENTITY, Answers
+from bot.dialogue.directions import Directions, unit_from_slot, unit_slot
+from bot.dialogue.phrases import load_phrases
+from bot.project import Project
+from bot.text import search_key
+
+_PAYLOAD = re.compile(r"^/(\w+)(\{.*\})?$")
+GUIDE_CANCELLED = "cancel"
+GUIDE_DONE = "done"
+GUIDE_LEAVE_CONFIDENCE = 0.5  # an answer that matches no option leaves the guide only if clearly meant
+
+
+_loaded: dict[str, Any] = {}
+
+
+def install(project: Project) -> None:
+    """Loads the catalogue, the phrases and the address book for ``project`` before the first
+    citizen waits for them (the address book takes about a second; see docs/address.md)."""
+    from bot.address import AddressBook
+
+    book = Answers(load_catalogue(project.procedures), load_phrases(project.phrases))
+    _loaded["answers"] = book
+    _loaded["directions"] = Directions(AddressBook.shared(), book.catalogue, book.phrases)
+
+
+def answers() -> Answers:
+    """The installed replies; a separate ``rasa run actions`` server installs on first use."""
+    if "answers" not in _loaded:
+        install(Project.locate())
+    return _loaded["answers"]
+
+
+def directions() -> Directions:
+    if "directions" not in _loaded:
+        install(Project.locate())
+    return _loaded["directions"]
+
+
+ADDRESS_INTENTS = ("inform_address", "ask_new_unit", "ask_unit_sources", CHOOSE_WARD_INTENT)
+
+
+def say(dispatcher: CollectingDispatcher, reply: Reply) -> list[EventType]:
+    """Sends ``reply``; remembers its options so a typed digit can pick one (SMS has no buttons)."""
+    dispatcher.utter_message(
+        text=reply.text, buttons=[{"title": b.title, "payload": b.payload} for b in reply.buttons])
+    return [SlotSet("options", [b.payload for b in reply.buttons])] if reply.buttons else []
+
+
+def respond(intent: str, procedure: Procedure | None, tracker: Tracker,
+            dispatcher: CollectingDispatcher, entities: dict[str, Any] | None = None) -> list[EventType]:
+    """The reply to ``intent`` about ``procedure``: shared by typed messages and picked options."""
+    book = answers()
+    events: list[EventType] = [SlotSet("procedure", procedure.id)] if procedure else []
+    if intent in ADDRESS_INTENTS:
+        return events + respond_address(intent, procedure, tracker, dispatcher, entities or {})
+    if intent in ASPECT_INTENTS:
+        if procedure is None:
+            return say(dispatcher, book.which_procedure(intent))
+        asked = tracker.latest_message.get("text") or ""
+        reply = book.answer_aspect(procedure, ASPECT_INTENTS[intent], asked)
+        if intent == "ask_where":
+            return events + where(procedure, reply, asked, tracker, dispatcher)
+        return events + say(dispatcher, reply) + [
+            SlotSet("aspect", ASPECT_INTENTS[intent]), SlotSet("options", None)]
+    if intent == "inform_procedure":
+        if procedure is None:
+            return say(dispatcher, book.menu())
+        last_aspect = tracker.get_slot("aspect")  # "còn kết hôn thì sao?" after a fee question
+        if last_aspect == "where":
+            asked = tracker.latest_message.get("text") or ""
+            return events + where(procedure, book.aspect(procedure, "where"), asked, tracker, dispatcher)
+        if last_aspect:
+            return events + say(dispatcher, book.aspect(procedure, last_aspect)) + [
+                SlotSet("options", None)]
+        return events + say(dispatcher, book.overview(procedure))
+    if intent == "guide":
+        if procedure is None:
+            return say(dispatcher, book.which_procedure("guide"))
+        return events + [SlotSet("guide", {"procedure": procedure.id, "answers": {}}),
+                         SlotSet("guide_answer", None), FollowupAction("guide_form")]
+    return say(dispatcher, book.menu())
+
+
+def where(procedure: Procedure, reply: Reply, asked: str, tracker: Tracker,
+          dispatcher: CollectingDispatcher) -> list[EventType]:
+    """The office of ``procedure``, named for the citizen's current commune when it is known."""
+    guide = directions()
+    found = guide.read(asked)
+    events: list[EventType] = [SlotSet("aspect", "where"), SlotSet("options", None)]
+    unit = unit_from_slot(tracker.get_slot("address"))
+    question: list[Reply] = []
+    intro = None
+    if found is not None:
+        replies, resolved = guide.explain(found)
+        if resolved is not None:
+            unit, intro = resolved, replies[0].text
+            events.append(SlotSet("address", unit_slot(unit)))
+        else:
+            question = replies
+    if unit is not None and not question:
+        reply = guide.locate(reply, procedure, unit, intro)
+    events += say(dispatcher, reply)
+    for extra in question:
+        events += say(dispatcher, extra)
+    return events
+
+
+def respond_address(intent: str, procedure: Procedure | None, tracker: Tracker,
+                    dispatcher: CollectingDispatcher, entities: dict[str, Any]) -> list[EventType]:
+    """Old and new addresses: explain, ask when a commune was split, remember the answer."""
+    guide = directions()
+    text = tracker.latest_message.get("text") or ""
+    if intent == "ask_unit_sources":
+        return say(dispatcher, guide.sources(text))
+    if intent == CHOOSE_WARD_INTENT:
+        code = entities.get(WARD_CODE_ENTITY) or next(
+            tracker.get_latest_entity_values(WARD_CODE_ENTITY), None)
+        replies, unit = guide.chosen(str(code or ""))
+    else:
+        found = guide.read(text)
+        if found is None:
+            return say(dispatcher, Reply(answers().phrases["address.unknown"]))
+        replies, unit = guide.explain(found, ask_commune=intent == "inform_address")
+    events: list[EventType] = [SlotSet("options", None)]
+    if unit is None:
+        for reply in replies:
+            events += say(dispatcher, reply)
+        return events
+    events.append(SlotSet("address", unit_slot(unit)))
+    if procedure is not None and intent != "ask_new_unit":
+        reply = guide.locate(answers().aspect(procedure, "where"), procedure, unit, replies[0].text)
+        return events + say(dispatcher, reply) + [SlotSet("aspect", "where")]
+    if intent == "ask_new_unit":
+        return events + say(dispatcher, replies[0])
+    book = answers()
+    menu = book.menu()
+    return events + say(dispatcher, Reply(f"{replies[0].text}\n{book.phrases['address.which_procedure']}",
+                                          menu.buttons))
+
+
+def _procedure_of(tracker: Tracker) -> Procedure | None:
+    return answers().catalogue.get(tracker.get_slot("procedure"))
+
+
+class ActionAnswer(Action):
+    """Aspect questions, a bare procedure name, and requests for guidance."""
+
+    def name(self) -> str:
+        return "action_answer"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        intent = tracker.latest_message["intent"]["name"]
+        return respond(intent, _procedure_of(tracker), tracker, dispatcher)
+
+
+class ActionFaq(Action):
+    def name(self) -> str:
+        return "action_faq"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        book = answers()
+        named = {p for p in tracker.get_latest_entity_values("procedure") if book.catalogue.get(p)}
+        found = book.best_faq(tracker.latest_message.get("text") or "", tracker.get_slot("procedure"),
+                              named=named)
+        if found is None:
+            return say(dispatcher, book.menu())
+        proc, entry, _ = found
+        return say(dispatcher, book.faq(proc, entry)) + [SlotSet("procedure", proc.id)]
+
+
+class ActionMenu(Action):
+    def name(self) -> str:
+        return "action_menu"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        return say(dispatcher, answers().menu()) + [SlotSet("aspect", None)]
+
+
+class ActionChooseOption(Action):
+    """A digit typed to pick one of the options the bot offered last."""
+
+    def name(self) -> str:
+        return "action_choose_option"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        options = tracker.get_slot("options") or []
+        number = next(tracker.get_latest_entity_values("number"), None)
+        if not options or number is None or not 1 <= int(number) <= len(options):
+            return say(dispatcher, answers().menu())
+        match = _PAYLOAD.match(options[int(number) - 1])
+        if match is None:
+            return say(dispatcher, answers().menu())
+        entities = json.loads(match.group(2) or "{}")
+        procedure = answers().catalogue.get(entities.get("procedure")) or _procedure_of(tracker)
+        return respond(match.group(1), procedure, tracker, dispatcher, entities)
+
+
+def _guide_state(tracker: Tracker) -> tuple[Procedure | None, dict[str, str]]:
+    state = tracker.get_slot("guide") or {}
+    return answers().catalogue.get(state.get("procedure")), dict(state.get("answers") or {})
+
+
+def _next_question(proc: Procedure, chosen: dict[str, str]):
+    return next((q for q in proc.guide if q.id not in chosen), None)
+
+
+class ActionAskGuideAnswer(Action):
+    def name(self) -> str:
+        return "action_ask_guide_answer"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        proc, chosen = _guide_state(tracker)
+        question = _next_question(proc, chosen) if proc else None
+        if question is not None:
+            say(dispatcher, answers().guide_question(proc, question))
+        return []
+
+
+class ValidateGuideForm(FormValidationAction):
+    """Matches the citizen's answer (a digit, an option's words or its label) to an option."""
+
+    def name(self) -> str:
+        return "validate_guide_form"
+
+    def validate_guide_answer(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: dict[str, Any]) -> dict[str, Any]:
+        proc, chosen = _guide_state(tracker)
+        if proc is None:
+            return {"guide_answer": GUIDE_CANCELLED}
+        question = _next_question(proc, chosen)
+        typed = search_key(str(value or "")).replace("_", " ")  # a tapped button sends the option id
+        option = None
+        if typed.isdigit() and 1 <= int(typed) <= len(question.options):
+            option = question.options[int(typed) - 1]
+        else:
+            for candidate in question.options:
+                keys = {candidate.id.replace("_", " "), search_key(candidate.label),
+                        *(search_key(w) for w in candidate.words)}
+                if any(key and re.search(rf"\b{re.escape(key)}\b", typed) for key in keys):
+                    option = candidate
+                    break
+        if option is None:
+            intent = tracker.latest_message["intent"]
+            if intent["name"] in ("cancel", "menu") and intent["confidence"] >= GUIDE_LEAVE_CONFIDENCE:
+                return {"guide_answer": GUIDE_CANCELLED}
+            dispatcher.utter_message(response="utter_guide_retry", count=len(question.options))
+            return {"guide_answer": None}
+        chosen[question.id] = option.id
+        state = {"procedure": proc.id, "answers": chosen}
+        done = _next_question(proc, chosen) is None
+        return {"guide": state, "guide_answer": GUIDE_DONE if done else None}
+
+
+class ActionGuideChecklist(Action):
+    def name(self) -> str:
+        return "action_guide_checklist"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        proc, chosen = _guide_state(tracker)
+        reset = [SlotSet("guide", None), SlotSet("guide_answer", None)]
+        if proc is None or tracker.get_slot("guide_answer") != GUIDE_DONE:
+            dispatcher.utter_message(response="utter_guide_cancelled")
+            return reset + say(dispatcher, answers().menu())
+        return reset + say(dispatcher, answers().checklist(proc, chosen))

@@ -1,0 +1,162 @@
+"""Builds channel-neutral replies from the catalogue.
+
+Facts come from ``procedures/*.yaml``; fixed phrases from ``flows/phrases.yml``. Nothing here
+knows Rasa or any channel. Button payloads use Rasa's ``/intent{"entity": "value"}`` form, which
+is ASCII and well under Telegram's 64-byte ``callback_data`` limit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Collection, Mapping
+
+from bot.catalogue import ASPECTS, Catalogue, Fact, Faq, Procedure, Question
+from bot.contract.reply import Button, Reply
+from bot.nlu.segmenter import Segmenter
+
+ASPECT_INTENTS = {
+    "ask_documents": "documents", "ask_fee": "fee", "ask_where": "where",
+    "ask_time": "processing_time", "ask_deadline": "deadline", "ask_online": "online",
+    "ask_steps": "steps",
+}
+INTENT_OF_ASPECT = {aspect: intent for intent, aspect in ASPECT_INTENTS.items()}
+CHOOSE_WARD_INTENT = "choose_ward"  # a button (or a digit) picking one commune of a split one
+WARD_CODE_ENTITY = "ward_code"
+FAQ_ASPECT_MATCH = 0.6  # cosine on lemmas above which an aspect FAQ beats the generic answer
+
+
+def payload(intent: str, **entities: str) -> str:
+    return f"/{intent}{json.dumps(entities, separators=(',', ':'))}" if entities else f"/{intent}"
+
+
+class Answers:
+    """Replies for one catalogue and one phrase book."""
+
+    def __init__(self, catalogue: Catalogue, phrases: Mapping[str, str]) -> None:
+        self.catalogue = catalogue
+        self.phrases = phrases
+        self._segmenter = Segmenter()
+        self._faq_index = [(proc, faq, self._bag(q)) for proc in catalogue
+                           for faq in proc.faq for q in faq.questions]
+
+    # ----------------------------------------------------------------- facts
+
+    def _fact(self, fact: Fact, verified: bool = True) -> str:
+        lines = [fact.text] + ([fact.note] if fact.note else [])
+        if not (fact.verified and verified):
+            lines.append(self.phrases["unverified"])
+        return "\n".join(lines)
+
+    def _documents(self, proc: Procedure) -> str:
+        lines = []
+        for index, doc in enumerate(proc.documents, start=1):
+            condition = ""
+            for qid, options in doc.when.items():
+                labels = [o.label[:1].lower() + o.label[1:] for o in proc.question(qid).options
+                          if o.id in options]
+                condition = self.phrases["when"].format(label=" / ".join(labels)) + " "
+            lines.append(f"{index}. {condition}{doc.text}")
+        if proc.documents_note:
+            lines.append(proc.documents_note)
+        if not proc.documents_verified:
+            lines.append(self.phrases["unverified"])
+        return "\n".join(lines)
+
+    def aspect_text(self, proc: Procedure, aspect: str) -> str:
+        if aspect == "documents":
+            return self._documents(proc)
+        if aspect == "steps":
+            steps = "\n".join(f"{i}. {s}" for i, s in enumerate(proc.steps, start=1))
+            return steps + ("" if proc.steps_verified else "\n" + self.phrases["unverified"])
+        text = self._fact(getattr(proc, aspect))
+        if aspect == "fee" and proc.exemptions:
+            text += f"\n{self.phrases['exemptions']} " + "; ".join(proc.exemptions) + "."
+        return text
+
+    def aspect(self, proc: Procedure, aspect: str) -> Reply:
+        """One aspect of one procedure: short, plain, from the YAML."""
+        title = f"{proc.short_name} – {self.phrases['aspect.' + aspect]}:"
+        return Reply(f"{title}\n{self.aspect_text(proc, aspect)}")
+
+    def overview(self, proc: Procedure) -> Reply:
+        buttons = [Button(self.phrases["aspect." + a], payload(INTENT_OF_ASPECT[a], procedure=proc.id))
+                   for a in ASPECTS]
+        buttons.append(Button(self.phrases["guide.start"], payload("guide", procedure=proc.id)))
+        return Reply(f"{proc.name}: {proc.summary}\n{self.phrases['overview.more']}", tuple(buttons))
+
+    def which_procedure(self, intent: str) -> Reply:
+        buttons = tuple(Button(p.short_name, payload(intent, procedure=p.id)) for p in self.catalogue)
+        return Reply(self.phrases["which_procedure"], buttons)
+
+    def menu(self) -> Reply:
+        buttons = tuple(Button(p.short_name, payload("inform_procedure", procedure=p.id))
+                        for p in self.catalogue)
+        return Reply(self.phrases["menu.title"], buttons)
+
+    # ----------------------------------------------------------------- FAQ
+
+    def _bag(self, text: str) -> Counter:
+        return Counter(w.lemma for w in self._segmenter.segment(text))
+
+    def answer_aspect(self, proc: Procedure, aspect: str, text: str) -> Reply:
+        """The aspect, or the procedure's FAQ on that aspect when it matches the question closely."""
+        found = self.best_faq(text, proc.id, aspect=aspect)
+        if found is not None and found[2] >= FAQ_ASPECT_MATCH:
+            return self.faq(found[0], found[1])
+        return self.aspect(proc, aspect)
+
+    def best_faq(self, text: str, procedure_id: str | None, aspect: str | None = None,
+                 named: Collection[str] = ()) -> tuple[Procedure, Faq, float] | None:
+        """The FAQ entry whose phrasings share most words with ``text`` (cosine on lemmas).
+
+        Entries of the procedure under discussion win ties, so a bare follow-up question
+        ("sinh ở nhà thì sao") is answered for the procedure the citizen is asking about. When
+        ``text`` itself ``named`` procedures, only their entries count: "quá 60 ngày mới đi khai
+        sinh có bị phạt không" must not get the khai tử answer about 15 days.
+        """
+        bag = self._bag(text)
+        if not bag:
+            return None
+        best, best_score = None, 0.0
+        for proc, faq, other in self._faq_index:
+            if aspect is not None and (faq.aspect != aspect or proc.id != procedure_id):
+                continue
+            if named and proc.id not in named:
+                continue
+            shared = sum(min(bag[w], other[w]) for w in bag)
+            if not shared:
+                continue
+            score = shared / math.sqrt(sum(bag.values()) * sum(other.values()))
+            if proc.id == procedure_id:
+                score *= 1.25
+            if score > best_score:
+                best, best_score = (proc, faq, score), score
+        return best
+
+    def faq(self, proc: Procedure, entry: Faq) -> Reply:
+        text = entry.answer + ("" if entry.verified else "\n" + self.phrases["unverified"])
+        return Reply(f"{proc.short_name}: {text}")
+
+    # ----------------------------------------------------------------- guided mode
+
+    def guide_question(self, proc: Procedure, question: Question) -> Reply:
+        buttons = tuple(Button(o.label, o.id) for o in question.options)
+        return Reply(question.ask, buttons)
+
+    def checklist(self, proc: Procedure, chosen: Mapping[str, str]) -> Reply:
+        """A personalised checklist: only the papers and notes that apply to the answers given."""
+        bring = [d.text for d in proc.documents
+                 if all(chosen.get(q) in options for q, options in d.when.items())]
+        notes = [o.note for q in proc.guide for o in q.options if chosen.get(q.id) == o.id and o.note]
+        lines = [self.phrases["checklist.title"].format(name=proc.short_name),
+                 self.phrases["checklist.bring"]]
+        lines += [f"- {text}" for text in bring]
+        lines += [f"{self.phrases['checklist.where']} {proc.where.text}",
+                  f"{self.phrases['checklist.fee']} {proc.fee.text}",
+                  f"{self.phrases['checklist.time']} {proc.processing_time.text}"]
+        lines += notes
+        if not all(f.verified for f in (proc.where, proc.fee, proc.processing_time)):
+            lines.append(self.phrases["unverified"])
+        return Reply("\n".join(lines))

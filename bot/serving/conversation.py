@@ -1,0 +1,30 @@
+"""One channel's conversation loop: engine replies, rendered, with SMS paging."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.contract import SMS_MORE_KEYWORD, Rendered, Reply
+from bot.render import render
+from bot.serving.engine import Engine
+from bot.serving.store import Store
+from bot.text import search_key
+
+
+@dataclass
+class Conversation:
+    engine: Engine
+    store: Store
+    channel: str
+
+    async def handle(self, sender: str, text: str) -> list[Rendered]:
+        if self.channel == "sms" and search_key(text).upper() == SMS_MORE_KEYWORD:
+            page = self.store.pop_page(self.channel, sender)
+            if page is None:
+                return render(Reply(self.engine.phrases["more.none"]), self.channel)
+            return [Rendered(page)]
+        rendered = [message for reply in await self.engine.handle(sender, text)
+                    for message in render(reply, self.channel)]
+        if self.channel == "sms":
+            self.store.set_pages(self.channel, sender, [p for r in rendered for p in r.more])
+        return rendered

@@ -1,0 +1,47 @@
+"""``bot serve``: Rasa's web server (Sanic) with our connectors, the inbox and the outbox.
+
+Rasa's HTTP API is never mounted: only the channels' webhooks and ``/health``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.contract import Connector
+from bot.serving.engine import Engine
+from bot.serving.store import Store
+from bot.serving.worker import Worker
+
+
+def build_app(engine: Engine, store: Store, connectors: Mapping[str, Connector], name: str = "bot") -> Any:
+    """The Sanic app: one webhook blueprint per connector, worker loops started with the server."""
+    from rasa.core.channels.channel import register
+    from sanic import Sanic, response
+
+    app = Sanic(name, configure_logging=False)
+    app.config.REQUEST_MAX_SIZE = max((c.max_body_bytes for c in connectors.values()), default=65536)
+    app.config.KEEP_ALIVE_TIMEOUT = 5
+    worker = Worker(store, engine, connectors)
+    app.ctx.worker = worker
+    app.ctx.accept = worker.accept
+    app.ctx.agent = engine.agent
+    register(list(connectors.values()), app, route="/webhooks/")
+
+    @app.get("/health")
+    async def health(_request: Any) -> Any:
+        return response.json({"ok": True, "channels": sorted(connectors)})
+
+    @app.listener("after_server_start")
+    async def start(_app: Any, _loop: Any) -> None:
+        for connector in connectors.values():
+            await connector.start()
+        worker.start()
+
+    @app.listener("before_server_stop")
+    async def stop(_app: Any, _loop: Any) -> None:
+        await worker.stop()
+        for connector in connectors.values():
+            await connector.close()
+
+    return app
