@@ -69,7 +69,11 @@ def run_outbox(args: argparse.Namespace, project: Project) -> int:
     store = Store.sqlite(db)
     counts = store.outbound_counts()
     print("outbox: " + (", ".join(f"{state} {n}" for state, n in sorted(counts.items())) or "empty"))
-    for outbound_id, channel, recipient, reason, attempts in store.failed_outbound(args.failed):
-        print(f"  failed #{outbound_id} {channel} to {mask_numbers(recipient)} after {attempts} "
-              f"tries: {reason}")
+    failures = store.failure_counts()
+    if failures:
+        print("failed for good, by kind: " + ", ".join(
+            f"{channel} {kind} {n}" for (channel, kind), n in sorted(failures.items())))
+    for failed in store.failed_outbound(args.failed):
+        print(f"  failed #{failed.id} {failed.channel} to {mask_numbers(failed.recipient)} after "
+              f"{failed.attempts} tries ({failed.kind}): {failed.reason}")
     return 0

@@ -27,7 +27,9 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -74,6 +76,7 @@ class OutboundRow(Base):
     in_flight = Column(Integer, nullable=False, default=0)
     next_attempt_at = Column(Float, nullable=False)
     last_error = Column(Text, nullable=True)
+    failure_kind = Column(String(24), nullable=True)  # bot.contract.SendFailure of the last failure
     platform_message_id = Column(String(128), nullable=True)
     delivery = Column(String(32), nullable=True)  # the last delivery report, e.g. Kannel's DLR
     created_at = Column(Float, nullable=False)
@@ -92,6 +95,18 @@ class Message:
 
 
 @dataclass(frozen=True)
+class Failed:
+    """An outbound message that failed for good, and why (``kind``: a ``SendFailure`` value)."""
+
+    id: int
+    channel: str
+    recipient: str
+    kind: str
+    reason: str
+    attempts: int
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """A queued outbound message."""
 
@@ -103,6 +118,22 @@ class Outgoing:
     meta: dict[str, Any]
     attempts: int
     in_flight: bool = False  # a send was cut by a crash: the platform may have it already
+
+
+UNKNOWN_KIND = "unknown"  # failed before the kind was recorded (databases from older versions)
+
+
+def _add_missing_columns(engine: Any) -> None:
+    """Adds columns that newer versions declare to tables an older version created: a database
+    file outlives upgrades, and ``create_all`` never alters an existing table."""
+    existing = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        present = {column["name"] for column in existing.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present:
+                kind = column.type.compile(dialect=engine.dialect)
+                with engine.begin() as connection:
+                    connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}'))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -118,6 +149,7 @@ class Store:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
 
     @classmethod
     def sqlite(cls, path: Path) -> Store:
@@ -220,13 +252,13 @@ class Store:
                               sent_at=time.time() if now is None else now,
                               attempts=OutboundRow.attempts + 1, last_error=None)
 
-    def mark_retry(self, outbound_id: int, reason: str, at: float) -> None:
+    def mark_retry(self, outbound_id: int, reason: str, at: float, kind: str | None = None) -> None:
         self._update_outbound(outbound_id, in_flight=0, attempts=OutboundRow.attempts + 1,
-                              next_attempt_at=at, last_error=reason)
+                              next_attempt_at=at, last_error=reason, failure_kind=kind)
 
-    def mark_failed(self, outbound_id: int, reason: str) -> None:
+    def mark_failed(self, outbound_id: int, reason: str, kind: str | None = None) -> None:
         self._update_outbound(outbound_id, in_flight=0, state="failed",
-                              attempts=OutboundRow.attempts + 1, last_error=reason)
+                              attempts=OutboundRow.attempts + 1, last_error=reason, failure_kind=kind)
 
     def record_delivery(self, outbound_id: int, status: str) -> bool:
         """Stores a delivery report; False if no such outbound message."""
@@ -238,12 +270,21 @@ class Store:
             return dict(session.execute(select(OutboundRow.state, func.count())
                                         .group_by(OutboundRow.state)).all())
 
-    def failed_outbound(self, limit: int = 20) -> list[tuple[int, str, str, str, int]]:
-        """The latest messages that could not be delivered: id, channel, recipient, reason, tries."""
+    def failed_outbound(self, limit: int = 20) -> list[Failed]:
+        """The latest messages that could not be delivered, newest first."""
         with Session(self.engine) as session:
             rows = session.execute(select(OutboundRow).where(OutboundRow.state == "failed")
                                    .order_by(OutboundRow.id.desc()).limit(limit)).scalars()
-            return [(r.id, r.channel, r.recipient, r.last_error or "", r.attempts) for r in rows]
+            return [Failed(r.id, r.channel, r.recipient, r.failure_kind or UNKNOWN_KIND,
+                           r.last_error or "", r.attempts) for r in rows]
+
+    def failure_counts(self) -> dict[tuple[str, str], int]:
+        """Messages that failed for good, by channel and kind of failure."""
+        with Session(self.engine) as session:
+            rows = session.execute(select(OutboundRow.channel, OutboundRow.failure_kind, func.count())
+                                   .where(OutboundRow.state == "failed")
+                                   .group_by(OutboundRow.channel, OutboundRow.failure_kind)).all()
+            return {(channel, kind or UNKNOWN_KIND): n for channel, kind, n in rows}
 
     def forget_old_inbound(self, now: float | None = None) -> int:
         """Drops answered messages older than the dedup window."""

@@ -161,13 +161,13 @@ class Worker:
         except SendError as exc:
             delay = backoff(message.attempts + 1, exc.retry_after) if exc.retryable else None
             if delay is None:
-                logger.warning("%s: outbound %s failed for good: %s", message.channel, message.id,
-                               exc.reason)
-                self.store.mark_failed(message.id, exc.reason)
+                logger.warning("%s: outbound %s failed for good (%s): %s", message.channel, message.id,
+                               exc.kind.value, exc.reason)
+                self.store.mark_failed(message.id, exc.reason, exc.kind.value)
                 return True
-            logger.info("%s: outbound %s retry in %.0f s: %s", message.channel, message.id, delay,
-                        exc.reason)
-            self.store.mark_retry(message.id, exc.reason, self.clock() + delay)
+            logger.info("%s: outbound %s retry in %.0f s (%s): %s", message.channel, message.id, delay,
+                        exc.kind.value, exc.reason)
+            self.store.mark_retry(message.id, exc.reason, self.clock() + delay, exc.kind.value)
             return False
         self.store.mark_sent(message.id, platform_id, now=self.clock())
         return True
