@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.catalogue import procedures_option, run_validate
-from bot.cli.quiet import quiet
+from bot.cli.quiet import library_output, quiet
 from bot.project import Project
 
 
@@ -78,7 +78,8 @@ def train_model(args: argparse.Namespace, project: Project) -> Path | None:
     steps.end()
     steps.begin("Sinh dữ liệu huấn luyện và huấn luyện mô hình (khoảng 1 phút)")
     quiet()
-    model = train(project, config_of(args, project), args.out or project.models, args.name)
+    with library_output():
+        model = train(project, config_of(args, project), args.out or project.models, args.name)
     steps.end(f"mô hình: {model}")
     steps.finish("Xong.")
     return model
@@ -114,7 +115,9 @@ def run_evaluate(args: argparse.Namespace, project: Project) -> int:
     agents = []
     for label, config, name in runs:
         print(f"Training {label}...", flush=True)
-        agents.append((label, load_agent(train_nlu(project, config, out, name))))
+        with library_output():
+            model = train_nlu(project, config, out, name)
+        agents.append((label, load_agent(model)))
     trained = training_texts(project.nlu_data)
     for test in tests:
         examples = load_examples(test)
