@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 from bot.build.generate import generate
-from bot.catalogue import load_catalogue
+from bot.catalogue import Catalogue, load_catalogue
 from bot.errors import BotError
 from bot.project import Project
 
@@ -43,8 +43,10 @@ def is_current(model: Path, project: Project, config: Path) -> bool:
             and stamp.read_text().strip() == fingerprint(project, config))
 
 
-def _prepare(project: Project) -> None:
-    generate(load_catalogue(project.procedures), project)  # load_catalogue raises CatalogueInvalid
+def _prepare(project: Project, catalogue: Catalogue | None) -> None:
+    """Writes the generated files; the catalogue is loaded here unless the caller has it already
+    (``load_catalogue`` raises ``CatalogueInvalid``)."""
+    generate(catalogue or load_catalogue(project.procedures), project)
 
 
 def _checked(model: str | None) -> Path:
@@ -57,18 +59,19 @@ def train_nlu(project: Project, config: Path, output: Path, fixed_name: str | No
     """Trains only the NLU part (for evaluation); returns the model archive."""
     from rasa.model_training import train_nlu as rasa_train_nlu
 
-    _prepare(project)
+    _prepare(project, None)
     output.mkdir(parents=True, exist_ok=True)
     return _checked(rasa_train_nlu(config=str(config), nlu_data=str(project.nlu_data),
                                    output=str(output), fixed_model_name=fixed_name,
                                    domain=str(project.domain)))
 
 
-def train(project: Project, config: Path, output: Path, fixed_name: str | None = None) -> Path:
+def train(project: Project, config: Path, output: Path, fixed_name: str | None = None,
+          catalogue: Catalogue | None = None) -> Path:
     """Trains the whole assistant (NLU and dialogue rules); returns the model archive."""
     from rasa.model_training import train as rasa_train
 
-    _prepare(project)
+    _prepare(project, catalogue)
     output.mkdir(parents=True, exist_ok=True)
     stamp = fingerprint(project, config)
     result = rasa_train(domain=str(project.flows), config=str(config),

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.catalogue import CatalogueInvalid, load_catalogue
+from bot.catalogue import Catalogue, CatalogueInvalid, load_catalogue
 from bot.project import Project
 
 
@@ -22,8 +22,8 @@ def add_commands(commands: Any) -> None:
     validate.set_defaults(run=run_validate)
 
 
-def run_validate(_args: argparse.Namespace, project: Project) -> int:
-    """Prints every error with its file, line, field and fix; 1 if there is any."""
+def validated(project: Project) -> Catalogue | None:
+    """The catalogue, or None after printing every error with its file, line, field and fix."""
     try:
         catalogue = load_catalogue(project.procedures)
     except CatalogueInvalid as exc:
@@ -31,6 +31,10 @@ def run_validate(_args: argparse.Namespace, project: Project) -> int:
             print(error, file=sys.stderr)
         print(f"Có {len(exc.errors)} lỗi. Sửa các lỗi trên rồi chạy lại: bot validate",
               file=sys.stderr)
-        return 1
+        return None
     print(f"Hợp lệ: {len(catalogue)} thủ tục ({', '.join(p.id for p in catalogue)}).")
-    return 0
+    return catalogue
+
+
+def run_validate(_args: argparse.Namespace, project: Project) -> int:
+    return 0 if validated(project) is not None else 1

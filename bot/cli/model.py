@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.cli.catalogue import procedures_option, run_validate
+from bot.cli.catalogue import procedures_option, validated
 from bot.cli.quiet import library_output, quiet
 from bot.project import Project
 
@@ -72,14 +72,16 @@ def train_model(args: argparse.Namespace, project: Project) -> Path | None:
 
     steps = Steps(2)
     steps.begin("Kiểm tra danh mục thủ tục")
-    if run_validate(args, project) != 0:
+    catalogue = validated(project)
+    if catalogue is None:
         print("Không huấn luyện khi danh mục còn lỗi.", file=sys.stderr)
         return None
     steps.end()
     steps.begin("Sinh dữ liệu huấn luyện và huấn luyện mô hình (khoảng 1 phút)")
     quiet()
     with library_output():
-        model = train(project, config_of(args, project), args.out or project.models, args.name)
+        model = train(project, config_of(args, project), args.out or project.models, args.name,
+                      catalogue=catalogue)
     steps.end(f"mô hình: {model}")
     steps.finish("Xong.")
     return model
