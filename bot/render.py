@@ -1,6 +1,6 @@
 """Shapes channel-neutral replies for each channel.
 
-SMS facts (../shared/reference/channels.md section 4): GSM-7 holds 160 characters in one SMS and
+SMS facts (docs/sms-encoding.md): GSM-7 holds 160 characters in one SMS and
 153 per part of a concatenated message; Vietnamese letters are outside GSM-7, so SMS text is sent
 without diacritics.
 """

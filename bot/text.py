@@ -1,6 +1,6 @@
 """Vietnamese text normalisation shared by the NLU pipeline and the SMS renderer.
 
-Folding follows ../shared/reference/channels.md section 4: NFD, drop combining marks, map the
+Folding (docs/sms-encoding.md, "How folding works"): NFD, drop combining marks, map the
 letters NFD does not decompose (đ, Đ and the look-alike Ð), map typographic punctuation to
 ASCII, then NFC.
 """

@@ -4,8 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 find_python() {
+    # pyenv's own root when pyenv is on PATH, else its default root under $HOME.
     for candidate in python3.10 "$(pyenv root 2>/dev/null)/versions/3.10"*/bin/python3.10 \
-                     /root/.pyenv/versions/3.10*/bin/python3.10 /usr/bin/python3.10; do
+                     "${PYENV_ROOT:-$HOME/.pyenv}/versions/3.10"*/bin/python3.10 /usr/bin/python3.10; do
         if [ -x "$(command -v "$candidate" 2>/dev/null)" ] && "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then
             command -v "$candidate"
             return 0

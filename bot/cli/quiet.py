@@ -4,7 +4,7 @@ Warnings are filtered by origin: those raised in the libraries we build on (Rasa
 SQLAlchemy, pkg_resources...) are about their code, not ours, and nothing a staff member can act
 on; warnings raised in ``bot`` or ``connectors`` still show (and fail the tests, see
 ``pyproject.toml``). Rasa's own console output during training (progress bars, its success line)
-is captured and shown only if training fails.
+is captured and shown only if training fails. Why these settings: docs/nlu.md, "runtime notes".
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def quiet() -> None:
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     warnings.filterwarnings("ignore", module=THIRD_PARTY)
-    # Imported before TensorFlow: skops first halves Rasa's cold start (measured in session 1).
+    # Imported before TensorFlow: skops first halves Rasa's cold start (docs/nlu.md).
     import skops.io  # noqa: F401
     from rasa.utils.log_utils import configure_structlog
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 TELEGRAM_MAX_TEXT = 4096
 TELEGRAM_MAX_CALLBACK_BYTES = 64
 
-# Zalo OA API v3.0, /v3.0/oa/message/cs: text messages of at most 2000 characters
-# (developers.zalo.me, "Gửi tin Tư vấn"). The button template's maximum is not documented where
-# we could read it; 5 is what the published examples use and what we treat as safe.
+# Zalo OA API v3.0, /v3.0/oa/message/cs: text messages of at most 2000 characters (a third-party
+# copy of Zalo's documentation, developers-zns.goby.vn; not verified on developers.zalo.me). The
+# button template's maximum is not documented where we could read it; 5 is what the published
+# examples use and what we treat as safe. Sources: docs/channels/zalo.md.
 ZALO_MAX_TEXT = 2000
 ZALO_MAX_BUTTONS = 5
 

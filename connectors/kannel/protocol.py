@@ -1,9 +1,9 @@
 """Kannel's HTTP protocol without I/O: phone numbers, MO text, delivery reports, sendsms answers.
 
-Facts: Kannel's user guide (Debian ``kannel-docs`` 1.4.5) as summarised in
-../shared/reference/channels.md section 3. "Observed" marks what Debian's Kannel 1.4.5 did with
-``fakesmsc`` on this project's machines (the requests are recorded in
-``tests/connectors/kannel/testdata/``).
+Facts: Kannel's user guide (Debian ``kannel-docs`` 1.4.5), restated with their sources in
+docs/channels/sms.md ("Protocol facts and their sources"). "Observed" marks what Debian's
+Kannel 1.4.5 did with ``fakesmsc`` while this connector was written (the DLR requests are
+recorded in ``tests/connectors/kannel/testdata/``).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ DEFAULT_DLR_MASK = DLR_MASK_ALL & ~8  # 23: delivered, failed, buffered, SMSC re
 # longer text silently to its sendsms-user max-messages (observed: 1,000 characters became 765).
 MAX_SEPTETS = SMS_MAX_PARTS * SMS_PART_SEPTETS
 
-# sendsms answers (channels.md section 3): 202 "0: Accepted for delivery" or "3: Queued for later
+# sendsms answers (docs/channels/sms.md): 202 "0: Accepted for delivery" or "3: Queued for later
 # delivery"; 503 asks to retry; 403 is a wrong sendsms-user password or a denied number.
 
 _SEPARATORS = re.compile(r"[\s().-]")

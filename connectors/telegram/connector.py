@@ -3,7 +3,7 @@
 Telegram POSTs every Update as JSON to ``/webhooks/telegram/webhook`` with the secret given to
 ``setWebhook`` in ``X-Telegram-Bot-Api-Secret-Token`` and retries any non-2xx answer, so the
 webhook only checks and stores; the outbox sends replies later with ``sendMessage``
-(../shared/reference/channels.md section 2).
+(Bot API setWebhook; sources in docs/channels/telegram.md).
 
 Send errors, as nyaruka/courier treats them: flood control (429 with ``retry_after``), time-outs,
 connection failures and 5xx are retried; a blocked bot (403), a bad request (400), a refused

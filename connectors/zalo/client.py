@@ -1,6 +1,6 @@
 """A thin httpx client for the two Zalo OA calls the bot makes: a reply and a token refresh.
 
-No maintained Python SDK exists (channels.md section 1). Transport failures become ``SendError``
+No maintained Python SDK exists (docs/channels/zalo.md). Transport failures become ``SendError``
 here; what a Zalo error code means is decided by the connector, because Zalo answers its own
 errors with HTTP 200 and a non-zero ``error`` in the JSON.
 """
@@ -17,7 +17,7 @@ import httpx
 from bot.contract import SendError, SendFailure
 from connectors.zalo.tokens import TokenPair
 
-CS_PATH = "/v3.0/oa/message/cs"  # "tư vấn" reply (channels.md section 1, chatwoot message_sender.rb)
+CS_PATH = "/v3.0/oa/message/cs"  # "tư vấn" reply (docs/channels/zalo.md; chatwoot message_sender.rb)
 TOKEN_PATH = "/v4/oa/access_token"  # on the OAuth host (chatwoot client.rb, hexasync.vn guide)
 DEFAULT_TIMEOUT_SECONDS = 10.0
 MAX_REASON_CHARS = 200  # platform messages are quoted in reasons and logs, never whole bodies

@@ -1,6 +1,6 @@
 """The Zalo Official Account channel: signed webhook events in, ``/v3.0/oa/message/cs`` replies out.
 
-Errors arrive with HTTP 200 and a non-zero ``error`` (channels.md section 1): the rate limit is
+Errors arrive with HTTP 200 and a non-zero ``error`` (docs/channels/zalo.md): the rate limit is
 retried by the outbox; an invalid or expired access token is refreshed once and the reply sent
 again in the same call; a closed interaction window is final. Refreshes are serialised by a lock
 and the new pair is written to the token file before it is used, because a refresh token works

@@ -1,6 +1,6 @@
 """The OA's access and refresh tokens, kept in a small JSON file.
 
-A Zalo refresh token works once (channels.md section 1): the pair a refresh returns is the only
+A Zalo refresh token works once (docs/channels/zalo.md): the pair a refresh returns is the only
 one left, so it is written atomically (a temporary file in the same directory, fsync, rename)
 before it is used. A crash leaves either the old file or the new one, never half of one.
 """

@@ -1,6 +1,6 @@
 """Zalo OA webhook events: signature, replay window and the events the bot answers.
 
-Facts from ../shared/reference/channels.md section 1 (chatwoot ``zalo_oa_controller.rb``,
+Facts, with their sources, in docs/channels/zalo.md (chatwoot ``zalo_oa_controller.rb``,
 ``incoming_message_service.rb``; hainh.me):
 
 - ``X-ZEvent-Signature: mac=<hex>``, hex = SHA-256 (a plain hash, not HMAC) of

@@ -1,6 +1,6 @@
 """Old and new Vietnamese addresses -> current units (issue #5).
 
-Golden cases are those of ../shared/reference/procedures.md section 12, including the ones
+Golden cases are those of docs/address.md ("Golden cases"), including the ones
 ``vietnamadminunits.convert_address`` gets wrong; every expectation is what the citizen would read.
 """
 
@@ -34,7 +34,7 @@ SPLIT_YEN_DINH = ("split", None, TQ, ("Xã Minh Ngọc", "Xã Ngọc Đường")
 
 # (message, (kind, current ward, current province, split candidates))
 GOLDEN = [
-    # procedures.md section 12, as the library converts them
+    # docs/address.md, "Golden cases", as the library converts them
     ("xã Ia Phí, huyện Chư Păh, tỉnh Gia Lai", ("ward", "Xã Ia Phí", GL, ())),
     ("xa ia phi huyen chu pah gia lai", ("ward", "Xã Ia Phí", GL, ())),
     ("phường Nguyễn Trãi, thành phố Hà Giang, tỉnh Hà Giang", ("ward", "Phường Hà Giang 1", TQ, ())),

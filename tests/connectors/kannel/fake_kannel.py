@@ -1,6 +1,6 @@
 """A stand-in for Kannel's smsbox on 127.0.0.1: sendsms, delivery reports and MO requests.
 
-It answers as Debian's Kannel 1.4.5 did (../shared/reference/channels.md section 3): 202
+It answers as Debian's Kannel 1.4.5 did (docs/channels/sms.md, protocol facts): 202
 ``0: Accepted for delivery``, 403 ``Authorization failed for sendsms`` for a wrong password;
 answers queued with ``answer_next`` come first. After accepting a message with a dlr-url it calls
 that URL once per status in ``dlr_statuses`` that dlr-mask asks for, as bearerbox does, with

@@ -43,7 +43,7 @@ FAKESMSC = Path("/usr/lib/kannel/test/fakesmsc")  # in kannel-extras, not on PAT
 INSTALL = "apt-get install -y kannel kannel-extras"
 TEMPLATE = Path(__file__).with_name("kannel.conf.in")
 
-START_SECONDS = 10.0  # bearerbox and smsbox listen within about 0.2 s (channels.md section 3)
+START_SECONDS = 10.0  # bearerbox and smsbox listen within about 0.2 s (observed; docs/channels/sms.md)
 REPLY_SECONDS = 30.0  # the engine answers in well under a second; Kannel relays in milliseconds
 STOP_SECONDS = 10.0  # bearerbox took about 2 s to stop on SIGTERM here
 SHORT_NUMBER = "8088"  # global-sender in kannel.conf.in, and the number citizens write to

@@ -1,12 +1,12 @@
 """A local stand-in for Zalo: signed webhook events, and the OA API on 127.0.0.1.
 
 (a) ``signed``/``text_event``/``EventSender`` build events signed as Zalo signs them
-    (SHA-256 of app_id + body + timestamp + OA secret key, channels.md section 1) and post them,
+    (SHA-256 of app_id + body + timestamp + OA secret key, docs/channels/zalo.md) and post them,
     retrying on non-200 as Zalo does, and duplicating on demand.
 (b) ``FakeZalo`` serves ``/v3.0/oa/message/cs`` and ``/v4/oa/access_token``: it checks the
     ``access_token`` and ``secret_key`` headers, rotates tokens, refuses a refresh token used
     before, answers ``-216/-220/-230/-32`` (HTTP 200) on demand, refuses text over 2,000
-    characters and records every call. Error codes outside channels.md are the fake's own.
+    characters and records every call. Error codes outside docs/channels/zalo.md are the fake's own.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def now_ms() -> str:
 
 def text_event(text: str, msg_id: str | None = None, sender: str = USER_ID, timestamp: str | None = None,
                app_id: str = APP_ID, event_name: str = "user_send_text") -> dict[str, Any]:
-    """A ``user_send_text`` event shaped as channels.md section 1 gives it."""
+    """A ``user_send_text`` event shaped as docs/channels/zalo.md gives it."""
     return {"app_id": app_id, "user_id_by_app": "5412361325115612", "event_name": event_name,
             "timestamp": timestamp or now_ms(), "sender": {"id": sender}, "recipient": {"id": OA_ID},
             "message": {"msg_id": msg_id or secrets.token_hex(16), "text": text}}
