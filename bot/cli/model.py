@@ -124,7 +124,8 @@ def run_evaluate(args: argparse.Namespace, project: Project) -> int:
     for test in tests:
         examples = load_examples(test)
         results = [score(agent, examples, label) for label, agent in agents]
-        print(report(results, test, overlap(examples, trained), len(examples)), end="\n\n")
+        shown = test.relative_to(project.root) if test.is_relative_to(project.root) else test
+        print(report(results, shown, overlap(examples, trained), len(examples)), end="\n\n")
         if args.show_misses:
             for text, expected, predicted in results[0].misses:
                 print(f"  MISS {expected:>16} -> {predicted:<16} {text}")
