@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.catalogue import CatalogueInvalid, load_catalogue
+from bot.catalogue import CatalogueInvalid, check_catalogue
 from bot.project import Project
 
 
@@ -23,14 +23,23 @@ def add_commands(commands: Any) -> None:
 
 
 def run_validate(_args: argparse.Namespace, project: Project) -> int:
-    """Prints every error with its file, line, field and fix; 1 if there is any."""
+    """Prints every error with its file, line, field and fix; 1 if there is any.
+
+    Drafts are accepted (exit 0) with their warnings printed; they are never used to answer.
+    """
     try:
-        catalogue = load_catalogue(project.procedures)
+        catalogue, warnings = check_catalogue(project.procedures)
     except CatalogueInvalid as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
         print(f"Có {len(exc.errors)} lỗi. Sửa các lỗi trên rồi chạy lại: bot validate",
               file=sys.stderr)
         return 1
-    print(f"Hợp lệ: {len(catalogue)} thủ tục ({', '.join(p.id for p in catalogue)}).")
+    for warning in warnings:
+        print(f"Cảnh báo: {warning}")
+    published = [p.id for p in catalogue if not p.draft]
+    drafts = [p.id for p in catalogue if p.draft]
+    print(f"Hợp lệ: {len(published)} thủ tục ({', '.join(published)}).")
+    if drafts:
+        print(f"Bản nháp, chưa dùng để trả lời: {len(drafts)} ({', '.join(drafts)}).")
     return 0
