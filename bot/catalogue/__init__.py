@@ -7,7 +7,13 @@ May import: ``bot.text``, ``bot.errors``, ``bot.nlu`` (the chat abbreviations, t
 the NLU would read as another word).
 """
 
-from bot.catalogue.loading import CatalogueError, CatalogueInvalid, load_catalogue, load_file
+from bot.catalogue.loading import (
+    CatalogueError,
+    CatalogueInvalid,
+    check_catalogue,
+    load_catalogue,
+    load_file,
+)
 from bot.catalogue.model import (
     ASPECTS,
     OFFICES,
@@ -19,7 +25,10 @@ from bot.catalogue.model import (
     Option,
     Procedure,
     Question,
+    Source,
+    Sourcing,
 )
 
 __all__ = ["ASPECTS", "OFFICES", "ONLINE_LEVELS", "Catalogue", "CatalogueError", "CatalogueInvalid",
-           "Document", "Fact", "Faq", "Option", "Procedure", "Question", "load_catalogue", "load_file"]
+           "Document", "Fact", "Faq", "Option", "Procedure", "Question", "Source", "Sourcing",
+           "check_catalogue", "load_catalogue", "load_file"]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from bot.catalogue.model import (
     ASPECTS,
@@ -28,7 +29,10 @@ from bot.catalogue.model import (
     Option,
     Procedure,
     Question,
+    Source,
+    Sourcing,
 )
+from bot.catalogue.schema import FACT_FIELDS, FILE_FIELDS, FactSourcing, FileSourcing, SourceEntry
 from bot.errors import BotError
 from bot.text import search_key
 
@@ -41,7 +45,6 @@ MIN_FAQ_QUESTIONS = 3
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _KEYWORD = re.compile(r"^[A-Z0-9]{2,8}$")
-_CODE = re.compile(r"^\d+\.\d{6}$")
 
 
 @dataclass(frozen=True)
@@ -134,9 +137,48 @@ class _Checker:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.errors: list[CatalogueError] = []
+        self.warnings: list[CatalogueError] = []
+        self.draft = False
+        self.source_ids: set[str] | None = None  # None while the file's sources are unreadable
+        self.default = Sourcing()
 
-    def error(self, line: int, name: str, problem: str, fix: str = "") -> None:
-        self.errors.append(CatalogueError(self.path, line, name, problem, fix))
+    def error(self, line: int, name: str, problem: str, fix: str = "", soft: bool = False) -> None:
+        """Records a problem; a ``soft`` one (length, counts) in a draft is only a warning."""
+        found = CatalogueError(self.path, line, name, problem, fix)
+        (self.warnings if soft and self.draft else self.errors).append(found)
+
+    def schema(self, model: type[BaseModel], parent: _Map, keys: Iterable[str], name: str
+               ) -> BaseModel | None:
+        """Validates ``keys`` of ``parent`` against a declared model; errors located by line."""
+        part = {key: parent[key] for key in keys if key in parent}
+        try:
+            return model.parse_obj(part)
+        except ValidationError as exc:
+            reported: set[str] = set()
+            for err in exc.errors():
+                line, field_name, value = _locate(parent, err["loc"], name)
+                if field_name in reported:  # a union reports each branch; one message is enough
+                    continue
+                reported.add(field_name)
+                self.error(line, field_name, *_schema_message(err, value))
+            return None
+
+    def sourcing(self, block: _Map, name: str, verified: bool = True,
+                 parent: Sourcing | None = None) -> Sourcing:
+        """The block's own source and date, else ``parent``'s, else the file's (see ``Sourcing``)."""
+        parent = parent or self.default
+        own = self.schema(FactSourcing, block, FACT_FIELDS, name)
+        if own is None:
+            return Sourcing()
+        ids = own.source_ids
+        for source_id in ids:
+            if self.source_ids is not None and source_id not in self.source_ids:
+                self.error(block.key_lines.get("source", block.line), _join(name, "source"),
+                           f"không có nguồn '{source_id}' trong danh sách sources",
+                           "dùng một trong: " + ", ".join(sorted(self.source_ids)))
+        if not ids and verified:
+            ids = parent.sources
+        return Sourcing(ids, own.checked or parent.checked)
 
     def mapping(
         self,
@@ -183,7 +225,7 @@ class _Checker:
         if len(value) > limit:
             self.error(line, _join(name, key),
                        f"dài {len(value)} ký tự, tối đa {limit}",
-                       "viết ngắn lại hoặc tách thành câu hỏi thường gặp (faq) riêng")
+                       "viết ngắn lại hoặc tách thành câu hỏi thường gặp (faq) riêng", soft=True)
         return value
 
     def choice(self, parent: _Map, key: str, name: str, choices: tuple[str, ...],
@@ -228,20 +270,22 @@ class _Checker:
             item = " ".join(item.split())
             if len(item) > limit:
                 self.error(item_line, f"{_join(name, key)}[{index + 1}]",
-                           f"dài {len(item)} ký tự, tối đa {limit}", "viết ngắn lại")
+                           f"dài {len(item)} ký tự, tối đa {limit}", "viết ngắn lại", soft=True)
             items.append(item)
         if len(items) < minimum:
             self.error(line, _join(name, key), f"cần ít nhất {minimum} mục, đang có {len(items)}",
-                       "thêm mục vào danh sách")
+                       "thêm mục vào danh sách", soft=True)
         return tuple(items)
 
     def fact(self, data: _Map, key: str, extra: Iterable[str] = ()) -> tuple[Fact, _Map | None]:
         block = self.mapping(data.get(key), data.key_lines.get(key, data.line), key,
-                             ("text",), ("verified", "note", *extra))
+                             ("text",), ("verified", "note", *FACT_FIELDS, *extra))
         if block is None:
             return Fact(""), None
-        return Fact(self.text(block, "text", key), self.boolean(block, "verified", key),
-                    self.text(block, "note", key, required=False)), block
+        verified = self.boolean(block, "verified", key)
+        return Fact(self.text(block, "text", key), verified,
+                    self.text(block, "note", key, required=False),
+                    self.sourcing(block, key, verified)), block
 
     def seq(self, data: _Map, key: str, name: str) -> list[tuple[int, Any]]:
         value = data.get(key)
@@ -258,10 +302,76 @@ def _join(parent: str, key: object) -> str:
     return f"{parent}.{key}" if parent else str(key)
 
 
-_TOP_REQUIRED = ("id", "code", "name", "short_name", "sms_keyword", "aliases", "summary",
+def _locate(parent: Any, loc: tuple[Any, ...], name: str) -> tuple[int, str, Any]:
+    """The line, the field name (1-based indexes) and the value at a schema error's ``loc``."""
+    line = getattr(parent, "line", 0)
+    node = parent
+    for part in loc:
+        if part == "__root__":
+            continue
+        if isinstance(part, int):
+            name = f"{name}[{part + 1}]"
+            if isinstance(node, list) and part < len(node):
+                line = node.item_lines[part] if hasattr(node, "item_lines") else line
+                node = node[part]
+            else:
+                node = None
+        else:
+            name = _join(name, part)
+            if isinstance(node, dict) and part in node:
+                line = node.key_lines.get(part, line) if hasattr(node, "key_lines") else line
+                node = node[part]
+            else:
+                node = None
+    return line, name, node
+
+
+def _schema_message(err: dict[str, Any], value: Any) -> tuple[str, str]:
+    """A pydantic error as a problem and a fix in Vietnamese."""
+    kind = err["type"]
+    key = str(err["loc"][-1]) if err["loc"] else ""
+    if kind == "value_error.catalogue":
+        return err["ctx"]["problem"], err["ctx"]["fix"]
+    if kind == "value_error.missing":
+        return "thiếu trường bắt buộc", f"thêm '{key}:' (xem procedures/README.md)"
+    if kind == "value_error.extra":
+        allowed = tuple(SourceEntry.__fields__)
+        close = difflib.get_close_matches(key, allowed, n=1)
+        return "trường không có trong mẫu", (f"có phải ý bạn là '{close[0]}'?" if close
+                                             else "các trường được phép: " + ", ".join(allowed))
+    if kind == "type_error.none.not_allowed":
+        return "đang để trống", "điền nội dung"
+    if kind.startswith(("value_error.date", "type_error.date")):
+        return f"'{value}' không phải ngày", "viết theo dạng năm-tháng-ngày: 2026-12-02"
+    if kind == "type_error.list":
+        return "phải là một danh sách", "mỗi mục một dòng, bắt đầu bằng '- '"
+    if kind.startswith("type_error.dict"):
+        return "phải là một nhóm trường (dạng 'khóa: giá trị')", "xem ví dụ trong procedures/README.md"
+    if kind.startswith("value_error.strictbool") or kind == "type_error.bool":
+        return f"phải là true hoặc false, đang là '{value}'", "viết draft: true hoặc xóa dòng này"
+    if kind.startswith("type_error.str"):
+        if {"codes", "portal"} & set(map(str, err["loc"])):
+            return f"mã '{value}' không đúng dạng", 'viết mã thủ tục trong ngoặc kép, ví dụ "1.001193"'
+        return "phải là một đoạn chữ", "viết nội dung trên cùng dòng"
+    return err["msg"], "xem procedures/README.md"
+
+
+_TOP_REQUIRED = ("id", "name", "short_name", "sms_keyword", "aliases", "summary",
                  "where", "documents", "fee", "deadline", "processing_time", "online", "steps",
-                 "result", "faq", "guide", "legal_basis", "sources", "last_verified")
-_TOP_OPTIONAL = ("who",)
+                 "result", "faq", "guide", "legal_basis")
+_TOP_OPTIONAL = ("who", *FILE_FIELDS)  # the schema's fields: its own rules say which are required
+
+
+def _file_sourcing(data: _Map, check: _Checker) -> tuple[tuple[str, ...], tuple[Source, ...], dt.date]:
+    """Codes, sources and date of the whole file; sets the default every fact inherits."""
+    head = check.schema(FileSourcing, data, FILE_FIELDS, "")
+    if head is None:
+        return (), (), dt.date.min
+    sources = tuple(Source(s.id, s.kind, getattr(s, s.kind), s.url or "", s.article or "", s.note or "")
+                    for s in head.sources)
+    check.source_ids = {s.id for s in sources}
+    check.default = Sourcing((sources[0].id,), head.checked)
+    return tuple(head.codes), sources, head.checked
 
 
 def _parse_procedure(path: Path, data: Any, check: _Checker) -> Procedure | None:
@@ -269,6 +379,8 @@ def _parse_procedure(path: Path, data: Any, check: _Checker) -> Procedure | None
     if data is None:
         return None
     line = data.key_lines.get
+    check.draft = data.get("draft") is True
+    codes, sources, checked = _file_sourcing(data, check)
 
     proc_id = check.text(data, "id", "")
     if proc_id and not _ID.match(proc_id):
@@ -277,10 +389,6 @@ def _parse_procedure(path: Path, data: Any, check: _Checker) -> Procedure | None
     elif proc_id and proc_id != path.stem:
         check.error(line("id"), "id", f"'{proc_id}' khác tên tệp '{path.name}'",
                     f"đổi id thành {path.stem} hoặc đổi tên tệp thành {proc_id}.yaml")
-    code = check.text(data, "code", "")
-    if code and not _CODE.match(code):
-        check.error(line("code"), "code", f"mã '{code}' không đúng dạng",
-                    'viết mã thủ tục trong ngoặc kép, ví dụ code: "1.001193"')
     keyword = check.text(data, "sms_keyword", "")
     if keyword and not _KEYWORD.match(keyword):
         check.error(line("sms_keyword"), "sms_keyword", f"'{keyword}' không hợp lệ",
@@ -302,34 +410,32 @@ def _parse_procedure(path: Path, data: Any, check: _Checker) -> Procedure | None
     result, _ = check.fact(data, "result")
 
     guide = _parse_guide(data, check)
-    documents, documents_note, documents_verified = _parse_documents(data, check, guide)
+    documents = _parse_documents(data, check, guide)
 
     steps_block = check.mapping(data.get("steps"), line("steps", data.line), "steps",
-                                ("items",), ("verified",))
-    steps, steps_verified = (), True
+                                ("items",), ("verified", "note", *FACT_FIELDS))
+    steps, steps_verified, steps_sourcing = (), True, Sourcing()
     if steps_block is not None:
         steps = check.text_list(steps_block, "items", "steps", minimum=2)
         steps_verified = check.boolean(steps_block, "verified", "steps")
+        check.text(steps_block, "note", "steps", required=False)
+        steps_sourcing = check.sourcing(steps_block, "steps", steps_verified)
 
     faq = _parse_faq(data, check)
-    last_verified = data.get("last_verified")
-    if not isinstance(last_verified, dt.date):
-        check.error(line("last_verified", data.line), "last_verified",
-                    f"'{last_verified}' không phải ngày", "viết theo dạng năm-tháng-ngày: 2026-11-22")
-        last_verified = dt.date.min
 
     if check.errors:
         return None
     return Procedure(
-        id=proc_id, code=code, name=check.text(data, "name", ""), short_name=short_name,
+        id=proc_id, codes=codes, name=check.text(data, "name", ""), short_name=short_name,
         sms_keyword=keyword, aliases=check.text_list(data, "aliases", "", minimum=MIN_ALIASES),
-        summary=summary, who=who, where=where, office=office, documents=documents,
-        documents_note=documents_note, documents_verified=documents_verified, fee=fee,
+        summary=summary, who=who, where=where, office=office, documents=documents[0],
+        documents_note=documents[1], documents_verified=documents[2],
+        documents_sourcing=documents[3], fee=fee,
         exemptions=exemptions, deadline=deadline, processing_time=processing_time,
         online=online, online_level=level, steps=steps, steps_verified=steps_verified,
-        result=result, faq=faq, guide=guide,
+        steps_sourcing=steps_sourcing, result=result, faq=faq, guide=guide,
         legal_basis=check.text_list(data, "legal_basis", ""),
-        sources=check.text_list(data, "sources", ""), last_verified=last_verified, path=path,
+        sources=sources, checked=checked, path=path, draft=check.draft,
         alias_lines=tuple(getattr(data["aliases"], "item_lines", ())),
     )
 
@@ -344,7 +450,7 @@ def _parse_guide(data: _Map, check: _Checker) -> tuple[Question, ...]:
     items = check.seq(block, "questions", "guide.questions")
     if not 1 <= len(items) <= 4:
         check.error(block.line, "guide.questions", f"có {len(items)} câu hỏi, cần từ 1 đến 4",
-                    "chỉ hỏi những điều làm thay đổi danh sách giấy tờ")
+                    "chỉ hỏi những điều làm thay đổi danh sách giấy tờ", soft=True)
     for index, (item_line, item) in enumerate(items):
         name = f"guide.questions[{index + 1}]"
         q = check.mapping(item, item_line, name, ("id", "ask", "options"))
@@ -358,7 +464,7 @@ def _parse_guide(data: _Map, check: _Checker) -> tuple[Question, ...]:
         option_items = check.seq(q, "options", f"{name}.options")
         if not 2 <= len(option_items) <= 5:
             check.error(q.line, f"{name}.options", f"có {len(option_items)} lựa chọn, cần từ 2 đến 5",
-                        "tin nhắn SMS chỉ hiển thị gọn được tối đa 5 lựa chọn")
+                        "tin nhắn SMS chỉ hiển thị gọn được tối đa 5 lựa chọn", soft=True)
         for o_index, (o_line, o_item) in enumerate(option_items):
             o_name = f"{name}.options[{o_index + 1}]"
             o = check.mapping(o_item, o_line, o_name, ("id", "label"), ("words", "note"))
@@ -372,16 +478,18 @@ def _parse_guide(data: _Map, check: _Checker) -> tuple[Question, ...]:
 
 
 def _parse_documents(data: _Map, check: _Checker, guide: tuple[Question, ...]
-                     ) -> tuple[tuple[Document, ...], str, bool]:
+                     ) -> tuple[tuple[Document, ...], str, bool, Sourcing]:
     block = check.mapping(data.get("documents"), data.key_lines.get("documents", data.line),
-                          "documents", ("items",), ("note", "verified"))
+                          "documents", ("items",), ("note", "verified", *FACT_FIELDS))
     if block is None:
-        return (), "", True
+        return (), "", True, Sourcing()
+    verified = check.boolean(block, "verified", "documents")
+    block_sourcing = check.sourcing(block, "documents", verified)
     options = {q.id: {o.id for o in q.options} for q in guide}
     documents = []
     for index, (item_line, item) in enumerate(check.seq(block, "items", "documents.items")):
         name = f"documents.items[{index + 1}]"
-        doc = check.mapping(item, item_line, name, ("text",), ("when",))
+        doc = check.mapping(item, item_line, name, ("text",), ("when", *FACT_FIELDS))
         if doc is None:
             continue
         when: dict[str, tuple[str, ...]] = {}
@@ -397,12 +505,13 @@ def _parse_documents(data: _Map, check: _Checker, guide: tuple[Question, ...]
                                     f"lựa chọn '{value}' không có trong câu hỏi hướng dẫn '{qid}'",
                                     "dùng một trong: " + ", ".join(sorted(options[qid])))
                 when[qid] = values
-        documents.append(Document(check.text(doc, "text", name, DOCUMENT_MAX), when))
+        sourcing = check.sourcing(doc, name, parent=block_sourcing)
+        documents.append(Document(check.text(doc, "text", name, DOCUMENT_MAX), when, sourcing))
     if not documents:
         check.error(block.line, "documents.items", "chưa có giấy tờ nào",
                     "liệt kê ít nhất một giấy tờ, mỗi giấy tờ một mục '- text: ...'")
     return (tuple(documents), check.text(block, "note", "documents", required=False),
-            check.boolean(block, "verified", "documents"))
+            verified, block_sourcing)
 
 
 def _parse_faq(data: _Map, check: _Checker) -> tuple[Faq, ...]:
@@ -411,7 +520,7 @@ def _parse_faq(data: _Map, check: _Checker) -> tuple[Faq, ...]:
     for index, (item_line, item) in enumerate(check.seq(data, "faq", "faq")):
         name = f"faq[{index + 1}]"
         entry = check.mapping(item, item_line, name, ("id", "questions", "answer"),
-                              ("verified", "aspect"))
+                              ("verified", "note", "aspect", *FACT_FIELDS))
         if entry is None:
             continue
         fid = check.text(entry, "id", name)
@@ -422,24 +531,35 @@ def _parse_faq(data: _Map, check: _Checker) -> tuple[Faq, ...]:
             check.error(item_line, f"{name}.id", f"'{fid}' bị trùng", "đặt id khác nhau")
         seen.add(fid)
         aspect = check.choice(entry, "aspect", name, ASPECTS, required=False)
+        verified = check.boolean(entry, "verified", name)
         faqs.append(Faq(fid, check.text_list(entry, "questions", name, minimum=MIN_FAQ_QUESTIONS),
-                        check.text(entry, "answer", name), check.boolean(entry, "verified", name),
-                        aspect))
+                        check.text(entry, "answer", name), verified, aspect,
+                        check.text(entry, "note", name, required=False),
+                        check.sourcing(entry, name, verified)))
     return tuple(faqs)
 
 
 # --------------------------------------------------------------------------- loading
 
 
-def load_file(path: Path) -> tuple[Procedure | None, list[CatalogueError]]:
-    """Loads and checks one procedure file."""
+@dataclass(frozen=True)
+class FileReport:
+    """One file checked: the procedure (None if it has errors), its errors and its warnings."""
+
+    procedure: Procedure | None
+    errors: list[CatalogueError]
+    warnings: list[CatalogueError]
+
+
+def check_file(path: Path) -> FileReport:
+    """Loads and checks one procedure file; a draft's length and count problems are warnings."""
     check = _Checker(path)
     try:
         raw = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         check.error(0, "(tệp)", f"không đọc được dạng UTF-8 (byte {exc.start})",
                     "lưu lại tệp với bảng mã UTF-8")
-        return None, check.errors
+        return FileReport(None, check.errors, [])
     loader = _LineLoader(raw)
     loader.duplicate_keys = []
     try:
@@ -448,16 +568,26 @@ def load_file(path: Path) -> tuple[Procedure | None, list[CatalogueError]]:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or str(exc)
         check.error(mark.line + 1 if mark else 0, "(cú pháp YAML)", problem, _yaml_fix(problem))
-        return None, check.errors
+        return FileReport(None, check.errors, [])
     except yaml.YAMLError as exc:
         check.error(0, "(cú pháp YAML)", str(exc), _yaml_fix(str(exc)))
-        return None, check.errors
+        return FileReport(None, check.errors, [])
     finally:
         loader.dispose()
     for key, key_line in loader.duplicate_keys:
         check.error(key_line, key, "trường bị khai báo hai lần", "xóa một trong hai dòng")
     procedure = _parse_procedure(path, data, check)
-    return (procedure if not check.errors else None), check.errors
+    if procedure is not None and procedure.draft:
+        check.warnings.insert(0, CatalogueError(
+            path, data.key_lines.get("draft", 0), "draft", "bản nháp, bot chưa dùng để trả lời",
+            "viết lại bằng lời dễ hiểu, kiểm tra từng nguồn, rồi xóa dòng draft: true"))
+    return FileReport(procedure if not check.errors else None, check.errors, check.warnings)
+
+
+def load_file(path: Path) -> tuple[Procedure | None, list[CatalogueError]]:
+    """Loads and checks one procedure file."""
+    report = check_file(path)
+    return report.procedure, report.errors
 
 
 def _keyword_clashes(proc: Procedure) -> CatalogueError | None:
@@ -474,9 +604,16 @@ def _keyword_clashes(proc: Procedure) -> CatalogueError | None:
 
 def _cross_checks(procedures: list[Procedure]) -> list[CatalogueError]:
     errors = [e for e in map(_keyword_clashes, procedures) if e is not None]
+    seen_code: dict[str, Procedure] = {}
+    for proc in procedures:
+        for code in proc.codes:
+            if code in seen_code:
+                errors.append(CatalogueError(proc.path, 0, "codes",
+                                             f"mã '{code}' đã dùng cho {seen_code[code].path.name}",
+                                             "mỗi thủ tục cần mã riêng"))
+            seen_code[code] = proc
     seen_alias: dict[str, Procedure] = {}
     seen_keyword: dict[str, Procedure] = {}
-    seen_code: dict[str, Procedure] = {}
     for proc in procedures:
         lines = proc.alias_lines or (0,) * len(proc.aliases)
         for alias, alias_line in zip(proc.aliases, lines, strict=True):
@@ -487,31 +624,45 @@ def _cross_checks(procedures: list[Procedure]) -> list[CatalogueError]:
                     proc.path, alias_line, "aliases", f"tên gọi '{alias}' đã dùng cho {other.path.name}",
                     "mỗi tên gọi chỉ thuộc một thủ tục; xóa ở một trong hai tệp"))
             seen_alias[key] = proc
-        for seen, value, name in ((seen_keyword, proc.sms_keyword, "sms_keyword"),
-                                  (seen_code, proc.code, "code")):
-            if value in seen:
-                errors.append(CatalogueError(proc.path, 0, name,
-                                             f"'{value}' đã dùng cho {seen[value].path.name}",
-                                             "mỗi thủ tục cần giá trị riêng"))
-            seen[value] = proc
+        if proc.sms_keyword in seen_keyword:
+            errors.append(CatalogueError(proc.path, 0, "sms_keyword",
+                                         f"'{proc.sms_keyword}' đã dùng cho "
+                                         f"{seen_keyword[proc.sms_keyword].path.name}",
+                                         "mỗi thủ tục cần giá trị riêng"))
+        seen_keyword[proc.sms_keyword] = proc
     return errors
 
 
-def load_catalogue(directory: Path | str = "procedures") -> Catalogue:
-    """Loads every ``*.yaml`` in ``directory``; raises :class:`CatalogueInvalid` on any error."""
+def check_catalogue(directory: Path | str = "procedures") -> tuple[Catalogue, list[CatalogueError]]:
+    """Every ``*.yaml`` in ``directory``, drafts included, and the warnings (about drafts).
+
+    Raises :class:`CatalogueInvalid` on any error. A clash between a draft and another file
+    (alias, keyword, code) is a warning until the draft is published.
+    """
     directory = Path(directory)
     files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
     errors: list[CatalogueError] = []
+    warnings: list[CatalogueError] = []
     procedures: list[Procedure] = []
     if not files:
         errors.append(CatalogueError(directory, 0, "(thư mục)", "không có tệp thủ tục nào",
                                      "thêm tệp .yaml, mỗi thủ tục một tệp"))
     for path in files:
-        procedure, file_errors = load_file(path)
-        errors.extend(file_errors)
-        if procedure is not None:
-            procedures.append(procedure)
-    errors.extend(_cross_checks(procedures))
+        report = check_file(path)
+        errors.extend(report.errors)
+        warnings.extend(report.warnings)
+        if report.procedure is not None:
+            procedures.append(report.procedure)
+    drafts = {p.path for p in procedures if p.draft}
+    for clash in _cross_checks(sorted(procedures, key=lambda p: p.draft)):  # drafts last
+        (warnings if clash.path in drafts else errors).append(clash)
     if errors:
         raise CatalogueInvalid(errors)
-    return Catalogue(tuple(procedures))
+    return Catalogue(tuple(procedures)), warnings
+
+
+def load_catalogue(directory: Path | str = "procedures") -> Catalogue:
+    """The published procedures in ``directory``: drafts are left out, so nothing answers or
+    trains from them. Raises :class:`CatalogueInvalid` on any error in any file."""
+    catalogue, _ = check_catalogue(directory)
+    return Catalogue(tuple(p for p in catalogue if not p.draft))

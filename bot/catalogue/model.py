@@ -16,16 +16,42 @@ ONLINE_LEVELS = ("toan_trinh", "mot_phan", "khong")
 
 
 @dataclass(frozen=True)
+class Source:
+    """An official source a fact rests on: a portal record, a legal document or a named page."""
+
+    id: str
+    kind: str  # "portal" (ref = procedure code), "law" (ref = number), "page" (ref = title)
+    ref: str
+    url: str = ""
+    article: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Sourcing:
+    """Which sources (ids) a fact rests on and when it was last checked against them.
+
+    A verified fact with no ``source`` of its own inherits the file's default (its first source);
+    an unverified one inherits none, its ``note`` says why. ``checked`` defaults to the file's.
+    """
+
+    sources: tuple[str, ...] = ()
+    checked: dt.date | None = None
+
+
+@dataclass(frozen=True)
 class Fact:
     text: str
     verified: bool = True
     note: str = ""
+    sourcing: Sourcing = Sourcing()
 
 
 @dataclass(frozen=True)
 class Document:
     text: str
     when: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sourcing: Sourcing = Sourcing()
 
 
 @dataclass(frozen=True)
@@ -50,12 +76,14 @@ class Faq:
     answer: str
     verified: bool = True
     aspect: str = ""  # set when the entry is a variant of one of the seven aspects
+    note: str = ""
+    sourcing: Sourcing = Sourcing()
 
 
 @dataclass(frozen=True)
 class Procedure:
     id: str
-    code: str
+    codes: tuple[str, ...]
     name: str
     short_name: str
     sms_keyword: str
@@ -67,6 +95,7 @@ class Procedure:
     documents: tuple[Document, ...]
     documents_note: str
     documents_verified: bool
+    documents_sourcing: Sourcing
     fee: Fact
     exemptions: tuple[str, ...]
     deadline: Fact
@@ -75,14 +104,24 @@ class Procedure:
     online_level: str
     steps: tuple[str, ...]
     steps_verified: bool
+    steps_sourcing: Sourcing
     result: Fact
     faq: tuple[Faq, ...]
     guide: tuple[Question, ...]
     legal_basis: tuple[str, ...]
-    sources: tuple[str, ...]
-    last_verified: dt.date
+    sources: tuple[Source, ...]
+    checked: dt.date
     path: Path
+    draft: bool = False
     alias_lines: tuple[int, ...] = ()
+
+    @property
+    def code(self) -> str:
+        """The national code (the first of ``codes``)."""
+        return self.codes[0]
+
+    def source(self, source_id: str) -> Source:
+        return next(s for s in self.sources if s.id == source_id)
 
     def question(self, question_id: str) -> Question:
         return next(q for q in self.guide if q.id == question_id)

@@ -1,6 +1,7 @@
 """The ``bot`` command: one module per command group, each a thin layer over the packages below.
 
 - ``catalogue``: ``bot validate``
+- ``portal``: ``bot import`` (a draft procedure file from a portal record)
 - ``model``: ``bot train``, ``bot evaluate``
 - ``chat``: ``bot chat``
 - ``serve``: ``bot serve``, ``bot outbox``
@@ -15,10 +16,10 @@ import argparse
 from pathlib import Path
 
 from bot import __version__
-from bot.cli import catalogue, chat, model, serve
+from bot.cli import catalogue, chat, model, portal, serve
 from bot.project import Project
 
-GROUPS = (catalogue, model, chat, serve)
+GROUPS = (catalogue, portal, model, chat, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

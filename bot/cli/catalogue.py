@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.catalogue import Catalogue, CatalogueInvalid, load_catalogue
+from bot.catalogue import Catalogue, CatalogueInvalid, check_catalogue
 from bot.project import Project
 
 
@@ -23,18 +23,26 @@ def add_commands(commands: Any) -> None:
 
 
 def validated(project: Project) -> Catalogue | None:
-    """The catalogue, or None after printing every error with its file, line, field and fix."""
+    """The published catalogue (drafts are left out: they never answer), or None after printing
+    every error with its file, line, field and fix. Warnings (drafts' problems) are printed too."""
     try:
-        catalogue = load_catalogue(project.procedures)
+        catalogue, warnings = check_catalogue(project.procedures)
     except CatalogueInvalid as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
         print(f"Có {len(exc.errors)} lỗi. Sửa các lỗi trên rồi chạy lại: bot validate",
               file=sys.stderr)
         return None
-    print(f"Hợp lệ: {len(catalogue)} thủ tục ({', '.join(p.id for p in catalogue)}).")
-    return catalogue
+    for warning in warnings:
+        print(f"Cảnh báo: {warning}")
+    published = tuple(p for p in catalogue if not p.draft)
+    drafts = [p.id for p in catalogue if p.draft]
+    print(f"Hợp lệ: {len(published)} thủ tục ({', '.join(p.id for p in published)}).")
+    if drafts:
+        print(f"Bản nháp, chưa dùng để trả lời: {len(drafts)} ({', '.join(drafts)}).")
+    return Catalogue(published)
 
 
 def run_validate(_args: argparse.Namespace, project: Project) -> int:
+    """Exit 1 on any error; drafts are accepted (exit 0) with their warnings printed."""
     return 0 if validated(project) is not None else 1
