@@ -2,8 +2,9 @@
 
 Connectors (``connectors/``) import this package and nothing else of ``bot``; the serving layer
 implements its other side. It holds the connector interface and the web request it reads
-(``connector``), the replies it sends (``reply``), the failures it reports (``errors``), the
-platforms' limits (``limits``) and the log redaction every connector applies (``redact``).
+(``connector``), the settings it declares (``settings``), the replies it sends (``reply``), the
+failures it reports (``errors``), the platforms' limits (``limits``) and the log redaction every
+connector applies (``redact``).
 
 May import: ``bot.errors`` and third-party libraries only.
 """
@@ -43,12 +44,13 @@ from bot.contract.limits import (
     sms_parts,
 )
 from bot.contract.reply import Button, Rendered, Reply
+from bot.contract.settings import HttpUrl, Settings, parse_settings
 
 __all__ = [
     "DEDUP_WINDOW_SECONDS", "DEFAULT_MAX_BODY_BYTES", "GSM7_BASIC", "GSM7_EXTENSION", "SMS_MAX_PARTS",
     "SMS_MORE_KEYWORD", "SMS_PART_SEPTETS", "SMS_SINGLE_SEPTETS", "TELEGRAM_MAX_CALLBACK_BYTES",
     "TELEGRAM_MAX_TEXT", "ZALO_MAX_BUTTONS", "ZALO_MAX_TEXT", "Button", "ConfigError", "Connector",
-    "Delivery", "Event", "Ignored", "Inbound", "NotConfigured", "Rejected", "Rendered", "Reply",
-    "SendError", "SendFailure", "WebRequest", "fits_callback_data", "is_gsm7", "same_secret",
-    "septets", "sms_parts",
+    "Delivery", "Event", "HttpUrl", "Ignored", "Inbound", "NotConfigured", "Rejected", "Rendered",
+    "Reply", "SendError", "SendFailure", "Settings", "WebRequest", "fits_callback_data", "is_gsm7",
+    "parse_settings", "same_secret", "septets", "sms_parts",
 ]

@@ -4,6 +4,8 @@ One entry per connector class, by dotted path, as Rasa loads its own channels. V
 environment variables (``${TELEGRAM_TOKEN}``, with an optional default:
 ``${TELEGRAM_BASE_URL:-https://api.telegram.org/bot}``); a channel whose required values are empty
 stays off, with the reason logged; a malformed value stops ``bot serve`` with the setting named.
+Connectors read their entry with ``bot.contract.parse_settings``, whose messages name the setting;
+the file and the entry are put in front of them here.
 """
 
 from __future__ import annotations
@@ -57,7 +59,9 @@ def load_connectors(path: Path, env: Mapping[str, str] | None = None) -> dict[st
         try:
             connector = cls.from_credentials(expand(settings or {}, env))
         except NotConfigured as exc:
-            logger.info("channel %s is off: %s", cls.channel, exc)
+            logger.info("channel %s is off: %s: %s", cls.channel, dotted, exc)
             continue
+        except ConfigError as exc:  # the connector names the setting; the entry is named here, once
+            raise ConfigError(f"{path}: {dotted}: {exc}") from exc
         connectors[cls.channel] = connector
     return connectors

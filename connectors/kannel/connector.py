@@ -18,27 +18,25 @@ import ipaddress
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import quote, quote_plus
 
 import httpx
 
 from bot.contract import (
-    ConfigError,
     Connector,
     Delivery,
     Event,
     Inbound,
-    NotConfigured,
     Rejected,
     Rendered,
     SendError,
     SendFailure,
     WebRequest,
+    parse_settings,
     same_secret,
 )
 from connectors.kannel.protocol import (
     DEFAULT_DLR_MASK,
-    DLR_MASK_ALL,
     check_sendable,
     delivery_status,
     message_id,
@@ -47,39 +45,16 @@ from connectors.kannel.protocol import (
     text_from_body,
     text_from_query,
 )
+from connectors.kannel.settings import (
+    DEFAULT_ALLOWED_IPS,
+    DEFAULT_SENDER,
+    DEFAULT_SENDSMS_URL,
+    DEFAULT_TIMEOUT_SECONDS,
+    KannelSettings,
+    networks,
+)
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_SENDSMS_URL = "http://127.0.0.1:13013/cgi-bin/sendsms"  # smsbox's usual sendsms-port
-DEFAULT_ALLOWED_IPS = ("127.0.0.1", "::1")
-DEFAULT_TIMEOUT_SECONDS = 10.0  # smsbox answers sendsms in milliseconds once it has the message
-REQUIRED = ("username", "password", "shared_secret")
-
-IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def _networks(value: str | Iterable[str]) -> tuple[IpNetwork, ...]:
-    items = value.replace(",", " ").split() if isinstance(value, str) else [str(v) for v in value]
-    try:
-        networks = tuple(ipaddress.ip_network(item.strip(), strict=False) for item in items)
-    except ValueError as exc:
-        raise ValueError(f"allowed_ips: {exc}") from exc
-    if not networks:
-        raise ValueError("allowed_ips is empty: no Kannel could reach the webhook")
-    return networks
-
-
-def _http_url(name: str, value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{name} must be an http(s) URL, got {value!r}")
-    return value
-
-
-def _given(value: Any, default: float) -> Any:
-    """The value unless it is absent or an empty string (``${KANNEL_DLR_MASK:-}``); 0 is a value."""
-    return default if value is None or (isinstance(value, str) and not value.strip()) else value
-
 
 class KannelConnector(Connector):
     channel = "sms"
@@ -87,18 +62,16 @@ class KannelConnector(Connector):
 
     def __init__(self, *, username: str, password: str, shared_secret: str,
                  sendsms_url: str = DEFAULT_SENDSMS_URL, public_url: str = "",
-                 allowed_ips: str | Iterable[str] = DEFAULT_ALLOWED_IPS, sender: str = "",
+                 allowed_ips: str | Iterable[Any] = DEFAULT_ALLOWED_IPS, sender: str = DEFAULT_SENDER,
                  dlr_mask: int = DEFAULT_DLR_MASK, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
-        """Raises ``ValueError`` for a value that cannot work (the message names the setting)."""
-        if not 0 <= dlr_mask <= DLR_MASK_ALL:
-            raise ValueError(f"dlr_mask must be between 0 and {DLR_MASK_ALL}, got {dlr_mask}")
+        """The values as ``KannelSettings`` checks them; ``allowed_ips`` may be one string."""
         self.username = username
         self.password = password
         self.shared_secret = shared_secret
-        self.sendsms_url = _http_url("sendsms_url", sendsms_url)
+        self.sendsms_url = sendsms_url
         # How Kannel reaches this server, for the dlr-url; without it no delivery report is asked.
-        self.public_url = _http_url("public_url", public_url).rstrip("/") if public_url else ""
-        self.allowed = _networks(allowed_ips)
+        self.public_url = public_url.rstrip("/")
+        self.allowed = networks(allowed_ips)
         self.sender = sender
         self.dlr_mask = dlr_mask
         self.timeout = timeout
@@ -106,22 +79,14 @@ class KannelConnector(Connector):
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any] | None) -> KannelConnector:
-        values = {key: "" if value is None else value for key, value in (credentials or {}).items()}
-        missing = [key for key in REQUIRED if not str(values.get(key, "")).strip()]
-        if missing:
-            raise NotConfigured(f"{', '.join(missing)} empty")
-        try:
-            return cls(
-                username=str(values["username"]), password=str(values["password"]),
-                shared_secret=str(values["shared_secret"]),
-                sendsms_url=str(values.get("sendsms_url") or DEFAULT_SENDSMS_URL),
-                public_url=str(values.get("public_url") or ""),
-                allowed_ips=values.get("allowed_ips") or DEFAULT_ALLOWED_IPS,
-                sender=str(values.get("sender") or ""),
-                dlr_mask=int(_given(values.get("dlr_mask"), DEFAULT_DLR_MASK)),
-                timeout=float(_given(values.get("timeout"), DEFAULT_TIMEOUT_SECONDS)))
-        except ValueError as exc:
-            raise ConfigError(f"connectors.kannel.KannelConnector: {exc}") from exc
+        """Reads a ``credentials.yml`` entry (``KannelSettings``); raises ``NotConfigured`` or
+        ``ConfigError`` as ``bot.contract.parse_settings`` does."""
+        settings = parse_settings(KannelSettings, credentials)
+        return cls(username=settings.username, password=settings.password.get_secret_value(),
+                   shared_secret=settings.shared_secret.get_secret_value(),
+                   sendsms_url=settings.sendsms_url, public_url=settings.public_url or "",
+                   allowed_ips=settings.allowed_ips, sender=settings.sender,
+                   dlr_mask=settings.dlr_mask, timeout=settings.timeout)
 
     def secrets(self) -> tuple[str, ...]:
         """The password and the secret, also as they appear URL-encoded in logged request URLs

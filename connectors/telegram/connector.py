@@ -13,7 +13,6 @@ token (401/404) and a chat migrated to a supergroup are final.
 from __future__ import annotations
 
 import logging
-import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
@@ -40,7 +39,6 @@ from bot.contract import (
     Connector,
     Event,
     Inbound,
-    NotConfigured,
     Rejected,
     Rendered,
     Reply,
@@ -48,17 +46,16 @@ from bot.contract import (
     SendFailure,
     WebRequest,
     fits_callback_data,
+    parse_settings,
     same_secret,
 )
 from bot.contract.redact import hide_secrets
+from connectors.telegram.settings import DEFAULT_BASE_URL, TelegramSettings
 from connectors.telegram.updates import parse_update
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.telegram.org/bot"  # PTB appends the token: .../bot<token>/<method>
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-# setWebhook secret_token: 1-256 characters, only A-Z, a-z, 0-9, _ and - (Bot API setWebhook).
-SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 MAX_CALLBACK_BYTES = TELEGRAM_MAX_CALLBACK_BYTES  # Bot API InlineKeyboardButton.callback_data
 MAX_TEXT = TELEGRAM_MAX_TEXT  # Bot API sendMessage
 # An Update holding a 4,096-character text plus the message it replies to stays far below this.
@@ -83,17 +80,11 @@ class TelegramConnector(Connector):
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any] | None) -> TelegramConnector:
-        credentials = credentials or {}
-        token = str(credentials.get("token") or "").strip()
-        secret_token = str(credentials.get("secret_token") or "").strip()
-        base_url = str(credentials.get("base_url") or "").strip() or DEFAULT_BASE_URL
-        if not token:
-            raise NotConfigured("token is empty (the bot token from @BotFather)")
-        if not secret_token:
-            raise NotConfigured("secret_token is empty (the secret given to setWebhook)")
-        if not SECRET_TOKEN.fullmatch(secret_token):
-            raise NotConfigured("secret_token must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
-        return cls(token, secret_token, base_url)
+        """Reads a ``credentials.yml`` entry (``TelegramSettings``); raises ``NotConfigured`` or
+        ``ConfigError`` as ``bot.contract.parse_settings`` does."""
+        settings = parse_settings(TelegramSettings, credentials)
+        return cls(settings.token.get_secret_value(), settings.secret_token.get_secret_value(),
+                   settings.base_url)
 
     def secrets(self) -> tuple[str, ...]:
         return (self.token, self.secret_token)

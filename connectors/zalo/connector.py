@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from bot.contract import (
-    DEDUP_WINDOW_SECONDS,
     ZALO_MAX_BUTTONS,
     ZALO_MAX_TEXT,
     ConfigError,
@@ -28,25 +27,20 @@ from bot.contract import (
     SendError,
     SendFailure,
     WebRequest,
+    parse_settings,
     redact,
 )
 from connectors.zalo import webhook
 from connectors.zalo.client import DEFAULT_TIMEOUT_SECONDS, ApiAnswer, ZaloClient
+from connectors.zalo.settings import (
+    DEFAULT_API_BASE,
+    DEFAULT_MAX_CLOCK_SKEW_SECONDS,
+    DEFAULT_OAUTH_BASE,
+    ZaloSettings,
+)
 from connectors.zalo.tokens import TokenFile, TokenFileError, TokenPair
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_API_BASE = "https://openapi.zalo.me"
-DEFAULT_OAUTH_BASE = "https://oauth.zaloapp.com"
-DEFAULT_TOKEN_FILE = "var/zalo_tokens.json"
-# How credentials.yml names this connector; configuration errors start with it.
-_ENTRY = "connectors.zalo.ZaloConnector"
-# How far an event's timestamp may be from now. Zalo redelivers an event it could not deliver
-# for about 12 h (hainh.me; another guide says 5 tries over 1.8 h), with the original timestamp
-# and signature, so a shorter window would refuse real messages after an outage. Replays inside
-# the window are dropped by the inbox's dedup on msg_id, which lasts longer (48 h), and older
-# ones are refused here: together they leave no gap.
-DEFAULT_MAX_CLOCK_SKEW_SECONDS = 12 * 3600
 
 ERROR_OK = 0
 ERROR_RATE_LIMITED = -32  # chatwoot retries it
@@ -89,28 +83,22 @@ class ZaloConnector(Connector):
             ConfigError: a value cannot be used (a malformed number, a damaged token file), so
                 ``bot serve`` stops and says which.
         """
-        settings = {key: "" if value is None else str(value).strip()
-                    for key, value in (credentials or {}).items()}
-        missing = [key for key in ("app_id", "oa_secret_key", "app_secret_key") if not settings.get(key)]
-        if missing:
-            raise NotConfigured(f"{', '.join(missing)} empty")
-        token_file = Path(settings.get("token_file") or DEFAULT_TOKEN_FILE)
+        settings = parse_settings(ZaloSettings, credentials)
         try:
-            tokens = TokenFile(token_file).load()
+            tokens = TokenFile(settings.token_file).load()
         except TokenFileError as exc:
-            raise ConfigError(f"{_ENTRY}: {exc}") from exc
+            raise ConfigError(f"token_file: {exc}") from exc
         if tokens is None:
-            if not (settings.get("access_token") and settings.get("refresh_token")):
-                raise NotConfigured(f"no token file at {token_file} and access_token or "
+            if settings.access_token is None or settings.refresh_token is None:
+                raise NotConfigured(f"no token file at {settings.token_file} and access_token or "
                                     "refresh_token empty (see docs/channels/zalo.md)")
-            tokens = TokenPair(settings["access_token"], settings["refresh_token"])
-        return cls(app_id=settings["app_id"], oa_secret_key=settings["oa_secret_key"],
-                   app_secret_key=settings["app_secret_key"], token_file=token_file, tokens=tokens,
-                   api_base=settings.get("api_base") or DEFAULT_API_BASE,
-                   oauth_base=settings.get("oauth_base") or DEFAULT_OAUTH_BASE,
-                   max_clock_skew_seconds=_seconds(settings, "max_clock_skew_seconds",
-                                                   DEFAULT_MAX_CLOCK_SKEW_SECONDS, DEDUP_WINDOW_SECONDS),
-                   timeout_seconds=_seconds(settings, "timeout_seconds", DEFAULT_TIMEOUT_SECONDS, 60))
+            tokens = TokenPair(settings.access_token.get_secret_value(),
+                               settings.refresh_token.get_secret_value())
+        return cls(app_id=settings.app_id, oa_secret_key=settings.oa_secret_key.get_secret_value(),
+                   app_secret_key=settings.app_secret_key.get_secret_value(),
+                   token_file=settings.token_file, tokens=tokens, api_base=settings.api_base,
+                   oauth_base=settings.oauth_base, max_clock_skew_seconds=settings.max_clock_skew_seconds,
+                   timeout_seconds=settings.timeout_seconds)
 
     # ------------------------------------------------------------------ webhook
 
@@ -236,16 +224,3 @@ def _outcome(answer: ApiAnswer) -> str | None:
 
 def _reason(answer: ApiAnswer, what: str) -> str:
     return f"zalo error {answer.error} ({what}): {answer.message[:200]}"
-
-
-def _seconds(settings: Mapping[str, str], key: str, default: float, maximum: float) -> float:
-    raw = settings.get(key)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{_ENTRY}: {key} is not a number of seconds: {raw!r}") from exc
-    if not 0 < value <= maximum:
-        raise ConfigError(f"{_ENTRY}: {key} must be between 0 and {maximum:.0f} seconds")
-    return value

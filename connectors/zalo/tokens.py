@@ -15,11 +15,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.contract import ConfigError
+
 TOKEN_FILE_MODE = 0o600  # the tokens let anyone write to the OA's followers
 
 
-class TokenFileError(Exception):
-    """The token file exists but cannot be read as a token pair."""
+class TokenFileError(ConfigError):
+    """The token file exists but cannot be read as a token pair: a configuration problem, which
+    stops ``bot serve`` at start and is logged (the file ignored) when met before a refresh."""
 
 
 @dataclass(frozen=True)

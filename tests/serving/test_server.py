@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ class Recording(Connector):
     def from_credentials(cls, credentials: dict) -> Recording:
         if not credentials.get("token"):
             raise NotConfigured("token is empty")
+        if credentials.get("base_url") == "bad":
+            raise ConfigError("base_url: not an http(s) URL")
         return cls(credentials["token"], credentials.get("base_url", ""))
 
 
@@ -49,9 +52,18 @@ def test_configured_channel_is_on(tmp_path):
     assert (connectors["telegram"].token, connectors["telegram"].base_url) == ("secret", "x")
 
 
-def test_channel_without_its_secret_stays_off(tmp_path):
+def test_channel_without_its_secret_stays_off(tmp_path, caplog):
     path = _credentials(tmp_path, "tests.serving.test_server.Recording:\n  token: ${T}\n")
-    assert load_connectors(path, {}) == {}
+    with caplog.at_level(logging.INFO, logger="bot.serving.channels"):
+        assert load_connectors(path, {}) == {}
+    assert "channel telegram is off: tests.serving.test_server.Recording: token is empty" in caplog.text
+
+
+def test_a_setting_the_connector_refuses_is_reported_with_file_and_entry(tmp_path):
+    path = _credentials(tmp_path, "tests.serving.test_server.Recording:\n  token: x\n  base_url: bad\n")
+    with pytest.raises(ConfigError) as raised:
+        load_connectors(path, {})
+    assert str(raised.value) == f"{path}: tests.serving.test_server.Recording: base_url: not an http(s) URL"
 
 
 @pytest.mark.parametrize("text, message", [

@@ -115,12 +115,14 @@ def test_channel_stays_off_without_its_credentials(missing):
 
 
 @pytest.mark.parametrize("setting, value, message", [
-    ("dlr_mask", "40", "dlr_mask"),
-    ("dlr_mask", "all", "invalid literal"),
-    ("allowed_ips", "localhost", "allowed_ips"),
-    ("sendsms_url", "127.0.0.1:13013/cgi-bin/sendsms", "sendsms_url"),
-    ("public_url", "bot.example.vn", "public_url"),
-    ("timeout", "soon", "could not convert"),
+    ("dlr_mask", "40", "dlr_mask: must be at most 31"),
+    ("dlr_mask", "all", "dlr_mask: not a whole number"),
+    ("allowed_ips", "localhost", "allowed_ips: item 1 is not an IP address"),
+    ("allowed_ips", " , ", "allowed_ips: no address"),
+    ("sendsms_url", "127.0.0.1:13013/cgi-bin/sendsms", "sendsms_url: not an http"),
+    ("public_url", "bot.example.vn", "public_url: not an http"),
+    ("timeout", "soon", "timeout: not a number"),
+    ("timeout", "-1", "timeout: must be more than 0"),
 ])
 def test_unusable_settings_are_reported_by_name(setting, value, message):
     credentials = {"username": "bot", "password": "botpw", "shared_secret": SECRET, setting: value}

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.contract import Inbound, NotConfigured, Rendered, SendError, WebRequest
+from bot.contract import ConfigError, Inbound, NotConfigured, Rendered, SendError, WebRequest
 from bot.contract.redact import RedactingFilter
 from bot.contract.reply import Button, Reply
 from bot.render import render
@@ -141,11 +141,19 @@ def test_json_with_charset_is_accepted():
     ({}, "token is empty"),
     ({"token": TOKEN}, "secret_token is empty"),
     ({"token": "", "secret_token": SECRET}, "token is empty"),
-    ({"token": TOKEN, "secret_token": "has spaces and é"}, "secret_token must be"),
-    ({"token": TOKEN, "secret_token": "x" * 257}, "secret_token must be"),
 ])
 def test_channel_stays_off_without_its_secrets(credentials, message):
     with pytest.raises(NotConfigured, match=message):
+        TelegramConnector.from_credentials(credentials)
+
+
+@pytest.mark.parametrize("credentials, message", [
+    ({"token": TOKEN, "secret_token": "has spaces and é"}, "secret_token: setWebhook would refuse it"),
+    ({"token": TOKEN, "secret_token": "x" * 257}, "secret_token: setWebhook would refuse it"),
+    ({"token": TOKEN, "secret_token": SECRET, "base_url": "api.telegram.org/bot"}, "base_url: not an http"),
+])
+def test_a_secret_setwebhook_refuses_or_a_bad_url_stops_the_server(credentials, message):
+    with pytest.raises(ConfigError, match=message):
         TelegramConnector.from_credentials(credentials)
 
 

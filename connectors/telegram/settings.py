@@ -1,0 +1,26 @@
+"""The Telegram entry of ``credentials.yml``: read by ``bot.contract.parse_settings``."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, SecretStr, validator
+
+from bot.contract import HttpUrl, Settings
+
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"  # PTB appends the token: .../bot<token>/<method>
+# setWebhook secret_token: 1-256 characters, only A-Z, a-z, 0-9, _ and - (Bot API setWebhook).
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+class TelegramSettings(Settings):
+    token: SecretStr = Field(..., description="the bot token from @BotFather")
+    secret_token: SecretStr = Field(
+        ..., description="the secret given to setWebhook: 1-256 characters of A-Z, a-z, 0-9, _ and -")
+    base_url: HttpUrl = Field(DEFAULT_BASE_URL, description="the Bot API's http(s) URL, before the token")
+
+    @validator("secret_token")
+    def _setwebhook_accepts_it(cls, value: SecretStr) -> SecretStr:
+        if not SECRET_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError("setWebhook would refuse it")
+        return value
