@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.contract import Button, Reply
+from bot.contract import Button, Reply, clean
 from bot.dialogue.phrases import load_phrases
 from bot.project import Project
-from bot.text import clean
 
 MAX_INPUT_CHARS = 1000  # longer messages are cut: no citizen question needs more
 
