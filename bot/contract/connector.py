@@ -231,15 +231,11 @@ class Connector(InputChannel):
         async def receive(request: Any, endpoint: str) -> Any:
             if endpoint not in self.endpoints:
                 return response.json({"error": "unknown endpoint"}, status=404)
-            try:
-                query = {k: v[0] for k, v in request.args.items()}
-            except UnicodeDecodeError:  # raw (not percent-encoded) bytes that are not UTF-8
-                logger.info("%s: refused %s: query is not UTF-8", self.channel, endpoint)
-                return response.json({"ok": False, "error": "query is not UTF-8"}, status=400)
             web = WebRequest(
                 method=request.method, endpoint=endpoint,
                 headers={k.lower(): v for k, v in request.headers.items()},
-                query=query, body=request.body or b"", remote=request.ip or "")
+                query={k: v[0] for k, v in request.args.items()},
+                body=request.body or b"", remote=request.ip or "")
             events, (status, content_type, body) = self.handle(web)
             if events:
                 try:
