@@ -33,11 +33,6 @@ _EXTRA_FOLDS = str.maketrans(
     }
 )
 
-# C0/C1 control characters except tab and newline, plus zero-width and bidi marks.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060\ufeff]")
-_SPACES = re.compile(r"[ \t]+")
-
-
 def nfc(text: str) -> str:
     """Composes decomposed input ("Unicode tổ hợp" keyboards) into NFC."""
     return unicodedata.normalize("NFC", text)
@@ -53,13 +48,6 @@ def fold(text: str) -> str:
 def has_diacritics(text: str) -> bool:
     """True when folding would change the text, i.e. it was typed with Vietnamese marks."""
     return fold(text) != text
-
-
-def clean(text: str) -> str:
-    """Makes user input safe to process: NFC, no control characters, no NUL, trimmed spaces."""
-    text = _CONTROL.sub(" ", nfc(text))
-    lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
 
 
 def search_key(text: str) -> str:

@@ -6,7 +6,8 @@ import unicodedata
 
 import pytest
 
-from bot.text import clean, fold, has_diacritics, search_key
+from bot.contract import clean
+from bot.text import fold, has_diacritics, search_key
 
 FOLD_CASES = [
     ("Đăng ký khai sinh", "Dang ky khai sinh"),

@@ -5,6 +5,7 @@
 - ``model``: ``bot train``, ``bot evaluate``
 - ``chat``: ``bot chat``
 - ``serve``: ``bot serve``, ``bot outbox``
+- ``privacy``: ``bot forget``
 
 The project root is resolved once here (``--root``, else ``BOT_ROOT``, else the current directory)
 and every default path is taken under it. May import every ``bot`` package; nothing imports it.
@@ -16,10 +17,10 @@ import argparse
 from pathlib import Path
 
 from bot import __version__
-from bot.cli import catalogue, chat, model, portal, serve
+from bot.cli import catalogue, chat, model, portal, privacy, serve
 from bot.project import Project
 
-GROUPS = (catalogue, portal, model, chat, serve)
+GROUPS = (catalogue, portal, model, chat, serve, privacy)
 
 
 def build_parser() -> argparse.ArgumentParser:

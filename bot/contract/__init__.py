@@ -3,21 +3,27 @@
 Connectors (``connectors/``) import this package and nothing else of ``bot``; the serving layer
 implements its other side. It holds the connector interface and the web request it reads
 (``connector``), the settings it declares (``settings``), the replies it sends (``reply``), the
-failures it reports (``errors``), the platforms' limits (``limits``) and the log redaction every
-connector applies (``redact``).
+failures it reports (``errors``), the platforms' limits (``limits``), the log and storage redaction
+every connector applies (``redact``) and the cleaning of every citizen's text (``cleaning``).
 
 May import: ``bot.errors`` and third-party libraries only.
 """
 
+from bot.contract.cleaning import clean
 from bot.contract.connector import (
     DEDUP_WINDOW_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
+    MAX_JSON_DEPTH,
+    MAX_STORED_INT,
     Connector,
     Delivery,
     Event,
     Inbound,
     WebRequest,
+    encodable,
+    json_depth,
     same_secret,
+    stored_int,
 )
 from bot.contract.errors import (
     ConfigError,
@@ -47,10 +53,11 @@ from bot.contract.reply import Button, Rendered, Reply
 from bot.contract.settings import HttpUrl, Settings, parse_settings
 
 __all__ = [
-    "DEDUP_WINDOW_SECONDS", "DEFAULT_MAX_BODY_BYTES", "GSM7_BASIC", "GSM7_EXTENSION", "SMS_MAX_PARTS",
-    "SMS_MORE_KEYWORD", "SMS_PART_SEPTETS", "SMS_SINGLE_SEPTETS", "TELEGRAM_MAX_CALLBACK_BYTES",
-    "TELEGRAM_MAX_TEXT", "ZALO_MAX_BUTTONS", "ZALO_MAX_TEXT", "Button", "ConfigError", "Connector",
-    "Delivery", "Event", "HttpUrl", "Ignored", "Inbound", "NotConfigured", "Rejected", "Rendered",
-    "Reply", "SendError", "SendFailure", "Settings", "WebRequest", "fits_callback_data", "is_gsm7",
-    "parse_settings", "same_secret", "septets", "sms_parts",
+    "Button", "ConfigError", "Connector", "DEDUP_WINDOW_SECONDS", "DEFAULT_MAX_BODY_BYTES", "Delivery",
+    "Event", "GSM7_BASIC", "GSM7_EXTENSION", "HttpUrl", "Ignored", "Inbound", "MAX_JSON_DEPTH",
+    "MAX_STORED_INT", "NotConfigured", "Rejected", "Rendered", "Reply", "SMS_MAX_PARTS",
+    "SMS_MORE_KEYWORD", "SMS_PART_SEPTETS", "SMS_SINGLE_SEPTETS", "SendError", "SendFailure",
+    "Settings", "TELEGRAM_MAX_CALLBACK_BYTES", "TELEGRAM_MAX_TEXT", "WebRequest", "ZALO_MAX_BUTTONS",
+    "ZALO_MAX_TEXT", "clean", "encodable", "fits_callback_data", "is_gsm7", "json_depth",
+    "parse_settings", "same_secret", "septets", "sms_parts", "stored_int"
 ]

@@ -12,16 +12,20 @@ of requests and expected outcomes, with no server at all.
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any, ClassVar
 
 from rasa.core.channels.channel import InputChannel
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.contract.cleaning import clean
 from bot.contract.errors import Ignored, Rejected
 from bot.contract.reply import Rendered
 
@@ -31,6 +35,19 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024  # no citizen message or platform event comes
 # The inbox drops a platform id it has seen within this window (nyaruka/courier keeps inbound ids
 # 24-48 h for the same purpose): a connector may rely on it for replays younger than this.
 DEDUP_WINDOW_SECONDS = 48 * 3600
+# How deep a webhook body's arrays and objects may nest. Python's json module and the platforms'
+# parsers (python-telegram-bot's de_json) recurse once per level, so a body of 60,000 brackets,
+# well under the size limit, ends in a RecursionError. Telegram's deepest update (a reply to a
+# message with an inline keyboard) nests under 10 levels and a Zalo event 4: 32 leaves room.
+MAX_JSON_DEPTH = 32
+# Integers a platform sends that we store: SQLite's INTEGER is a signed 64-bit number.
+MAX_STORED_INT = 2**63 - 1
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = re.compile(rb"[^\[\]{}]+")
+_DEPTH_STEP = [0] * 256
+_DEPTH_STEP[ord("[")] = _DEPTH_STEP[ord("{")] = 1
+_DEPTH_STEP[ord("]")] = _DEPTH_STEP[ord("}")] = -1
 
 
 @dataclass(frozen=True)
@@ -48,13 +65,49 @@ class WebRequest:
         return self.headers.get(name.lower())
 
     def json(self) -> Any:
-        """The body as JSON, or ``Rejected(400)`` with a reason."""
+        """The body as JSON, or ``Rejected(400)`` with a reason.
+
+        Nesting is checked before parsing (``MAX_JSON_DEPTH``), so nothing downstream recurses deeply.
+        """
+        if json_depth(self.body) > MAX_JSON_DEPTH:
+            raise Rejected(400, f"body nests deeper than {MAX_JSON_DEPTH} levels")
         try:
             return json.loads(self.body.decode("utf-8"))
         except UnicodeDecodeError as exc:
             raise Rejected(400, "body is not valid UTF-8") from exc
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # ValueError: also ints of over 4,300 digits
             raise Rejected(400, "body is not valid JSON") from exc
+
+
+def json_depth(body: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest, brackets inside strings not counted.
+
+    A cheap scan (regular expressions and C-level iteration) run before ``json.loads``; for
+    malformed JSON it may be off, and the parser refuses that text anyway.
+    """
+    brackets = _BRACKETS.sub(b"", _JSON_STRING.sub(b"", body))
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0)
+
+
+def stored_int(value: str | None, what: str) -> int:
+    """A platform's number as we store it: ASCII digits only (``str.isdigit`` also takes "٣" and
+    "²"), at most ``MAX_STORED_INT``; else ``Rejected(400)``."""
+    if not value or not value.isascii() or not value.isdigit() or len(value) > 19:
+        raise Rejected(400, f"{what} missing or not a number")
+    number = int(value)
+    if number > MAX_STORED_INT:
+        raise Rejected(400, f"{what} out of range")
+    return number
+
+
+def encodable(value: str) -> str:
+    """``value`` with each lone surrogate (Sanic's ``surrogateescape`` for a non-UTF-8 header byte,
+    or JSON's ``"\\ud800"``) replaced by U+FFFD, so it can be encoded, logged and stored."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return value
 
 
 @dataclass(frozen=True)
@@ -79,9 +132,22 @@ class Delivery:
 Event = Inbound | Delivery
 
 
-def same_secret(given: str | None, expected: str) -> bool:
-    """Constant-time comparison; a missing value never matches."""
-    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+def same_secret(given: str | bytes | None, expected: str) -> bool:
+    """Constant-time comparison of the bytes; a missing value never matches.
+
+    Sanic gives header bytes that are not UTF-8 as lone surrogates (``surrogateescape``): they
+    are compared as the bytes they stand for, and never match a secret, which is valid text.
+    """
+    if given is None:
+        return False
+    if isinstance(given, str):
+        given = given.encode("utf-8", "surrogateescape" if _escaped_only(given) else "surrogatepass")
+    return hmac.compare_digest(given, expected.encode("utf-8"))
+
+
+def _escaped_only(text: str) -> bool:
+    """True unless ``text`` holds a surrogate ``surrogateescape`` cannot encode (outside U+DC80-DCFF)."""
+    return not any("\ud800" <= ch <= "\udc7f" or "\udd00" <= ch <= "\udfff" for ch in text)
 
 
 class Connector(InputChannel):
@@ -130,17 +196,30 @@ class Connector(InputChannel):
         return ()
 
     def handle(self, request: WebRequest) -> tuple[list[Event], tuple[int, str, str]]:
-        """Verify then parse: the events to store and the answer to give. Never raises."""
+        """Verify then parse: the events to store and the answer to give. Never raises.
+
+        Header and query values reach the connector encodable (``encodable``); the events leave
+        with their text cleaned as on every channel (``cleaning.clean``: control, zero-width and
+        invisible characters, BOMs and lone surrogates) and their ids checked to be storable.
+        """
         if len(request.body) > self.max_body_bytes:
+            logger.info("%s: refused %s: body too large", self.channel, request.endpoint)
             return [], _problem(413, "body too large")
+        request = dataclasses.replace(
+            request, headers={k: encodable(v) for k, v in request.headers.items()},
+            query={k: encodable(v) for k, v in request.query.items()})
         try:
             self.verify(request)
-            events = self.parse(request)
+            events = [_storable(event) for event in self.parse(request)]
         except Rejected as exc:
             logger.info("%s: refused %s: %s", self.channel, request.endpoint, exc.reason)
             return [], _problem(exc.status, exc.reason)
         except Ignored as exc:
             return [], (200, "application/json", json.dumps({"ok": True, "ignored": exc.reason}))
+        except Exception as exc:  # noqa: BLE001 - a request must never cost a 500; tests keep this unused
+            logger.error("%s: request to %s not understood (%s); refused with 400", self.channel,
+                         request.endpoint, type(exc).__name__)
+            return [], _problem(400, "request not understood")
         return events, self.acknowledge(request)
 
     def blueprint(self, on_new_message: Callable[..., Awaitable[Any]]) -> Any:
@@ -168,6 +247,17 @@ class Connector(InputChannel):
 
         blueprint.add_route(receive, "/<endpoint>", methods=["GET", "POST"])
         return blueprint
+
+
+def _storable(event: Event) -> Event:
+    """An inbound message with its text cleaned; ``Rejected(400)`` if its ids cannot be stored."""
+    if not isinstance(event, Inbound):
+        return event
+    if encodable(event.sender) != event.sender or encodable(event.platform_id) != event.platform_id:
+        raise Rejected(400, "sender or message id is not valid text")
+    if not event.sender.strip() or not event.platform_id.strip():
+        raise Rejected(400, "sender or message id is empty")
+    return dataclasses.replace(event, text=clean(event.text))
 
 
 def _problem(status: int, reason: str) -> tuple[int, str, str]:

@@ -1,4 +1,4 @@
-"""Keeps secrets, phone numbers and ID numbers out of the logs."""
+"""Keeps secrets out of the logs, and citizens' phone and ID numbers out of logs and storage."""
 
 from __future__ import annotations
 
@@ -6,8 +6,39 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 
-# Vietnamese mobile numbers (0xxxxxxxxx or 84xxxxxxxxx) and 9/12-digit ID card numbers.
-_NUMBER = re.compile(r"(?<!\d)(?:\+?84|0)?\d{8,11}(?!\d)")
+# What a citizen's number looks like, masked the same way in logs and in storage (the inbox, the
+# outbox, the conversation tracker). Numbers that help a reader stay: fees ("1.500.000 đồng"),
+# procedure codes ("1.004194"), dates ("20/11/2026"), form names ("CT01"), menu choices ("2").
+#
+# Any run of 8 digits or more: CCCD (12), old CMND (9), BHXH code (10), a phone written without
+# separators (10-12 with 84), a bank account (8-19).
+_RUN = re.compile(r"(?<!\d)\d{8,}(?!\d)")
+# A phone or ID card written in groups: 0, 84 or +84, then 8-11 digits with single spaces, dots or
+# hyphens between them, the area code maybe in brackets ("0912 345 678", "+84 912.345.678",
+# "(024) 3825 6789", "001 099 012 345"). After 84 a
+# Vietnamese number never starts with 0, which keeps "84.000.000.000 đồng" readable.
+_GROUPED_PHONE = re.compile(r"(?<![\d.,])\(?(?:(?:\+84|84)\)?[ .-]?[1-9]|0)(?:[ .)-]{0,2}\d){8,11}(?!\d)")
+# Other digit groups with spaces or hyphens, 9 digits or more in all ("1234 5678 9012"). Dots
+# are left out: they write fees and procedure codes.
+_GROUPED = re.compile(r"(?<![\d.,])\d{2,}(?:[ -]\d{2,}){2,}(?![\d.,])")
+_MIN_GROUPED_DIGITS = 9
+_KEEP_LAST = 3  # enough to tell two citizens apart in a log, not to call one
+
+
+def _masked(match: re.Match[str]) -> str:
+    """Every digit but the last three becomes ``*``; separators and ``+`` stay."""
+    text = match.group()
+    digits = sum(ch.isdigit() for ch in text)
+    if digits < _MIN_GROUPED_DIGITS and not _RUN.fullmatch(text):
+        return text
+    hide, out = digits - _KEEP_LAST, []
+    for ch in text:
+        if ch.isdigit() and hide > 0:
+            out.append("*")
+            hide -= 1
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def hide_secrets(text: str, secrets: Iterable[str]) -> str:
@@ -18,8 +49,11 @@ def hide_secrets(text: str, secrets: Iterable[str]) -> str:
 
 
 def mask_numbers(text: str) -> str:
-    """``84912345678`` -> ``********678``: enough to tell two citizens apart, not to call one."""
-    return _NUMBER.sub(lambda m: "*" * (len(m.group()) - 3) + m.group()[-3:], text)
+    """Citizens' numbers, all but their last three digits: ``0912 345 678`` -> ``**** *** 678``,
+    ``001099012345`` -> ``*********345``. Used for logs and for every text that is stored."""
+    for pattern in (_GROUPED_PHONE, _GROUPED, _RUN):
+        text = pattern.sub(_masked, text)
+    return text
 
 
 class RedactingFilter(logging.Filter):

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.contract import Button, Reply
+from bot.contract import Button, Reply, clean
+from bot.contract.redact import mask_numbers
 from bot.dialogue.phrases import load_phrases
 from bot.project import Project
-from bot.text import clean
 
 MAX_INPUT_CHARS = 1000  # longer messages are cut: no citizen question needs more
 
@@ -47,12 +47,65 @@ class InProcessActionEndpoint:
             raise ClientResponseError(404, "not found", str(exc)) from exc
 
 
+# The table Rasa's SQLTrackerStore keeps events in (SQLTrackerStore.SQLEvent, Rasa 3.6.21).
+TRACKER_EVENTS_TABLE = "events"
+
+
 def sqlite_tracker_store(path: Path) -> Any:
-    """Conversations in a SQLite file: they survive a restart, even in the middle of a form."""
+    """Conversations in a SQLite file: they survive a restart, even in the middle of a form.
+
+    What the citizen and the bot said is stored with citizens' numbers masked; the NLU and the
+    actions of the running turn still see the text as it came.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return _masking_tracker_store()(dialect="sqlite", db=str(path))
+
+
+def _masking_tracker_store() -> type:
     from rasa.core.tracker_store import SQLTrackerStore
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return SQLTrackerStore(dialect="sqlite", db=str(path))
+    class MaskingSQLTrackerStore(SQLTrackerStore):
+        """Rasa's SQL tracker store; user and bot events are written with numbers masked."""
+
+        def _additional_events(self, session: Any, tracker: Any) -> Any:
+            return (masked_event(event) for event in super()._additional_events(session, tracker))
+
+    return MaskingSQLTrackerStore
+
+
+def masked_event(event: Any) -> Any:
+    """A user or bot utterance with ``mask_numbers`` applied to its texts and entity values; any
+    other event as it is."""
+    from rasa.shared.core.events import BotUttered, Event, UserUttered
+
+    if not isinstance(event, (UserUttered, BotUttered)):
+        return event
+    data = event.as_dict()
+    masked = json.loads(json.dumps(data))
+    if isinstance(masked.get("text"), str):
+        masked["text"] = mask_numbers(masked["text"])
+    parse_data = masked.get("parse_data") or {}
+    if isinstance(parse_data.get("text"), str):
+        parse_data["text"] = mask_numbers(parse_data["text"])
+    for entity in parse_data.get("entities") or []:
+        if isinstance(entity, dict) and isinstance(entity.get("value"), str):
+            entity["value"] = mask_numbers(entity["value"])
+    return event if masked == data else Event.from_parameters(masked)
+
+
+def forget_conversation(path: Path, sender: str) -> int:
+    """Deletes the tracker's events of ``sender`` from the SQLite file; how many were deleted."""
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(f"sqlite:///{path}", future=True)
+    try:
+        if not inspect(engine).has_table(TRACKER_EVENTS_TABLE):
+            return 0
+        with engine.begin() as connection:
+            return connection.execute(text(f"DELETE FROM {TRACKER_EVENTS_TABLE} WHERE sender_id = :sender"),
+                                      {"sender": sender}).rowcount
+    finally:
+        engine.dispose()
 
 
 @dataclass

@@ -5,6 +5,10 @@
 - ``outbound``: the outbox. Replies are queued in the same transaction that marks their message
   answered, then sent with retries; a final ``failed`` state stays visible.
 - ``pending_pages``: the rest of a long SMS answer, sent when the citizen asks for more.
+
+Every message text is stored with citizens' numbers masked (``bot.contract.redact.mask_numbers``:
+ID card, social insurance and bank numbers, phones): only the sender's address (``sender``,
+``recipient``) is kept whole, because a reply needs it. ``forget`` deletes a sender's rows.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, declarative_base
 
 from bot.contract import DEDUP_WINDOW_SECONDS
+from bot.contract.redact import mask_numbers
 
 Base = declarative_base()
 
@@ -161,7 +166,8 @@ class Store:
             session.execute(delete(PendingPages).where(
                 PendingPages.channel == channel, PendingPages.sender == sender))
             if pages:
-                session.add(PendingPages(channel=channel, sender=sender, pages=json.dumps(pages)))
+                session.add(PendingPages(channel=channel, sender=sender,
+                                         pages=json.dumps([mask_numbers(p) for p in pages])))
 
     def pop_page(self, channel: str, sender: str) -> str | None:
         with Session(self.engine) as session, session.begin():
@@ -178,8 +184,8 @@ class Store:
 
     def accept(self, channel: str, platform_id: str, sender: str, text: str,
                meta: dict[str, Any] | None = None, now: float | None = None) -> bool:
-        """Stores one inbound message; False if this platform id was already stored."""
-        row = InboundRow(channel=channel, platform_id=platform_id, sender=sender, text=text,
+        """Stores one inbound message, numbers masked; False if this platform id was already stored."""
+        row = InboundRow(channel=channel, platform_id=platform_id, sender=sender, text=mask_numbers(text),
                          meta=json.dumps(meta or {}), state="pending",
                          received_at=time.time() if now is None else now)
         try:
@@ -199,7 +205,7 @@ class Store:
     def answer(self, inbound_id: int, channel: str, recipient: str,
                messages: Iterable[tuple[str, Sequence[tuple[str, str]]]],
                meta: dict[str, Any] | None = None, now: float | None = None) -> None:
-        """Marks a message answered and queues its replies, in one transaction."""
+        """Marks a message answered and queues its replies (numbers masked), in one transaction."""
         now = time.time() if now is None else now
         with Session(self.engine) as session, session.begin():
             session.execute(update(InboundRow).where(InboundRow.id == inbound_id)
@@ -207,8 +213,8 @@ class Store:
             for text, buttons in messages:
                 session.add(OutboundRow(
                     inbound_id=inbound_id, channel=channel, recipient=recipient,
-                    payload=json.dumps({"text": text, "buttons": [list(b) for b in buttons]},
-                                       ensure_ascii=False),
+                    payload=json.dumps({"text": mask_numbers(text), "buttons": [
+                        [mask_numbers(title), payload] for title, payload in buttons]}, ensure_ascii=False),
                     meta=json.dumps(meta or {}), state="pending", attempts=0, in_flight=0,
                     next_attempt_at=now, created_at=now))
 
@@ -292,3 +298,16 @@ class Store:
         with Session(self.engine) as session, session.begin():
             return session.execute(delete(InboundRow).where(
                 InboundRow.state == "answered", InboundRow.received_at < cutoff)).rowcount
+
+    def forget(self, sender: str, channel: str | None = None) -> dict[str, int]:
+        """Deletes every row about ``sender`` (on ``channel``, or on all); rows deleted per table."""
+        tables = ((InboundRow, InboundRow.sender), (OutboundRow, OutboundRow.recipient),
+                  (PendingPages, PendingPages.sender))
+        deleted: dict[str, int] = {}
+        with Session(self.engine) as session, session.begin():
+            for table, column in tables:
+                query = delete(table).where(column == sender)
+                if channel is not None:
+                    query = query.where(table.channel == channel)
+                deleted[table.__tablename__] = session.execute(query).rowcount
+        return deleted

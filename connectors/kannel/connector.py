@@ -34,6 +34,7 @@ from bot.contract import (
     WebRequest,
     parse_settings,
     same_secret,
+    stored_int,
 )
 from connectors.kannel.protocol import (
     DEFAULT_DLR_MASK,
@@ -143,14 +144,12 @@ class KannelConnector(Connector):
         return Inbound(self.channel, platform_id, phone, text, meta)
 
     def _delivery(self, request: WebRequest) -> Delivery:
-        outbound_id = request.query.get("id", "")
-        if not outbound_id.isdigit():
-            raise Rejected(400, "missing or malformed outbound id")
+        outbound_id = stored_int(request.query.get("id"), "outbound id")
         status = delivery_status(request.query.get("status"))
         if status in ("failed", "smsc_rejected"):
             logger.info("sms: outbound %s %s: %s", outbound_id, status,
                         (request.query.get("answer") or "no answer")[:160])
-        return Delivery(int(outbound_id), status)
+        return Delivery(outbound_id, status)
 
     def _dlr_url(self, outbound_id: object) -> str:
         secret = quote(self.shared_secret, safe="")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import hashlib
 import re
-import unicodedata
 import uuid
 
 from bot.contract import (
@@ -23,6 +22,7 @@ from bot.contract import (
     SendError,
     SendFailure,
     septets,
+    stored_int,
 )
 
 VN_COUNTRY_CODE = "84"
@@ -54,7 +54,6 @@ MAX_SEPTETS = SMS_MAX_PARTS * SMS_PART_SEPTETS
 # delivery"; 503 asks to retry; 403 is a wrong sendsms-user password or a denied number.
 
 _SEPARATORS = re.compile(r"[\s().-]")
-_ALLOWED_CONTROLS = frozenset("\n\r\t")
 
 
 def normalise_phone(number: str) -> str:
@@ -77,9 +76,9 @@ def normalise_phone(number: str) -> str:
 
 
 def _checked(text: str) -> str:
-    """The text if it is readable: no replacement characters, no control characters."""
-    if "\ufffd" in text or any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS
-                               for ch in text):
+    """The text if it was decoded: no replacement characters. Control and invisible characters
+    are the contract's to drop, as on every channel (``Connector.handle``)."""
+    if "\ufffd" in text:
         raise Rejected(400, "text cannot be decoded in its declared charset "
                             "(set mo-recode = true in Kannel's smsbox group)")
     return text.strip()
@@ -149,8 +148,8 @@ def message_id(kannel_id: str | None, sender: str, receiver: str, time: str | No
 def delivery_status(value: str | None) -> str:
     """The word for a DLR's ``%d``; 400 for anything Kannel does not send."""
     try:
-        return DLR_STATUS[int(value or "")]
-    except (ValueError, KeyError) as exc:
+        return DLR_STATUS[stored_int(value, "delivery status")]
+    except (Rejected, KeyError) as exc:
         raise Rejected(400, "unknown delivery status") from exc
 
 

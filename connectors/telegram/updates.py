@@ -40,7 +40,8 @@ def parse_update(data: Any) -> Inbound:
         raise Rejected(400, "not a Telegram update: an object with an integer update_id is expected")
     try:
         update = Update.de_json(data, None)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
+        # OverflowError, OSError: a date out of the platform's range (datetime.fromtimestamp)
         raise Rejected(400, f"malformed update: {type(exc).__name__}") from exc
     platform_id = str(update.update_id)
     if update.message is not None:

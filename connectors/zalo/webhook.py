@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from bot.contract import Ignored, Inbound, Rejected, WebRequest, same_secret
+from bot.contract import Ignored, Inbound, Rejected, WebRequest, same_secret, stored_int
 
 SIGNATURE_HEADER = "x-zevent-signature"
 SIGNATURE_PREFIX = "mac="
@@ -42,8 +42,10 @@ IGNORED_EVENTS: Mapping[str, str] = {
 
 
 def expected_signature(app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -> str:
-    """The lowercase hex SHA-256 Zalo puts after ``mac=``."""
-    return hashlib.sha256(app_id.encode() + body + timestamp.encode() + oa_secret_key.encode()).hexdigest()
+    """The lowercase hex SHA-256 Zalo puts after ``mac=``. A lone surrogate in a forged body's
+    ``app_id`` or ``timestamp`` is hashed as it is (``surrogatepass``): it just never matches."""
+    return hashlib.sha256(app_id.encode("utf-8", "surrogatepass") + body
+                          + timestamp.encode("utf-8", "surrogatepass") + oa_secret_key.encode()).hexdigest()
 
 
 def is_empty_probe(request: WebRequest) -> bool:
@@ -56,6 +58,8 @@ def is_empty_probe(request: WebRequest) -> bool:
 
 def verify(request: WebRequest, app_id: str, oa_secret_key: str, now: float, max_skew_seconds: float) -> None:
     """Raises ``Rejected`` unless the event is signed with our OA secret, for our app, and recent."""
+    if request.method != "POST":
+        raise Rejected(405, "Zalo posts events: use POST")
     header = request.header(SIGNATURE_HEADER)
     if not header:
         if is_empty_probe(request):
@@ -71,9 +75,7 @@ def verify(request: WebRequest, app_id: str, oa_secret_key: str, now: float, max
         raise Rejected(401, "wrong X-ZEvent-Signature")
     if not same_secret(body_app_id, app_id):
         raise Rejected(403, "event for another app_id")
-    if not timestamp.isdigit():
-        raise Rejected(400, "timestamp is not epoch milliseconds")
-    skew = abs(now - int(timestamp) / 1000)
+    skew = abs(now - stored_int(timestamp, "timestamp (epoch milliseconds)") / 1000)
     if skew > max_skew_seconds:
         raise Rejected(403, f"stale timestamp: {skew:.0f} s from now (limit {max_skew_seconds:.0f} s)")
 

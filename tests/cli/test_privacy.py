@@ -1,0 +1,21 @@
+"""``bot forget``: everything stored about one sender goes, the others stay."""
+
+from __future__ import annotations
+
+from bot.cli import main
+from bot.serving.engine import TRACKER_EVENTS_TABLE
+from tests.serving.test_at_rest import SMS_SENDER, TG_CHAT, converse, every_cell
+
+
+def test_forget_deletes_everything_about_a_sender(tmp_path, capsys):
+    db = tmp_path / "bot.db"
+    converse(db)
+    assert main(["forget", SMS_SENDER, "--channel", "sms", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert SMS_SENDER not in out and "********333" in out
+    assert "inbound 2" in out and "outbound 2" in out and f"{TRACKER_EVENTS_TABLE} " in out
+    left = [(t, c) for t, c, v in every_cell(db) if SMS_SENDER in v]
+    assert left == []
+    assert any(TG_CHAT in v for _, _, v in every_cell(db))  # others are kept
+    assert main(["forget", SMS_SENDER, "--db", str(db)]) == 0
+    assert "nothing stored" in capsys.readouterr().out
