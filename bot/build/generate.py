@@ -28,19 +28,35 @@ FAQ_INTENT = "faq"
 GUIDE_INTENT = "guide"
 PROCEDURES_PER_TEMPLATE = 9
 NOT_IN_CATALOGUE = "not_in_catalogue"
+# A situation told instead of a procedure's name ("bố tôi mới mất"); the extractor turns it into
+# the procedure it leads to when no procedure is named. Several procedures: joined by "|".
+EVENT_ENTITY = "procedure_event"
+EVENT_SEPARATOR = "|"
+# A procedure the assistant does not cover (procedures/_chua_ho_tro.yaml), named by the citizen.
+OTHER_ENTITY = "other_procedure"
 ASPECT_TEMPLATE_INTENTS = tuple(ASPECT_INTENTS)
 
 
-def annotate(text: str, start: int, end: int, value: str) -> str:
-    """Rasa markup for ``text`` with ``text[start:end]`` marked as the procedure ``value``."""
-    mark = json.dumps({"entity": PROCEDURE_ENTITY, "value": value}, ensure_ascii=False)
+def annotate(text: str, start: int, end: int, value: str, entity: str = PROCEDURE_ENTITY) -> str:
+    """Rasa markup for ``text`` with ``text[start:end]`` marked as ``entity`` (a procedure)."""
+    mark = json.dumps({"entity": entity, "value": value}, ensure_ascii=False)
     return f"{text[:start]}[{text[start:end]}]{mark}{text[end:]}"
 
 
-def fill(template: str, alias: str, value: str) -> str:
-    """A template with its ``{p}`` replaced by ``alias``, marked as the procedure."""
+def fill(template: str, alias: str, value: str, entity: str = PROCEDURE_ENTITY) -> str:
+    """A template with its ``{p}`` replaced by ``alias``, marked as ``entity``."""
     start = template.index("{p}")
-    return annotate(template[:start] + alias + template[start + 3:], start, start + len(alias), value)
+    return annotate(template[:start] + alias + template[start + 3:], start, start + len(alias), value,
+                    entity)
+
+
+def event_values(catalogue: Catalogue) -> dict[str, str]:
+    """Each event phrase (folded) and the procedures it leads to, joined by ``|`` when several."""
+    leads: dict[str, set[str]] = {}
+    for proc in catalogue:
+        for event in proc.events:
+            leads.setdefault(event, set()).add(proc.id)
+    return {event: EVENT_SEPARATOR.join(sorted(ids)) for event, ids in leads.items()}
 
 
 def _alias_pattern(catalogue: Catalogue) -> list[tuple[re.Pattern[str], Procedure]]:
@@ -71,11 +87,23 @@ def procedure_examples(catalogue: Catalogue, templates: dict[str, list[str]],
     """
     procedures = list(catalogue)
     examples: dict[str, list[str]] = {}
-    others = templates.pop(NOT_IN_CATALOGUE, [])
-    for t_index, template in enumerate(t for i in ASPECT_TEMPLATE_INTENTS for t in templates.get(i, [])):
-        other = others[t_index % len(others)] if others else None
-        if other:
-            examples.setdefault("out_of_scope", []).append(template.replace("{p}", other))
+    others = [(name, None) for name in templates.pop(NOT_IN_CATALOGUE, [])]
+    others += [(alias, entry.id) for entry in catalogue.not_covered for alias in entry.aliases]
+    events = list(event_values(catalogue).items())
+    aspect_templates = [(i, t) for i in ASPECT_TEMPLATE_INTENTS for t in templates.get(i, [])]
+    for t_index, (intent, template) in enumerate(aspect_templates):
+        if others:
+            name, entry_id = others[t_index % len(others)]
+            examples.setdefault("out_of_scope", []).append(
+                fill(template, name, entry_id, OTHER_ENTITY) if entry_id else template.replace("{p}", name))
+        if events:
+            event, value = events[t_index % len(events)]
+            examples.setdefault(intent, []).append(fill(template, event, value, EVENT_ENTITY))
+    out_of_scope = examples.setdefault("out_of_scope", [])
+    out_of_scope += [annotate(name, 0, len(name), entry_id, OTHER_ENTITY) for name, entry_id in others
+                     if entry_id]
+    inform = examples.setdefault("inform_procedure", [])
+    inform += [annotate(event, 0, len(event), value, EVENT_ENTITY) for event, value in events]
     for intent, phrasings in templates.items():
         rows = examples.setdefault(intent, [])
         for t_index, template in enumerate(phrasings):
@@ -156,7 +184,7 @@ def domain_yaml(intents: list[str]) -> str:
     domain = {
         "version": "3.1",
         "intents": sorted(set(intents)),
-        "entities": [PROCEDURE_ENTITY, NUMBER_ENTITY, WARD_CODE_ENTITY],
+        "entities": [PROCEDURE_ENTITY, NUMBER_ENTITY, WARD_CODE_ENTITY, EVENT_ENTITY, OTHER_ENTITY],
         "slots": {
             PROCEDURE_ENTITY: _slot("text", [{"type": "from_entity", "entity": PROCEDURE_ENTITY}]),
             "aspect": _slot("text"),

@@ -22,6 +22,7 @@ from bot.catalogue.model import (
     Document,
     Fact,
     Faq,
+    NotCovered,
     Option,
     Procedure,
     Question,
@@ -30,5 +31,5 @@ from bot.catalogue.model import (
 )
 
 __all__ = ["ASPECTS", "OFFICES", "ONLINE_LEVELS", "Catalogue", "CatalogueError", "CatalogueInvalid",
-           "Document", "Fact", "Faq", "Option", "Procedure", "Question", "Source", "Sourcing",
+           "Document", "Fact", "Faq", "NotCovered", "Option", "Procedure", "Question", "Source", "Sourcing",
            "check_catalogue", "load_catalogue", "load_file"]

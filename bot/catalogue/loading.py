@@ -26,13 +26,21 @@ from bot.catalogue.model import (
     Document,
     Fact,
     Faq,
+    NotCovered,
     Option,
     Procedure,
     Question,
     Source,
     Sourcing,
 )
-from bot.catalogue.schema import FACT_FIELDS, FILE_FIELDS, FactSourcing, FileSourcing, SourceEntry
+from bot.catalogue.schema import (
+    CODE_PATTERN,
+    FACT_FIELDS,
+    FILE_FIELDS,
+    FactSourcing,
+    FileSourcing,
+    SourceEntry,
+)
 from bot.errors import BotError
 from bot.text import search_key
 
@@ -40,11 +48,13 @@ SHORT_NAME_MAX = 30
 SUMMARY_MAX = 200
 TEXT_MAX = 400
 DOCUMENT_MAX = 150
+EVENT_MAX = 60
 MIN_ALIASES = 2
 MIN_FAQ_QUESTIONS = 3
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _KEYWORD = re.compile(r"^[A-Z0-9]{2,8}$")
+_CODE = re.compile(CODE_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -359,7 +369,7 @@ def _schema_message(err: dict[str, Any], value: Any) -> tuple[str, str]:
 _TOP_REQUIRED = ("id", "name", "short_name", "sms_keyword", "aliases", "summary",
                  "where", "documents", "fee", "deadline", "processing_time", "online", "steps",
                  "result", "faq", "guide", "legal_basis")
-_TOP_OPTIONAL = ("who", *FILE_FIELDS)  # the schema's fields: its own rules say which are required
+_TOP_OPTIONAL = ("who", "events", *FILE_FIELDS)  # the schema's fields: its own rules say which are required
 
 
 def _file_sourcing(data: _Map, check: _Checker) -> tuple[tuple[str, ...], tuple[Source, ...], dt.date]:
@@ -437,6 +447,8 @@ def _parse_procedure(path: Path, data: Any, check: _Checker) -> Procedure | None
         legal_basis=check.text_list(data, "legal_basis", ""),
         sources=sources, checked=checked, path=path, draft=check.draft,
         alias_lines=tuple(getattr(data["aliases"], "item_lines", ())),
+        events=check.text_list(data, "events", "", minimum=0, limit=EVENT_MAX),
+        event_lines=tuple(getattr(data.get("events"), "item_lines", ())),
     )
 
 
@@ -551,15 +563,17 @@ class FileReport:
     warnings: list[CatalogueError]
 
 
-def check_file(path: Path) -> FileReport:
-    """Loads and checks one procedure file; a draft's length and count problems are warnings."""
-    check = _Checker(path)
+_UNREADABLE = object()
+
+
+def _read_yaml(path: Path, check: _Checker) -> Any:
+    """The file's data with lines remembered, or ``_UNREADABLE`` (the error is recorded)."""
     try:
         raw = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         check.error(0, "(tệp)", f"không đọc được dạng UTF-8 (byte {exc.start})",
                     "lưu lại tệp với bảng mã UTF-8")
-        return FileReport(None, check.errors, [])
+        return _UNREADABLE
     loader = _LineLoader(raw)
     loader.duplicate_keys = []
     try:
@@ -568,14 +582,23 @@ def check_file(path: Path) -> FileReport:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or str(exc)
         check.error(mark.line + 1 if mark else 0, "(cú pháp YAML)", problem, _yaml_fix(problem))
-        return FileReport(None, check.errors, [])
+        return _UNREADABLE
     except yaml.YAMLError as exc:
         check.error(0, "(cú pháp YAML)", str(exc), _yaml_fix(str(exc)))
-        return FileReport(None, check.errors, [])
+        return _UNREADABLE
     finally:
         loader.dispose()
     for key, key_line in loader.duplicate_keys:
         check.error(key_line, key, "trường bị khai báo hai lần", "xóa một trong hai dòng")
+    return data
+
+
+def check_file(path: Path) -> FileReport:
+    """Loads and checks one procedure file; a draft's length and count problems are warnings."""
+    check = _Checker(path)
+    data = _read_yaml(path, check)
+    if data is _UNREADABLE:
+        return FileReport(None, check.errors, [])
     procedure = _parse_procedure(path, data, check)
     if procedure is not None and procedure.draft:
         check.warnings.insert(0, CatalogueError(
@@ -630,6 +653,15 @@ def _cross_checks(procedures: list[Procedure]) -> list[CatalogueError]:
                                          f"{seen_keyword[proc.sms_keyword].path.name}",
                                          "mỗi thủ tục cần giá trị riêng"))
         seen_keyword[proc.sms_keyword] = proc
+    for proc in procedures:
+        lines = proc.event_lines or (0,) * len(proc.events)
+        for event, event_line in zip(proc.events, lines, strict=True):
+            other = seen_alias.get(search_key(event))
+            if other is not None:
+                errors.append(CatalogueError(
+                    proc.path, event_line, "events", f"'{event}' là tên gọi của {other.path.name}",
+                    "tình huống (events) là lời kể việc đã xảy ra, không phải tên thủ tục; "
+                    "xóa ở events hoặc ở aliases"))
     return errors
 
 
@@ -640,7 +672,8 @@ def check_catalogue(directory: Path | str = "procedures") -> tuple[Catalogue, li
     (alias, keyword, code) is a warning until the draft is published.
     """
     directory = Path(directory)
-    files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    files = [p for p in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+             if not p.name.startswith("_")]
     errors: list[CatalogueError] = []
     warnings: list[CatalogueError] = []
     procedures: list[Procedure] = []
@@ -656,13 +689,66 @@ def check_catalogue(directory: Path | str = "procedures") -> tuple[Catalogue, li
     drafts = {p.path for p in procedures if p.draft}
     for clash in _cross_checks(sorted(procedures, key=lambda p: p.draft)):  # drafts last
         (warnings if clash.path in drafts else errors).append(clash)
+    not_covered: tuple[NotCovered, ...] = ()
+    if (directory / NOT_COVERED_FILE).exists():
+        not_covered, problems = _load_not_covered(directory / NOT_COVERED_FILE, procedures)
+        errors.extend(problems)
     if errors:
         raise CatalogueInvalid(errors)
-    return Catalogue(tuple(procedures)), warnings
+    return Catalogue(tuple(procedures), not_covered), warnings
 
 
 def load_catalogue(directory: Path | str = "procedures") -> Catalogue:
     """The published procedures in ``directory``: drafts are left out, so nothing answers or
     trains from them. Raises :class:`CatalogueInvalid` on any error in any file."""
     catalogue, _ = check_catalogue(directory)
-    return Catalogue(tuple(p for p in catalogue if not p.draft))
+    return Catalogue(tuple(p for p in catalogue if not p.draft), catalogue.not_covered)
+
+
+NOT_COVERED_FILE = "_chua_ho_tro.yaml"
+_NOT_COVERED_FIELDS = ("id", "name", "aliases")
+
+
+def _load_not_covered(path: Path, procedures: list[Procedure]) -> tuple[tuple[NotCovered, ...],
+                                                                          list[CatalogueError]]:
+    """The procedures citizens ask about that the assistant does not cover, with the national
+    portal code that lets the reply point to the official page."""
+    check = _Checker(path)
+    data = _read_yaml(path, check)
+    if data is _UNREADABLE:
+        return (), check.errors
+    head = check.mapping(data, 1, "", ("checked", "procedures"), ())
+    if head is None:
+        return (), check.errors
+    named = {search_key(a): p for p in procedures for a in p.aliases}
+    entries: list[NotCovered] = []
+    seen: set[str] = set()
+    for index, (item_line, item) in enumerate(check.seq(head, "procedures", "procedures")):
+        name = f"procedures[{index + 1}]"
+        block = check.mapping(item, item_line, name, _NOT_COVERED_FIELDS, ("code",))
+        if block is None:
+            continue
+        entry_id = check.text(block, "id", name)
+        if entry_id and not _ID.match(entry_id):
+            check.error(block.key_lines.get("id", item_line), f"{name}.id", f"'{entry_id}' không hợp lệ",
+                        "chỉ dùng chữ thường không dấu, số và gạch dưới")
+        code = check.text(block, "code", name, required=False)
+        if code and not _CODE.match(code):
+            check.error(block.key_lines.get("code", item_line), f"{name}.code",
+                        f"'{code}' không phải mã thủ tục", "viết như trên Cổng Dịch vụ công: \"1.001456\"")
+        aliases = check.text_list(block, "aliases", name, minimum=1)
+        lines = getattr(block.get("aliases"), "item_lines", [item_line] * len(aliases))
+        for alias, alias_line in zip(aliases, lines, strict=False):
+            key = search_key(alias)
+            if key in named:
+                check.error(alias_line, f"{name}.aliases", f"'{alias}' là tên gọi của "
+                            f"{named[key].path.name}", "thủ tục này đã có tệp riêng: xóa tên này ở đây")
+            elif key in seen:
+                check.error(alias_line, f"{name}.aliases", f"'{alias}' đã có ở mục khác",
+                            "mỗi tên gọi chỉ ghi một lần")
+            seen.add(key)
+        entries.append(NotCovered(entry_id, check.text(block, "name", name), aliases, code or ""))
+    if head.get("checked") is not None and not isinstance(head.get("checked"), dt.date):
+        check.error(head.key_lines.get("checked", 1), "checked", "không phải ngày",
+                    "viết theo dạng năm-tháng-ngày: 2026-12-02")
+    return tuple(entries), check.errors

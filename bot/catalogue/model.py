@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.catalogue.schema import PORTAL_URL
+
 ASPECTS = ("documents", "fee", "where", "processing_time", "deadline", "online", "steps")
 OFFICES = ("ubnd_xa", "cong_an_xa", "van_phong_dang_ky_dat_dai", "bhxh_tinh", "truc_tuyen")
 ONLINE_LEVELS = ("toan_trinh", "mot_phan", "khong")
@@ -114,6 +116,10 @@ class Procedure:
     path: Path
     draft: bool = False
     alias_lines: tuple[int, ...] = ()
+    # Situations citizens describe instead of naming the procedure ("bố tôi mới mất"): they lead
+    # here when no procedure is named; one shared by two procedures makes the bot ask which.
+    events: tuple[str, ...] = ()
+    event_lines: tuple[int, ...] = ()
 
     @property
     def code(self) -> str:
@@ -128,8 +134,27 @@ class Procedure:
 
 
 @dataclass(frozen=True)
+class NotCovered:
+    """A procedure citizens ask about that the assistant does not cover (``_chua_ho_tro.yaml``):
+    the reply says so and points to its official page instead of a neighbour's facts."""
+
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+    code: str = ""  # the national portal's code, when one procedure fits
+
+    @property
+    def url(self) -> str:
+        return PORTAL_URL.format(code=self.code) if self.code else ""
+
+
+@dataclass(frozen=True)
 class Catalogue:
     procedures: tuple[Procedure, ...]
+    not_covered: tuple[NotCovered, ...] = ()
+
+    def not_covered_entry(self, entry_id: str | None) -> NotCovered | None:
+        return next((n for n in self.not_covered if n.id == entry_id), None)
 
     def __iter__(self) -> Iterator[Procedure]:
         return iter(self.procedures)

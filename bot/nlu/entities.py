@@ -4,6 +4,11 @@ Procedure names are a closed list that staff keep in YAML, so a dictionary match
 tokenizer's lemmas beats a statistical tagger: an alias learnt once from an accented example is
 found typed without diacritics or abbreviated (``ks`` -> ``khai_sinh``). Digits typed to pick a
 numbered option become the ``number`` entity.
+
+A situation told instead of a name ("bố tôi mới mất") is annotated in training as the
+``procedure_event`` entity: it becomes the procedure(s) it leads to (``|``-separated values, each
+marked ``"event": true``) only when the message names no procedure itself, so a name always wins
+over a story.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"number_entity": "number"}
+        return {"number_entity": "number", "event_entity": "procedure_event",
+                "event_target": "procedure", "event_separator": "|"}
 
     def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
                  patterns: dict[str, tuple[str, str]] | None = None) -> None:
@@ -94,9 +100,23 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 i += 1
         return found
 
+    def _resolve_events(self, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Event matches become the procedures they lead to, unless a procedure is named."""
+        event, target = self._config["event_entity"], self._config["event_target"]
+        if any(e["entity"] == target for e in found):
+            return [e for e in found if e["entity"] != event]
+        resolved = []
+        for entity in found:
+            if entity["entity"] != event:
+                resolved.append(entity)
+                continue
+            for value in entity["value"].split(self._config["event_separator"]):
+                resolved.append({**entity, "entity": target, "value": value, "event": True})
+        return resolved
+
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            entities = self.add_extractor_name(self._find(message))
+            entities = self.add_extractor_name(self._resolve_events(self._find(message)))
             message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
         return messages
 
