@@ -4,6 +4,7 @@
 - ``model``: ``bot train``, ``bot evaluate``
 - ``chat``: ``bot chat``
 - ``serve``: ``bot serve``, ``bot outbox``
+- ``preview``: ``bot preview``
 
 The project root is resolved once here (``--root``, else ``BOT_ROOT``, else the current directory)
 and every default path is taken under it. May import every ``bot`` package; nothing imports it.
@@ -15,10 +16,10 @@ import argparse
 from pathlib import Path
 
 from bot import __version__
-from bot.cli import catalogue, chat, model, serve
+from bot.cli import catalogue, chat, model, preview, serve
 from bot.project import Project
 
-GROUPS = (catalogue, model, chat, serve)
+GROUPS = (catalogue, model, chat, serve, preview)
 
 
 def build_parser() -> argparse.ArgumentParser:
