@@ -5,6 +5,7 @@
 - ``chat``: ``bot chat``
 - ``serve``: ``bot serve``, ``bot outbox``
 - ``preview``: ``bot preview``
+- ``checks``: ``bot test-conversations``
 
 The project root is resolved once here (``--root``, else ``BOT_ROOT``, else the current directory)
 and every default path is taken under it. May import every ``bot`` package; nothing imports it.
@@ -16,10 +17,10 @@ import argparse
 from pathlib import Path
 
 from bot import __version__
-from bot.cli import catalogue, chat, model, preview, serve
+from bot.cli import catalogue, chat, checks, model, preview, serve
 from bot.project import Project
 
-GROUPS = (catalogue, model, chat, serve, preview)
+GROUPS = (catalogue, model, chat, serve, preview, checks)
 
 
 def build_parser() -> argparse.ArgumentParser:
