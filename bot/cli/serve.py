@@ -40,6 +40,8 @@ def run_serve(args: argparse.Namespace, project: Project) -> int:
 
     quiet()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for ours in ("bot", "connectors"):  # Rasa set up the root logger first: basicConfig did nothing
+        logging.getLogger(ours).setLevel(logging.INFO)
     credentials = args.credentials or project.credentials
     try:
         connectors = load_connectors(credentials)
