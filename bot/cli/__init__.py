@@ -6,6 +6,8 @@
 - ``chat``: ``bot chat``
 - ``serve``: ``bot serve``, ``bot outbox``
 - ``privacy``: ``bot forget``
+- ``preview``: ``bot preview``
+- ``checks``: ``bot test-conversations``
 
 The project root is resolved once here (``--root``, else ``BOT_ROOT``, else the current directory)
 and every default path is taken under it. May import every ``bot`` package; nothing imports it.
@@ -17,10 +19,10 @@ import argparse
 from pathlib import Path
 
 from bot import __version__
-from bot.cli import catalogue, chat, model, portal, privacy, serve
+from bot.cli import catalogue, chat, checks, model, portal, preview, privacy, serve
 from bot.project import Project
 
-GROUPS = (catalogue, portal, model, chat, serve, privacy)
+GROUPS = (catalogue, portal, preview, model, checks, chat, serve, privacy)
 
 
 def build_parser() -> argparse.ArgumentParser:

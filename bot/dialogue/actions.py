@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -29,29 +32,56 @@ GUIDE_LEAVE_CONFIDENCE = 0.5  # an answer that matches no option leaves the guid
 
 
 _loaded: dict[str, Any] = {}
+# The replies of the engine answering the current turn: set by ``using`` around each turn, so two
+# engines in one process (the running one and a candidate being checked before a reload) never
+# answer from each other's catalogue.
+_current: ContextVar[dict[str, Any] | None] = ContextVar("bot_dialogue_loaded", default=None)
 
 
-def install(project: Project) -> None:
-    """Loads the catalogue, the phrases and the address book for ``project`` before the first
-    citizen waits for them (the address book takes about a second; see docs/address.md)."""
+def load(project: Project) -> dict[str, Any]:
+    """The catalogue, the phrases and the address book for ``project``, ready to answer (the
+    address book takes about a second the first time; see docs/address.md)."""
     from bot.address import AddressBook
 
     book = Answers(load_catalogue(project.procedures), load_phrases(project.phrases))
-    _loaded["answers"] = book
-    _loaded["directions"] = Directions(AddressBook.shared(), book.catalogue, book.phrases)
+    return {"answers": book, "directions": Directions(AddressBook.shared(), book.catalogue, book.phrases)}
+
+
+def install(project: Project, loaded: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Makes ``loaded`` (by default, ``project`` loaded now) what actions answer from when no
+    engine set its own with ``using``; loads before the first citizen waits for it."""
+    loaded = load(project) if loaded is None else loaded
+    _loaded.clear()
+    _loaded.update(loaded)
+    return loaded
+
+
+@contextmanager
+def using(loaded: dict[str, Any] | None) -> Iterator[None]:
+    """Actions run inside this block answer from ``loaded`` (one engine's catalogue)."""
+    token = _current.set(loaded)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def _part(name: str) -> Any:
+    current = _current.get()
+    if current is not None:
+        return current[name]
+    if name not in _loaded:  # a separate ``rasa run actions`` server installs on first use
+        install(Project.locate())
+    return _loaded[name]
 
 
 def answers() -> Answers:
-    """The installed replies; a separate ``rasa run actions`` server installs on first use."""
-    if "answers" not in _loaded:
-        install(Project.locate())
-    return _loaded["answers"]
+    """The replies of the engine answering this turn, else the installed ones."""
+    return _part("answers")
 
 
 def directions() -> Directions:
-    if "directions" not in _loaded:
-        install(Project.locate())
-    return _loaded["directions"]
+    return _part("directions")
 
 
 ADDRESS_INTENTS = ("inform_address", "ask_new_unit", "ask_unit_sources", CHOOSE_WARD_INTENT)

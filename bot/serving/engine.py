@@ -114,6 +114,7 @@ class Engine:
 
     agent: Any
     phrases: Mapping[str, str]
+    loaded: dict[str, Any] | None = None  # the catalogue's replies, from bot.dialogue.actions.load
 
     @classmethod
     def load(cls, model: Path, database: Path, project: Project) -> Engine:
@@ -121,16 +122,29 @@ class Engine:
 
         from bot.dialogue import actions
 
-        actions.install(project)
+        loaded = actions.load(project)  # this engine's own: a candidate never changes the running one
         return cls(Agent.load(str(model), tracker_store=sqlite_tracker_store(database),
                               action_endpoint=InProcessActionEndpoint()),
-                   load_phrases(project.phrases))
+                   load_phrases(project.phrases), loaded)
+
+    def attach_database(self, database: Path) -> None:
+        """Keeps conversations in ``database`` from now on (a reload candidate is checked on a
+        throwaway database, then attached to the live one)."""
+        from rasa.core.tracker_store import FailSafeTrackerStore
+
+        store = FailSafeTrackerStore(sqlite_tracker_store(database))
+        store.domain = self.agent.domain
+        self.agent.tracker_store = store
+        self.agent.processor.tracker_store = store
 
     async def handle(self, sender: str, text: str) -> list[Reply]:
         text = clean(text)[:MAX_INPUT_CHARS]
         if not any(ch.isalnum() for ch in text):  # empty, emoji only, punctuation only
             text = "/nlu_fallback"
-        messages = await self.agent.handle_text(text, sender_id=sender) or []
+        from bot.dialogue import actions
+
+        with actions.using(self.loaded):
+            messages = await self.agent.handle_text(text, sender_id=sender) or []
         return [Reply(m.get("text") or "", tuple(Button(b["title"], b["payload"])
                                                   for b in m.get("buttons") or []))
                 for m in messages]

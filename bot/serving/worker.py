@@ -51,6 +51,12 @@ class Worker:
         self._conversations = {name: Conversation(self.engine, self.store, connector.channel)
                                for name, connector in self.connectors.items()}
 
+    def use_engine(self, engine: Engine) -> None:
+        """Answers with ``engine`` from the next turn on; a turn in progress ends with the old one."""
+        self.engine = engine
+        for conversation in self._conversations.values():
+            conversation.engine = engine
+
     async def accept(self, events: list[Event]) -> None:
         """Stores webhook events before the platform is acknowledged; duplicates are dropped."""
         for event in events:
