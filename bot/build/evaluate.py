@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.build.generate import PROCEDURE_ENTITY
+from bot.dialogue.answers import TOLD_ENTITY
 from bot.text import search_key
 
 
@@ -38,7 +39,10 @@ class Scores:
 
 
 def _procedures(entities: list[dict]) -> set[str]:
-    return {str(e["value"]) for e in entities or [] if e.get("entity") == PROCEDURE_ENTITY}
+    """The procedures a message names, else those its story leads to (as the bot reads it with
+    no procedure under discussion)."""
+    named = {str(e["value"]) for e in entities or [] if e.get("entity") == PROCEDURE_ENTITY}
+    return named or {str(e["value"]) for e in entities or [] if e.get("entity") == TOLD_ENTITY}
 
 
 def load_examples(test_file: Path) -> list[tuple[str, str, set[str]]]:

@@ -17,7 +17,17 @@ from pathlib import Path
 import yaml
 
 from bot.catalogue import Catalogue, Procedure
-from bot.dialogue.answers import ASPECT_INTENTS, CHOOSE_WARD_INTENT, INTENT_OF_ASPECT, WARD_CODE_ENTITY
+from bot.dialogue.answers import (
+    ASPECT_INTENTS,
+    CHOOSE_WARD_INTENT,
+    EVENT_ENTITY,
+    EVENT_SEPARATOR,
+    GROUP_ENTITY,
+    INTENT_OF_ASPECT,
+    OTHER_ENTITY,
+    TOLD_ENTITY,
+    WARD_CODE_ENTITY,
+)
 from bot.project import Project
 from bot.text import fold
 
@@ -28,12 +38,6 @@ FAQ_INTENT = "faq"
 GUIDE_INTENT = "guide"
 PROCEDURES_PER_TEMPLATE = 9
 NOT_IN_CATALOGUE = "not_in_catalogue"
-# A situation told instead of a procedure's name ("bố tôi mới mất"); the extractor turns it into
-# the procedure it leads to when no procedure is named. Several procedures: joined by "|".
-EVENT_ENTITY = "procedure_event"
-EVENT_SEPARATOR = "|"
-# A procedure the assistant does not cover (procedures/_chua_ho_tro.yaml), named by the citizen.
-OTHER_ENTITY = "other_procedure"
 ASPECT_TEMPLATE_INTENTS = tuple(ASPECT_INTENTS)
 
 
@@ -166,12 +170,12 @@ INTENT_ACTIONS = {
     "guide": ["action_answer"], FAQ_INTENT: ["action_faq"], "menu": ["action_menu"],
     "choose_option": ["action_choose_option"], "greet": ["utter_greet"],
     "thank": ["utter_thank"], "goodbye": ["utter_goodbye"], "cancel": ["utter_cancelled"],
-    "out_of_scope": ["utter_out_of_scope", "action_menu"], "nlu_fallback": ["utter_help"],
+    "out_of_scope": ["action_out_of_scope"], "nlu_fallback": ["utter_help"],
     "inform_address": ["action_answer"], "ask_new_unit": ["action_answer"],
     "ask_unit_sources": ["action_answer"], CHOOSE_WARD_INTENT: ["action_answer"],
 }
 PAYLOAD_INTENTS = [CHOOSE_WARD_INTENT]  # only sent by buttons (or a digit picking one): no examples
-CUSTOM_ACTIONS = ["action_answer", "action_faq", "action_menu", "action_choose_option",
+CUSTOM_ACTIONS = ["action_answer", "action_faq", "action_menu", "action_out_of_scope", "action_choose_option",
                   "action_ask_guide_answer", "validate_guide_form", "action_guide_checklist"]
 
 
@@ -184,7 +188,8 @@ def domain_yaml(intents: list[str]) -> str:
     domain = {
         "version": "3.1",
         "intents": sorted(set(intents)),
-        "entities": [PROCEDURE_ENTITY, NUMBER_ENTITY, WARD_CODE_ENTITY, EVENT_ENTITY, OTHER_ENTITY],
+        "entities": [PROCEDURE_ENTITY, NUMBER_ENTITY, WARD_CODE_ENTITY, EVENT_ENTITY, TOLD_ENTITY,
+                     OTHER_ENTITY, GROUP_ENTITY],
         "slots": {
             PROCEDURE_ENTITY: _slot("text", [{"type": "from_entity", "entity": PROCEDURE_ENTITY}]),
             "aspect": _slot("text"),

@@ -16,8 +16,10 @@ from bot.catalogue.loading import (
 )
 from bot.catalogue.model import (
     ASPECTS,
+    GROUPS,
     OFFICES,
     ONLINE_LEVELS,
+    OTHER_GROUP,
     Catalogue,
     Document,
     Fact,
@@ -30,6 +32,6 @@ from bot.catalogue.model import (
     Sourcing,
 )
 
-__all__ = ["ASPECTS", "OFFICES", "ONLINE_LEVELS", "Catalogue", "CatalogueError", "CatalogueInvalid",
-           "Document", "Fact", "Faq", "NotCovered", "Option", "Procedure", "Question", "Source", "Sourcing",
-           "check_catalogue", "load_catalogue", "load_file"]
+__all__ = ["ASPECTS", "GROUPS", "OFFICES", "ONLINE_LEVELS", "OTHER_GROUP", "Catalogue", "CatalogueError",
+           "CatalogueInvalid", "Document", "Fact", "Faq", "NotCovered", "Option", "Procedure", "Question",
+           "Source", "Sourcing", "check_catalogue", "load_catalogue", "load_file"]

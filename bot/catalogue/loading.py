@@ -20,8 +20,10 @@ from pydantic import BaseModel, ValidationError
 
 from bot.catalogue.model import (
     ASPECTS,
+    GROUPS,
     OFFICES,
     ONLINE_LEVELS,
+    OTHER_GROUP,
     Catalogue,
     Document,
     Fact,
@@ -369,7 +371,8 @@ def _schema_message(err: dict[str, Any], value: Any) -> tuple[str, str]:
 _TOP_REQUIRED = ("id", "name", "short_name", "sms_keyword", "aliases", "summary",
                  "where", "documents", "fee", "deadline", "processing_time", "online", "steps",
                  "result", "faq", "guide", "legal_basis")
-_TOP_OPTIONAL = ("who", "events", *FILE_FIELDS)  # the schema's fields: its own rules say which are required
+# "who", "events", "group", and the schema's fields (its own rules say which are required)
+_TOP_OPTIONAL = ("who", "events", "group", *FILE_FIELDS)
 
 
 def _file_sourcing(data: _Map, check: _Checker) -> tuple[tuple[str, ...], tuple[Source, ...], dt.date]:
@@ -449,6 +452,7 @@ def _parse_procedure(path: Path, data: Any, check: _Checker) -> Procedure | None
         alias_lines=tuple(getattr(data["aliases"], "item_lines", ())),
         events=check.text_list(data, "events", "", minimum=0, limit=EVENT_MAX),
         event_lines=tuple(getattr(data.get("events"), "item_lines", ())),
+        group=check.choice(data, "group", "", GROUPS) if data.get("group") is not None else OTHER_GROUP,
     )
 
 

@@ -13,6 +13,9 @@ from pathlib import Path
 from bot.catalogue.schema import PORTAL_URL
 
 ASPECTS = ("documents", "fee", "where", "processing_time", "deadline", "online", "steps")
+# Menu groups: with dozens of procedures a menu lists groups first (titles in flows/phrases.yml).
+GROUPS = ("cu_tru", "ho_tich", "chung_thuc", "xa_hoi", "dat_dai")
+OTHER_GROUP = "khac"
 OFFICES = ("ubnd_xa", "cong_an_xa", "van_phong_dang_ky_dat_dai", "bhxh_tinh", "truc_tuyen")
 ONLINE_LEVELS = ("toan_trinh", "mot_phan", "khong")
 
@@ -120,6 +123,7 @@ class Procedure:
     # here when no procedure is named; one shared by two procedures makes the bot ask which.
     events: tuple[str, ...] = ()
     event_lines: tuple[int, ...] = ()
+    group: str = OTHER_GROUP
 
     @property
     def code(self) -> str:

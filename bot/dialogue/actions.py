@@ -19,7 +19,15 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.catalogue import Procedure, load_catalogue
 from bot.contract.reply import Reply
-from bot.dialogue.answers import ASPECT_INTENTS, CHOOSE_WARD_INTENT, WARD_CODE_ENTITY, Answers
+from bot.dialogue.answers import (
+    ASPECT_INTENTS,
+    CHOOSE_WARD_INTENT,
+    GROUP_ENTITY,
+    OTHER_ENTITY,
+    TOLD_ENTITY,
+    WARD_CODE_ENTITY,
+    Answers,
+)
 from bot.dialogue.directions import Directions, unit_from_slot, unit_slot
 from bot.dialogue.phrases import load_phrases
 from bot.project import Project
@@ -94,10 +102,52 @@ def say(dispatcher: CollectingDispatcher, reply: Reply) -> list[EventType]:
     return [SlotSet("options", [b.payload for b in reply.buttons])] if reply.buttons else []
 
 
+def _mentions(tracker: Tracker) -> tuple[set[str], set[str], str | None]:
+    """Procedures the latest message names, those its story leads to (see bot.nlu.entities), and
+    the procedure we do not cover that it names, if any."""
+    named, told, other = set(), set(), None
+    for entity in tracker.latest_message.get("entities") or []:
+        kind, value = entity.get("entity"), str(entity.get("value"))
+        if kind == "procedure":
+            named.add(value)
+        elif kind == TOLD_ENTITY:
+            told.add(value)
+        elif kind == OTHER_ENTITY:
+            other = value
+    return named, told, other
+
+
+def route(intent: str, tracker: Tracker, dispatcher: CollectingDispatcher
+          ) -> tuple[list[EventType] | None, Procedure | None]:
+    """Before a typed message is answered: a procedure we do not cover gets the honest reply
+    (never the facts of the procedure talked about before); with no procedure named or under
+    discussion, a story leads to its procedure, or to the question which one when it fits
+    several. Returns the reply already given, or the procedure to answer about."""
+    book = answers()
+    named, told, other = _mentions(tracker)
+    entry = book.catalogue.not_covered_entry(other)
+    if entry is not None and not named:
+        return say(dispatcher, book.not_covered(entry)) + [SlotSet("procedure", None),
+                                                           SlotSet("aspect", None)], None
+    current = _procedure_of(tracker)
+    candidates = [p for p in book.catalogue if p.id in told]
+    if named or current is not None or not candidates:
+        return None, current
+    if len(candidates) > 1:
+        return say(dispatcher, book.which_of(intent, candidates)), None
+    return None, candidates[0]
+
+
 def respond(intent: str, procedure: Procedure | None, tracker: Tracker,
             dispatcher: CollectingDispatcher, entities: dict[str, Any] | None = None) -> list[EventType]:
-    """The reply to ``intent`` about ``procedure``: shared by typed messages and picked options."""
+    """The reply to ``intent`` about ``procedure``: shared by typed messages and picked options.
+    ``entities`` come with a picked option; a ``group`` one narrows a list of procedures."""
     book = answers()
+    group = (entities or {}).get("group")
+    if group:
+        chooser = book.menu(group) if intent in ("menu", "inform_procedure") else book.which_procedure(
+            intent, group)
+        return say(dispatcher, chooser)
     events: list[EventType] = [SlotSet("procedure", procedure.id)] if procedure else []
     if intent in ADDRESS_INTENTS:
         return events + respond_address(intent, procedure, tracker, dispatcher, entities or {})
@@ -199,7 +249,13 @@ class ActionAnswer(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[EventType]:
         intent = tracker.latest_message["intent"]["name"]
-        return respond(intent, _procedure_of(tracker), tracker, dispatcher)
+        if intent in ADDRESS_INTENTS:
+            return respond(intent, _procedure_of(tracker), tracker, dispatcher)
+        replied, procedure = route(intent, tracker, dispatcher)
+        if replied is not None:
+            return replied
+        group = next(tracker.get_latest_entity_values(GROUP_ENTITY), None)
+        return respond(intent, procedure, tracker, dispatcher, {"group": group} if group else None)
 
 
 class ActionFaq(Action):
@@ -208,10 +264,13 @@ class ActionFaq(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[EventType]:
+        replied, procedure = route("faq", tracker, dispatcher)
+        if replied is not None:
+            return replied
         book = answers()
         named = {p for p in tracker.get_latest_entity_values("procedure") if book.catalogue.get(p)}
-        found = book.best_faq(tracker.latest_message.get("text") or "", tracker.get_slot("procedure"),
-                              named=named)
+        found = book.best_faq(tracker.latest_message.get("text") or "",
+                              procedure.id if procedure else None, named=named)
         if found is None:
             return say(dispatcher, book.menu())
         proc, entry, _ = found
@@ -224,7 +283,27 @@ class ActionMenu(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[EventType]:
-        return say(dispatcher, answers().menu()) + [SlotSet("aspect", None)]
+        group = next(tracker.get_latest_entity_values(GROUP_ENTITY), None)
+        return say(dispatcher, answers().menu(group)) + [SlotSet("aspect", None)]
+
+
+class ActionOutOfScope(Action):
+    """Not something we answer: a procedure we do not cover gets where to ask; anything else the
+    apology and the menu."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        book = answers()
+        _, _, other = _mentions(tracker)
+        entry = book.catalogue.not_covered_entry(other)
+        if entry is not None:
+            return say(dispatcher, book.not_covered(entry)) + [SlotSet("procedure", None),
+                                                               SlotSet("aspect", None)]
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return say(dispatcher, book.menu()) + [SlotSet("aspect", None)]
 
 
 class ActionChooseOption(Action):

@@ -12,7 +12,17 @@ import math
 from collections import Counter
 from collections.abc import Collection, Mapping
 
-from bot.catalogue import ASPECTS, Catalogue, Fact, Faq, Procedure, Question
+from bot.catalogue import (
+    ASPECTS,
+    GROUPS,
+    OTHER_GROUP,
+    Catalogue,
+    Fact,
+    Faq,
+    NotCovered,
+    Procedure,
+    Question,
+)
 from bot.contract.reply import Button, Reply
 from bot.nlu.segmenter import Segmenter
 
@@ -24,6 +34,15 @@ ASPECT_INTENTS = {
 INTENT_OF_ASPECT = {aspect: intent for intent, aspect in ASPECT_INTENTS.items()}
 CHOOSE_WARD_INTENT = "choose_ward"  # a button (or a digit) picking one commune of a split one
 WARD_CODE_ENTITY = "ward_code"
+# A situation told instead of a procedure's name ("bố tôi mới mất"), annotated in training; the
+# extractor turns it into the procedure(s) it leads to (joined by "|") when none is named.
+EVENT_ENTITY = "procedure_event"
+EVENT_SEPARATOR = "|"
+# A procedure the assistant does not cover (procedures/_chua_ho_tro.yaml), named by the citizen.
+OTHER_ENTITY = "other_procedure"
+TOLD_ENTITY = "procedure_told"  # what the extractor makes of an event when no procedure is named
+GROUP_ENTITY = "group"  # a menu group, sent by a button (or a digit picking one)
+MENU_FLAT_MAX = 9  # up to this many procedures a menu lists them all; more: groups first
 FAQ_ASPECT_MATCH = 0.6  # cosine on lemmas above which an aspect FAQ beats the generic answer
 
 
@@ -86,14 +105,40 @@ class Answers:
         buttons.append(Button(self.phrases["guide.start"], payload("guide", procedure=proc.id)))
         return Reply(f"{proc.name}: {proc.summary}\n{self.phrases['overview.more']}", tuple(buttons))
 
-    def which_procedure(self, intent: str) -> Reply:
-        buttons = tuple(Button(p.short_name, payload(intent, procedure=p.id)) for p in self.catalogue)
-        return Reply(self.phrases["which_procedure"], buttons)
+    def _groups(self) -> list[str]:
+        """The menu groups in use, in their fixed order, when the catalogue is too long to list."""
+        if len(self.catalogue) <= MENU_FLAT_MAX:
+            return []
+        used = {p.group for p in self.catalogue}
+        return [g for g in (*GROUPS, OTHER_GROUP) if g in used]
 
-    def menu(self) -> Reply:
-        buttons = tuple(Button(p.short_name, payload("inform_procedure", procedure=p.id))
-                        for p in self.catalogue)
-        return Reply(self.phrases["menu.title"], buttons)
+    def _choices(self, intent: str, title: str, group: str | None,
+                 procedures: Collection[Procedure] | None = None) -> Reply:
+        """Procedures to pick for ``intent``: all of them when few, else groups first."""
+        groups = self._groups() if procedures is None else []
+        if groups and group not in groups:
+            buttons = tuple(Button(self.phrases[f"group.{g}"], payload(intent, group=g)) for g in groups)
+            return Reply(self.phrases["menu.groups"], buttons)
+        chosen = procedures if procedures is not None else [
+            p for p in self.catalogue if not groups or p.group == group]
+        buttons = tuple(Button(p.short_name, payload(intent, procedure=p.id)) for p in chosen)
+        heading = f"{self.phrases[f'group.{group}']}. {title}" if groups else title
+        return Reply(heading, buttons)
+
+    def which_procedure(self, intent: str, group: str | None = None) -> Reply:
+        return self._choices(intent, self.phrases["which_procedure"], group)
+
+    def menu(self, group: str | None = None) -> Reply:
+        return self._choices("inform_procedure", self.phrases["menu.title"], group)
+
+    def which_of(self, intent: str, procedures: Collection[Procedure]) -> Reply:
+        """A situation that leads to several procedures: the citizen picks one."""
+        return self._choices(intent, self.phrases["event.which"], None, procedures)
+
+    def not_covered(self, entry: NotCovered) -> Reply:
+        """The honest reply for a procedure we do not cover: where to ask, never another's facts."""
+        key = "not_covered" if entry.url else "not_covered.no_page"
+        return Reply(self.phrases[key].format(name=entry.name, url=entry.url))
 
     # ----------------------------------------------------------------- FAQ
 

@@ -6,9 +6,10 @@ found typed without diacritics or abbreviated (``ks`` -> ``khai_sinh``). Digits 
 numbered option become the ``number`` entity.
 
 A situation told instead of a name ("bố tôi mới mất") is annotated in training as the
-``procedure_event`` entity: it becomes the procedure(s) it leads to (``|``-separated values, each
-marked ``"event": true``) only when the message names no procedure itself, so a name always wins
-over a story.
+``procedure_event`` entity. When the message names no procedure, it yields the ``procedure_told``
+entity for each procedure it leads to (``|``-separated values): not ``procedure``, so it never
+fills the procedure slot by itself; the dialogue uses it only when no procedure is under
+discussion (a follow-up "con mới sinh thì hạn bao lâu" stays on the procedure talked about).
 """
 
 from __future__ import annotations
@@ -28,6 +29,24 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 _FILE = "entity_lemmas.json"
 TOKENS = "text_tokens"
 MAX_OPTION_NUMBER = 20
+MAX_EVENT_GAP = 2  # words allowed between the words of an event phrase
+
+
+def _in_order(words: list[str], lemmas: list[str], gap: int) -> tuple[int, int] | None:
+    """First and last index of ``words`` found in ``lemmas`` in order, at most ``gap`` apart."""
+    for first, lemma in enumerate(lemmas):
+        if lemma != words[0]:
+            continue
+        last, position = first, first
+        for word in words[1:]:
+            window = lemmas[position + 1:position + 2 + gap]
+            if word not in window:
+                break
+            position = position + 1 + window.index(word)
+            last = position
+        else:
+            return first, last
+    return None
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
@@ -37,7 +56,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"number_entity": "number", "event_entity": "procedure_event",
-                "event_target": "procedure", "event_separator": "|"}
+                "event_target": "procedure_told", "name_entity": "procedure", "event_separator": "|"}
 
     def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
                  patterns: dict[str, tuple[str, str]] | None = None) -> None:
@@ -77,14 +96,16 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         return cls(config, model_storage, resource, {k: tuple(v) for k, v in raw.items()})
 
     def _find(self, message: Message) -> list[dict[str, Any]]:
+        """Longest matches of names (not events) from left to right, and option numbers."""
         tokens = message.get(TOKENS) or []
         text = message.get(TEXT) or ""
+        event = self._config["event_entity"]
         found = []
         i = 0
         while i < len(tokens):
             for size in range(min(self._longest, len(tokens) - i), 0, -1):
                 key = " ".join(t.lemma for t in tokens[i:i + size])
-                if key in self.patterns:
+                if key in self.patterns and self.patterns[key][0] != event:
                     entity, value = self.patterns[key]
                     start, end = tokens[i].start, tokens[i + size - 1].end
                     found.append({"entity": entity, "value": value, "start": start, "end": end,
@@ -100,23 +121,36 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 i += 1
         return found
 
-    def _resolve_events(self, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Event matches become the procedures they lead to, unless a procedure is named."""
-        event, target = self._config["event_entity"], self._config["event_target"]
-        if any(e["entity"] == target for e in found):
-            return [e for e in found if e["entity"] != event]
-        resolved = []
-        for entity in found:
-            if entity["entity"] != event:
-                resolved.append(entity)
+    def _told(self, message: Message) -> list[dict[str, Any]]:
+        """Event phrases whose words appear in order, a few words apart at most ("bố tôi mới
+        mất" for "bố mất"), each as the procedure(s) it leads to."""
+        tokens = message.get(TOKENS) or []
+        text = message.get(TEXT) or ""
+        lemmas = [t.lemma for t in tokens]
+        found: dict[str, dict[str, Any]] = {}
+        for key, (entity, values) in self.patterns.items():
+            if entity != self._config["event_entity"]:
                 continue
-            for value in entity["value"].split(self._config["event_separator"]):
-                resolved.append({**entity, "entity": target, "value": value, "event": True})
-        return resolved
+            span = _in_order(key.split(), lemmas, MAX_EVENT_GAP)
+            if span is None:
+                continue
+            start, end = tokens[span[0]].start, tokens[span[1]].end
+            for value in values.split(self._config["event_separator"]):
+                found.setdefault(value, {"entity": self._config["event_target"], "value": value,
+                                         "start": start, "end": end, "confidence_entity": 1.0,
+                                         "text": text[start:end]})
+        return sorted(found.values(), key=lambda e: (e["start"], e["value"]))
+
+    def _entities(self, message: Message) -> list[dict[str, Any]]:
+        """Names first; the procedures a told situation leads to only when none is named."""
+        found = self._find(message)
+        if any(e["entity"] == self._config["name_entity"] for e in found):
+            return found
+        return found + self._told(message)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            entities = self.add_extractor_name(self._resolve_events(self._find(message)))
+            entities = self.add_extractor_name(self._entities(message))
             message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
         return messages
 

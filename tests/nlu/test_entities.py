@@ -19,9 +19,9 @@ from bot.nlu.segmenter import Segmenter
 SEGMENTER = Segmenter({("lam", "khai", "sinh")})
 
 
-def tokenized(text: str, entities: list[tuple[str, str]] = ()) -> Message:
+def tokenized(text: str, entities: list[tuple[str, str]] = (), entity: str = "procedure") -> Message:
     message = Message(data={"text": text, "entities": [
-        {"entity": "procedure", "value": value, "start": text.index(span),
+        {"entity": entity, "value": value, "start": text.index(span),
          "end": text.index(span) + len(span)} for span, value in entities]})
     message.set(TOKENS, [Token(text[w.start:w.end], w.start, w.end, lemma=w.lemma)
                          for w in SEGMENTER.segment(text)])
@@ -37,6 +37,12 @@ def extractor(tmp_path_factory: pytest.TempPathFactory) -> LemmaEntityExtractor:
         tokenized("đăng ký kết hôn cần gì", [("đăng ký kết hôn", "ket_hon")]),
         tokenized("làm khai sinh cho bé ở đâu", [("khai sinh cho bé", "khai_sinh")]),
         tokenized("thẻ BHYT cho bé", [("thẻ BHYT", "bhyt_tre_em")]),
+        tokenized("mất sổ đỏ thì sao", [("mất sổ đỏ", "cap_lai_so_do")]),
+        tokenized("bố mất cần giấy gì", [("bố mất", "khai_tu")], "procedure_event"),
+        tokenized("mới mất", [("mới mất", "khai_tu")], "procedure_event"),
+        tokenized("để lại đất", [("để lại đất", "thua_ke_dat")], "procedure_event"),
+        tokenized("mua đất", [("mua đất", "chuyen_nhuong_dat|mua_ban_nha")], "procedure_event"),
+        tokenized("làm hộ chiếu", [("hộ chiếu", "ho_chieu")], "other_procedure"),
     ]))
     return component
 
@@ -60,3 +66,28 @@ def test_a_digit_is_an_option_number(extractor: LemmaEntityExtractor) -> None:
     message = tokenized("chon so 3")
     extractor.process([message])
     assert [(e["entity"], e["value"]) for e in message.get("entities")] == [("number", "3")]
+
+
+def _found(extractor: LemmaEntityExtractor, text: str) -> set[tuple[str, str]]:
+    message = tokenized(text)
+    extractor.process([message])
+    return {(e["entity"], e["value"]) for e in message.get("entities")}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a told situation leads to its procedure, its words a few apart at most
+    ("bo toi moi mat hom qua can giay gi", {("procedure_told", "khai_tu")}),
+    ("bố mất rồi", {("procedure_told", "khai_tu")}),
+    ("bo toi o que lau roi gio da mat", set()),  # too far apart to be one phrase
+    # a name always wins over a story, even when the story's words overlap it
+    ("me toi moi mat so do", {("procedure", "cap_lai_so_do")}),
+    ("bo mat, dang ky ket hon lai", {("procedure", "ket_hon")}),
+    # two situations, or one that fits two procedures: every candidate, for the bot to ask
+    ("bo mat de lai dat cho toi", {("procedure_told", "khai_tu"), ("procedure_told", "thua_ke_dat")}),
+    ("mua dat cua hang xom", {("procedure_told", "chuyen_nhuong_dat"), ("procedure_told", "mua_ban_nha")}),
+    # a procedure we do not cover is its own entity, never one of ours
+    ("lam ho chieu can gi", {("other_procedure", "ho_chieu")}),
+])
+def test_stories_and_names(extractor: LemmaEntityExtractor, text: str,
+                           expected: set[tuple[str, str]]) -> None:
+    assert _found(extractor, text) == expected
