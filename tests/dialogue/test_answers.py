@@ -6,7 +6,8 @@ import pytest
 
 from bot.catalogue import ASPECTS, load_catalogue
 from bot.contract import TELEGRAM_MAX_CALLBACK_BYTES, sms_parts
-from bot.dialogue.answers import Answers, load_phrases
+from bot.dialogue.answers import Answers
+from bot.dialogue.phrases import load_phrases
 from bot.render import render
 from tests.paths import REPO
 
