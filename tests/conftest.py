@@ -1,4 +1,4 @@
-"""Shared fixtures: models trained once per test session from the repository's own data."""
+"""Shared fixtures: one model trained per test session from the repository's own data."""
 
 from __future__ import annotations
 
@@ -23,29 +23,21 @@ def event_loop_session():
 
 
 @pytest.fixture(scope="session")
-def nlu_model(tmp_path_factory) -> Path:
-    from bot.build.training import train_nlu
-    from bot.cli.quiet import quiet
-
-    quiet()
-    return train_nlu(PROJECT, PROJECT.config, tmp_path_factory.mktemp("models"), "test-nlu")
-
-
-@pytest.fixture(scope="session")
-def parse(nlu_model, event_loop_session):
-    from rasa.core.agent import Agent
-
-    agent = Agent.load(str(nlu_model))
-    return lambda text: event_loop_session.run_until_complete(agent.parse_message(text))
-
-
-@pytest.fixture(scope="session")
 def full_model(tmp_path_factory) -> Path:
+    """The whole assistant, trained once per session; the NLU tests parse with its NLU part."""
     from bot.build.training import train
     from bot.cli.quiet import quiet
 
     quiet()
     return train(PROJECT, PROJECT.config, tmp_path_factory.mktemp("models"), "test-full")
+
+
+@pytest.fixture(scope="session")
+def parse(full_model, event_loop_session):
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(full_model))
+    return lambda text: event_loop_session.run_until_complete(agent.parse_message(text))
 
 
 @pytest.fixture(scope="session")
