@@ -14,6 +14,15 @@ from tests.paths import PROJECT
 # resource from an older tokenizer could be reused. Tests always train from scratch.
 os.environ["RASA_MAX_CACHE_SIZE"] = "0"
 
+MODEL_FIXTURES = {"full_model", "parse", "engine"}  # each trains the session's model when first used
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks ``model`` every test that needs the trained model, directly or through a fixture."""
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
+
 
 @pytest.fixture(scope="session")
 def event_loop_session():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot.build.generate import GENERATED_HEADER, generate
@@ -72,6 +73,7 @@ def test_adding_a_procedure_file_adds_its_examples(tmp_path):
     assert '"value": "thu_tuc_moi"' in Project.locate(root).generated_nlu.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow  # `rasa data validate` in a subprocess: about 30 s
 def test_rasa_data_validate_passes_on_the_generated_data():
     import os
     import subprocess

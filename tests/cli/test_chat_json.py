@@ -8,8 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.contract import GSM7_BASIC, GSM7_EXTENSION, SMS_MAX_PARTS, sms_parts
 from tests.paths import REPO
+
+pytestmark = pytest.mark.slow  # `bot chat` in a subprocess loads the model: about 10 s
 
 
 def run_chat(full_model: Path, db: Path, lines: list[str]) -> list[dict]:
