@@ -60,11 +60,12 @@ def test_mistake_is_located_with_a_fix(tmp_path, old, new, line, field, fix):
     path = write(tmp_path, MINIMAL.replace(old, new, 1))
     proc, errors = load_file(path)
     assert proc is None
-    assert errors, "the mistake was not reported"
-    first = errors[0]
-    assert (first.path, first.line, first.field) == (path, line, field), str(first)
-    assert fix in first.fix, str(first)
-    assert str(first).startswith(f"{path}:{line}: {field}: ")
+    reported = "\n".join(map(str, errors))
+    expected = [e for e in errors if (e.path, e.line, e.field) == (path, line, field) and fix in e.fix]
+    assert expected, f"no error at line {line}, field {field} with {fix!r} in its fix:\n{reported}"
+    assert str(expected[0]).startswith(f"{path}:{line}: {field}: ")
+    # one mistake, one place: no error points anywhere else in the file
+    assert {(e.path, e.line) for e in errors} == {(path, line)}, reported
 
 
 def test_not_utf8_is_reported(tmp_path):
