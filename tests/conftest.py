@@ -1,4 +1,4 @@
-"""Shared fixtures: models trained once per test session from the repository's own data."""
+"""Shared fixtures: one model trained per test session from the repository's own data."""
 
 from __future__ import annotations
 
@@ -14,6 +14,15 @@ from tests.paths import PROJECT
 # resource from an older tokenizer could be reused. Tests always train from scratch.
 os.environ["RASA_MAX_CACHE_SIZE"] = "0"
 
+MODEL_FIXTURES = {"full_model", "parse", "engine"}  # each trains the session's model when first used
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks ``model`` every test that needs the trained model, directly or through a fixture."""
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
+
 
 @pytest.fixture(scope="session")
 def event_loop_session():
@@ -23,29 +32,21 @@ def event_loop_session():
 
 
 @pytest.fixture(scope="session")
-def nlu_model(tmp_path_factory) -> Path:
-    from bot.build.training import train_nlu
-    from bot.cli.quiet import quiet
-
-    quiet()
-    return train_nlu(PROJECT, PROJECT.config, tmp_path_factory.mktemp("models"), "test-nlu")
-
-
-@pytest.fixture(scope="session")
-def parse(nlu_model, event_loop_session):
-    from rasa.core.agent import Agent
-
-    agent = Agent.load(str(nlu_model))
-    return lambda text: event_loop_session.run_until_complete(agent.parse_message(text))
-
-
-@pytest.fixture(scope="session")
 def full_model(tmp_path_factory) -> Path:
+    """The whole assistant, trained once per session; the NLU tests parse with its NLU part."""
     from bot.build.training import train
     from bot.cli.quiet import quiet
 
     quiet()
     return train(PROJECT, PROJECT.config, tmp_path_factory.mktemp("models"), "test-full")
+
+
+@pytest.fixture(scope="session")
+def parse(full_model, event_loop_session):
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(full_model))
+    return lambda text: event_loop_session.run_until_complete(agent.parse_message(text))
 
 
 @pytest.fixture(scope="session")

@@ -201,11 +201,6 @@ def is_number(key: str) -> bool:
     return key.isdigit() or key in ROMAN
 
 
-def name_key(name: str) -> str:
-    """The lookup key of a name: folded, no spaces, numbers without leading zeros ("iaphi")."""
-    return "".join(tokens(name))
-
-
 def spaced_key(name: str) -> str:
     """The lookup key of a name keeping its syllables apart ("ia phi"): "sinh o" is not "sìn hồ"."""
     return " ".join(tokens(name))

@@ -629,16 +629,23 @@ def _keyword_clashes(proc: Procedure) -> CatalogueError | None:
                           "chọn từ khóa khác, ví dụ viết liền tên thủ tục không dấu")
 
 
-def _cross_checks(procedures: list[Procedure]) -> list[CatalogueError]:
-    errors = [e for e in map(_keyword_clashes, procedures) if e is not None]
+def _shared_codes(procedures: list[Procedure]) -> list[CatalogueError]:
+    """A code in two files: a warning, since the portal sometimes files two things citizens ask
+    about separately under one procedure (cải chính hộ tịch and xác định lại dân tộc)."""
+    notes = []
     seen_code: dict[str, Procedure] = {}
     for proc in procedures:
         for code in proc.codes:
             if code in seen_code:
-                errors.append(CatalogueError(proc.path, 0, "codes",
-                                             f"mã '{code}' đã dùng cho {seen_code[code].path.name}",
-                                             "mỗi thủ tục cần mã riêng"))
+                notes.append(CatalogueError(
+                    proc.path, 0, "codes", f"mã '{code}' cũng dùng cho {seen_code[code].path.name}",
+                    "đúng nếu trên Cổng Dịch vụ công hai việc này là một thủ tục; nếu không, sửa mã"))
             seen_code[code] = proc
+    return notes
+
+
+def _cross_checks(procedures: list[Procedure]) -> list[CatalogueError]:
+    errors = [e for e in map(_keyword_clashes, procedures) if e is not None]
     seen_alias: dict[str, Procedure] = {}
     seen_keyword: dict[str, Procedure] = {}
     for proc in procedures:
@@ -693,6 +700,7 @@ def check_catalogue(directory: Path | str = "procedures") -> tuple[Catalogue, li
     drafts = {p.path for p in procedures if p.draft}
     for clash in _cross_checks(sorted(procedures, key=lambda p: p.draft)):  # drafts last
         (warnings if clash.path in drafts else errors).append(clash)
+    warnings.extend(_shared_codes(sorted(procedures, key=lambda p: p.draft)))
     not_covered: tuple[NotCovered, ...] = ()
     if (directory / NOT_COVERED_FILE).exists():
         not_covered, problems = _load_not_covered(directory / NOT_COVERED_FILE, procedures)

@@ -14,15 +14,20 @@ from bot.serving.store import Store
 from bot.serving.worker import Worker
 
 
-def build_app(engine: Engine, store: Store, connectors: Mapping[str, Connector], name: str = "bot") -> Any:
-    """The Sanic app: one webhook blueprint per connector, worker loops started with the server."""
+def build_app(engine: Engine, store: Store, connectors: Mapping[str, Connector], name: str = "bot",
+              worker_options: Mapping[str, Any] | None = None) -> Any:
+    """The Sanic app: one webhook blueprint per connector, worker loops started with the server.
+
+    ``worker_options`` are passed on to ``Worker`` (tests shorten its backoff and polling); without
+    them the worker keeps its production timing.
+    """
     from rasa.core.channels.channel import register
     from sanic import Sanic, response
 
     app = Sanic(name, configure_logging=False)
     app.config.REQUEST_MAX_SIZE = max((c.max_body_bytes for c in connectors.values()), default=65536)
     app.config.KEEP_ALIVE_TIMEOUT = 5
-    worker = Worker(store, engine, connectors)
+    worker = Worker(store, engine, connectors, **(worker_options or {}))
     app.ctx.worker = worker
     app.ctx.accept = worker.accept
     app.ctx.agent = engine.agent

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.contract import Connector, Delivery, Event, Inbound, Rendered, Reply, SendError
@@ -27,11 +27,12 @@ POLL_SECONDS = 0.5  # backstop when no wake-up arrives
 FORGET_EVERY_SECONDS = 3600.0  # how often answered inbound ids older than the dedup window go
 
 
-def backoff(attempts: int, retry_after: float | None) -> float | None:
+def backoff(attempts: int, retry_after: float | None,
+            schedule: Sequence[float] = BACKOFF_SECONDS) -> float | None:
     """Seconds before the next try after ``attempts`` failures, or None when it is time to give up."""
-    if attempts > len(BACKOFF_SECONDS):
+    if attempts > len(schedule):
         return None
-    return max(BACKOFF_SECONDS[attempts - 1], retry_after or 0.0)
+    return max(schedule[attempts - 1], retry_after or 0.0)
 
 
 @dataclass
@@ -40,6 +41,8 @@ class Worker:
     engine: Engine
     connectors: Mapping[str, Connector]
     clock: Callable[[], float] = time.time
+    backoff_seconds: Sequence[float] = BACKOFF_SECONDS  # tests shorten these two
+    poll_seconds: float = POLL_SECONDS
     _conversations: dict[str, Conversation] = field(init=False)
     _busy: set[tuple[str, str]] = field(default_factory=set, init=False)
     _sending: set[tuple[str, str]] = field(default_factory=set, init=False)
@@ -83,7 +86,7 @@ class Worker:
             for key, messages in groups.items():
                 self._busy.add(key)
                 self._spawn(self._answer_all(key, messages))
-            await _wait(self._inbox_wake, POLL_SECONDS)
+            await _wait(self._inbox_wake, self.poll_seconds)
 
     async def run_outbox(self) -> None:
         while True:
@@ -98,7 +101,7 @@ class Worker:
             for key, messages in groups.items():
                 self._sending.add(key)
                 self._spawn(self._send_all(key, messages))
-            await _wait(self._outbox_wake, POLL_SECONDS)
+            await _wait(self._outbox_wake, self.poll_seconds)
 
     def start(self) -> None:
         """Starts both loops; whatever the database holds from before a crash is handled first."""
@@ -165,7 +168,9 @@ class Worker:
             platform_id = await connector.send(message.recipient, Rendered(message.text, message.buttons),
                                                meta)
         except SendError as exc:
-            delay = backoff(message.attempts + 1, exc.retry_after) if exc.retryable else None
+            delay = None
+            if exc.retryable:
+                delay = backoff(message.attempts + 1, exc.retry_after, self.backoff_seconds)
             if delay is None:
                 logger.warning("%s: outbound %s failed for good (%s): %s", message.channel, message.id,
                                exc.kind.value, exc.reason)

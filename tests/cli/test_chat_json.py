@@ -8,8 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.contract import GSM7_BASIC, GSM7_EXTENSION, SMS_MAX_PARTS, sms_parts
 from tests.paths import REPO
+
+pytestmark = pytest.mark.slow  # `bot chat` in a subprocess loads the model: about 10 s
 
 
 def run_chat(full_model: Path, db: Path, lines: list[str]) -> list[dict]:
@@ -23,14 +27,24 @@ def run_chat(full_model: Path, db: Path, lines: list[str]) -> list[dict]:
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
-def test_one_json_line_per_input_keeping_each_senders_conversation(full_model, tmp_path):
-    inputs = [
-        {"sender": "0912000001", "text": "dang ky khai sinh can giay to gi"},
-        {"sender": "0912000002", "text": "ket hon"},
-        {"sender": "0912000001", "text": "nop o dau"},
-        {"sender": "0912000002", "text": "le phi bn"},
-    ]
-    outputs = run_chat(full_model, tmp_path / "bot.db", [json.dumps(i) for i in inputs])
+CONVERSATION = [
+    {"sender": "0912000001", "text": "dang ky khai sinh can giay to gi"},
+    {"sender": "0912000002", "text": "ket hon"},
+    {"sender": "0912000001", "text": "nop o dau"},
+    {"sender": "0912000002", "text": "le phi bn"},
+]
+MALFORMED = ["not json", '{"text": "no sender"}', '{"sender": "1", "text": "menu"}']
+
+
+@pytest.fixture(scope="module")
+def outputs(full_model, tmp_path_factory) -> list[dict]:
+    """One `bot chat` run for both tests (each run loads the model: about 10 s); the senders differ."""
+    lines = [json.dumps(i) for i in CONVERSATION] + MALFORMED
+    return run_chat(full_model, tmp_path_factory.mktemp("chat") / "bot.db", lines)
+
+
+def test_one_json_line_per_input_keeping_each_senders_conversation(outputs):
+    inputs, outputs = CONVERSATION, outputs[:len(CONVERSATION)]
     assert [o["sender"] for o in outputs] == [i["sender"] for i in inputs]
     texts = [" ".join(r["text"] for r in o["replies"]).lower() for o in outputs]
     assert "khai sinh" in texts[2] and "ket hon" in texts[3]
@@ -41,8 +55,7 @@ def test_one_json_line_per_input_keeping_each_senders_conversation(full_model, t
             assert reply["buttons"] == []
 
 
-def test_malformed_json_lines_get_an_error_line_not_a_crash(full_model, tmp_path):
-    outputs = run_chat(full_model, tmp_path / "bot.db",
-                       ["not json", '{"text": "no sender"}', '{"sender": "1", "text": "menu"}'])
+def test_malformed_json_lines_get_an_error_line_not_a_crash(outputs):
+    outputs = outputs[len(CONVERSATION):]
     assert [("error" in o) for o in outputs] == [True, True, False]
     assert "1. " in outputs[2]["replies"][0]["text"]

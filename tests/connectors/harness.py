@@ -19,6 +19,12 @@ from typing import Any
 
 LOOPBACK = "127.0.0.1"
 
+# The server's worker in these tests: the production backoff schedule (2, 10, 60, 300, 1800 s)
+# scaled down ten times, and a shorter idle poll, so a retry takes a fraction of a second.
+BACKOFF_SECONDS = (0.2, 1.0, 6.0, 30.0, 180.0)
+POLL_SECONDS = 0.1
+WORKER_OPTIONS: Mapping[str, Any] = {"backoff_seconds": BACKOFF_SECONDS, "poll_seconds": POLL_SECONDS}
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -81,9 +87,11 @@ def request(url: str, body: bytes | None = None, headers: Mapping[str, str] | No
 
 
 class ServerThread:
-    """The real app (webhooks, inbox, outbox) on its own event loop in a daemon thread."""
+    """The real app (webhooks, inbox, outbox) on its own event loop in a daemon thread, with the
+    short worker timing of ``WORKER_OPTIONS`` unless ``worker_options`` says otherwise."""
 
-    def __init__(self, engine: Any, store: Any, connectors: Mapping[str, Any]) -> None:
+    def __init__(self, engine: Any, store: Any, connectors: Mapping[str, Any],
+                 worker_options: Mapping[str, Any] = WORKER_OPTIONS) -> None:
         from sanic import Sanic
 
         from bot.serving.server import build_app
@@ -91,7 +99,8 @@ class ServerThread:
         Sanic.test_mode = True  # without it a second app in one process fails in Sanic's touchup
 
         self.port = free_port()
-        self.app = build_app(engine, store, connectors, name=f"bot_test_{self.port}")
+        self.app = build_app(engine, store, connectors, name=f"bot_test_{self.port}",
+                             worker_options=worker_options)
         self.loop = asyncio.new_event_loop()
         self._server: Any = None
         self._thread = threading.Thread(target=self._run, daemon=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bot.catalogue import ASPECTS, load_catalogue
-from bot.contract import TELEGRAM_MAX_CALLBACK_BYTES, sms_parts
+from bot.contract import SMS_MAX_PARTS, TELEGRAM_MAX_CALLBACK_BYTES, sms_parts
 from bot.dialogue.answers import Answers
 from bot.dialogue.phrases import load_phrases
-from bot.render import render
+from bot.render import SMS_MORE_HINT, render, sms_text, to_gsm7
 from tests.paths import REPO
 
 BOOK = Answers(load_catalogue(REPO / "procedures"), load_phrases(REPO / "flows" / "phrases.yml"))
@@ -31,13 +31,25 @@ def test_every_button_payload_fits_telegram_callback_data():
             assert len(button.payload.encode()) <= TELEGRAM_MAX_CALLBACK_BYTES, button.payload
 
 
+PAGED_ASPECTS = {"documents"}  # only a list of documents may be longer than one SMS page
+
+
 @pytest.mark.parametrize("proc", PROCEDURES, ids=[p.id for p in PROCEDURES])
 @pytest.mark.parametrize("aspect", ASPECTS)
 def test_each_aspect_answer_names_the_procedure_and_fits_three_sms_or_pages(proc, aspect):
     reply = BOOK.aspect(proc, aspect)
     assert reply.text.startswith(proc.short_name)
+    whole = sms_text(reply)
     (sms,) = render(reply, "sms")
-    assert sms_parts(sms.text) <= 3
+    pages = [sms.text, *sms.more]
+    if aspect not in PAGED_ASPECTS:  # a fact fits three SMS as written: no THEM needed
+        assert sms_parts(whole) <= SMS_MAX_PARTS and pages == [whole], (sms_parts(whole), whole)
+    assert all(sms_parts(page) <= SMS_MAX_PARTS for page in pages)
+    assert pages[0].startswith(f"{to_gsm7(proc.short_name)} - ")
+    assert all(page.endswith(f"\n{SMS_MORE_HINT}") for page in pages[:-1])
+    # paging loses, repeats and reorders nothing: the pages read as the whole answer
+    words = [w for page in pages for w in page.removesuffix(SMS_MORE_HINT).split()]
+    assert words == whole.split()
 
 
 def test_unverified_facts_tell_the_citizen_to_check():

@@ -47,14 +47,24 @@ def test_there_are_enough_conversations():
     assert len(plain) * 2 >= len(turns), "half the turns must be typed without diacritics"
 
 
-BAD_INPUT = ["", "   ", "x" * 5000, "🙂🙂🙂", "\x00\x01\x02", "khai\x00sinh", "\u202e\u200b"]
+HELP = yaml.safe_load(PROJECT.responses.read_text(encoding="utf-8"))["responses"]["utter_help"][0]["text"]
+# (what arrives, what it must be answered as: None for the help reply)
+BAD_INPUT = [("", None), ("   ", None), ("x" * 5000, None), ("🙂🙂🙂", None), ("\x00\x01\x02", None),
+             ("khai\x00sinh", "khai sinh"), ("\u202e\u200b", None)]
 
 
-@pytest.mark.parametrize("text", BAD_INPUT, ids=range(len(BAD_INPUT)))
-def test_bad_input_gets_a_short_polite_reply(engine, event_loop_session, text):
-    replies = event_loop_session.run_until_complete(engine.handle("bad-input", text))
-    assert replies and all(r.text for r in replies)
-    assert all(len(r.text) < 1000 and "Traceback" not in r.text for r in replies)
+@pytest.mark.parametrize("text, understood_as", BAD_INPUT, ids=range(len(BAD_INPUT)))
+def test_bad_input_gets_a_short_polite_reply(engine, event_loop_session, text, understood_as):
+    def said(sender: str, message: str) -> list[str]:
+        return [r.text for r in event_loop_session.run_until_complete(engine.handle(sender, message))]
+
+    sender = "bad-input-" + str(BAD_INPUT.index((text, understood_as)))
+    replies = said(sender, text)
+    if understood_as is None:
+        assert replies == [HELP]
+    else:  # a control character between words reads as a space
+        assert replies == said(sender + "-plain", understood_as) and HELP not in replies
+    assert all(len(r) < 1000 and "Traceback" not in r for r in replies)
 
 
 def test_conversation_survives_a_restart(full_model, tmp_path):

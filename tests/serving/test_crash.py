@@ -108,6 +108,7 @@ def fake():
         yield telegram
 
 
+@pytest.mark.slow  # two `bot serve` processes, each loading the model
 def test_sigkill_mid_traffic_loses_nothing_and_doubles_nothing(full_model, fake, tmp_path):
     server = Server(tmp_path, full_model, fake)
     updates = [(1000 + n, 5000 + n % SENDERS, QUESTIONS[n // SENDERS]) for n in range(SENDERS * PER_SENDER)]

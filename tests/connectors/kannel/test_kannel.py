@@ -327,7 +327,7 @@ def test_hostile_or_broken_requests_are_refused_and_nothing_is_sent(engine, tmp_
                 request(f"{server.url}/webhooks/sms/dlr?secret=guessed&id=1&status=1").status,
                 request(f"{server.url}/webhooks/sms/other?secret={SECRET}").status,
             ]
-            time.sleep(0.6)  # the inbox polls every 0.5 s
+            time.sleep(0.6)  # several inbox polls
             assert store.pending_inbound() == []
     assert answers == [403, 403, 400, 403, 404]
     assert kannel.calls == [] and store.outbound_counts() == {}
@@ -342,7 +342,7 @@ def test_kannel_busy_is_retried_and_refused_sendsms_is_marked_failed(engine, tmp
             connector.public_url = server.url
             kannel.answer_next(503, "Temporal failure, try again later.")
             assert _mo(server, busy, "le phi dang ky khai sinh", "6c0e7a10-0005").status == 200
-            sent = wait_until(lambda: _settled(store, busy), timeout=30)  # first retry after 2 s
+            sent = wait_until(lambda: _settled(store, busy), timeout=30)  # retried after the first backoff
             kannel.answer_next(403, "Authorization failed for sendsms")
             assert _mo(server, refused, "le phi dang ky khai sinh", "6c0e7a10-0006").status == 200
             failed = wait_until(lambda: _settled(store, refused), timeout=30)

@@ -49,8 +49,9 @@ STOP_SECONDS = 10.0  # bearerbox took about 2 s to stop on SIGTERM here
 SHORT_NUMBER = "8088"  # global-sender in kannel.conf.in, and the number citizens write to
 
 
-pytestmark = pytest.mark.skipif(os.environ.get("SKIP_KANNEL") == "1",
-                                reason="SKIP_KANNEL=1: the real Kannel test is skipped on request")
+pytestmark = [pytest.mark.kannel,
+              pytest.mark.skipif(os.environ.get("SKIP_KANNEL") == "1",
+                                 reason="SKIP_KANNEL=1: the real Kannel test is skipped on request")]
 
 
 @pytest.fixture(scope="session", autouse=True)

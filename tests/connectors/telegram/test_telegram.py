@@ -23,7 +23,7 @@ from bot.serving.channels import load_connectors
 from bot.serving.store import InboundRow, Store
 from connectors.telegram import TelegramConnector
 from connectors.telegram.connector import DEFAULT_BASE_URL, MAX_CALLBACK_BYTES, MAX_TEXT, SECRET_HEADER
-from tests.connectors.harness import ServerThread, free_port, request, wait_until
+from tests.connectors.harness import BACKOFF_SECONDS, ServerThread, free_port, request, wait_until
 from tests.connectors.telegram.fake_telegram import FakeTelegram
 
 TESTDATA = Path(__file__).parent / "testdata"
@@ -31,8 +31,8 @@ TOKEN = "7000000001:AAH-fake_token_Zq3xVb9LmN2pRt5sW8yK1cD"
 SECRET = "webhook-secret_4f9a2c71e8b35d06"
 LAN = "5551234567"  # the chat id in the recorded payloads
 FEE_PAYLOAD = '/ask_fee{"procedure":"khai_sinh"}'
-E2E_TIMEOUT = 15.0  # covers the outbox's first backoff (2 s) with room to spare
-IDLE_SECONDS = 1.0  # two of the worker's idle polls (0.5 s): enough for a second answer to show up
+E2E_TIMEOUT = 15.0  # covers the outbox's first backoff with room to spare
+IDLE_SECONDS = 1.0  # ten of the test worker's idle polls: enough for a second answer to show up
 
 
 
@@ -368,8 +368,9 @@ def test_sticker_gets_the_help_message(engine, fake, tmp_path):
     assert "Tôi chưa hiểu ý bạn" in fake.sent()[0].params["text"]
 
 
-@pytest.mark.parametrize("status", [429, 502])
-def test_rate_limit_and_bad_gateway_are_retried(engine, fake, tmp_path, status):
+# 429 says retry_after=1, longer than the test server's first backoff step, so it must win
+@pytest.mark.parametrize("status, wait", [(429, 1.0), (502, BACKOFF_SECONDS[0])])
+def test_rate_limit_and_bad_gateway_are_retried(engine, fake, tmp_path, status, wait):
     fake.fail_next("sendMessage", status, retry_after=1)
     with serving(engine, fake, tmp_path) as (url, store):
         assert post(url, update("text", 5550000010 + status)) == 200
@@ -377,7 +378,7 @@ def test_rate_limit_and_bad_gateway_are_retried(engine, fake, tmp_path, status):
     attempts = fake.calls("sendMessage")
     assert [c.status for c in attempts] == [status] + [200] * counts["sent"]
     assert attempts[1].params == attempts[0].params  # the same message, once
-    assert attempts[1].at - attempts[0].at >= 1.0  # not before Telegram's retry_after
+    assert attempts[1].at - attempts[0].at >= wait  # not before Telegram's retry_after or the backoff
 
 
 @pytest.mark.parametrize("status", [403, 400])

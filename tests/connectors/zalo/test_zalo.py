@@ -17,7 +17,7 @@ from bot.serving.store import Store
 from bot.text import fold
 from connectors.zalo import ZaloConnector
 from connectors.zalo.tokens import TokenPair
-from tests.connectors.harness import ServerThread, wait_until
+from tests.connectors.harness import BACKOFF_SECONDS, POLL_SECONDS, ServerThread, wait_until
 from tests.connectors.zalo.fake_zalo import (
     APP_ID,
     APP_SECRET_KEY,
@@ -216,7 +216,7 @@ def test_closed_window_is_recorded_failed_and_not_retried(engine, tmp_path):
         run.fake.fail_next(-230)
         run.zalo.send(text_event("khai sinh can giay to gi"))
         wait_until(lambda: run.store.outbound_counts().get("failed"), 15)
-        time.sleep(2.5)  # past the outbox's first backoff: a retry would have happened
+        time.sleep(BACKOFF_SECONDS[0] + 5 * POLL_SECONDS)  # past the first backoff: a retry would show
         counts = run.store.outbound_counts()
     assert counts.get("failed") == 1
     assert [c.answer["error"] for c in run.fake.cs_calls].count(-230) == 1
@@ -233,7 +233,7 @@ def test_rate_limit_is_retried_and_then_delivered(engine, tmp_path):
     assert counts == {"sent": len(run.fake.delivered)}
     assert [c.answer["error"] for c in run.fake.cs_calls][:2] == [-32, 0]
     assert run.fake.cs_calls[0].body == run.fake.cs_calls[1].body
-    assert 2.0 <= elapsed < 15  # the outbox's first backoff is 2 s
+    assert BACKOFF_SECONDS[0] <= elapsed < 15  # not before the outbox's first backoff
 
 
 def test_choices_go_out_as_a_button_template(engine, tmp_path):
