@@ -27,6 +27,8 @@ class Scores:
     entity_fn: int = 0
     confusions: Counter = field(default_factory=Counter)
     misses: list[tuple[str, str, str]] = field(default_factory=list)
+    # answered with a procedure the citizen did not mean: the figure that matters most
+    wrong_procedure: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def intent_accuracy(self) -> float:
@@ -36,6 +38,11 @@ class Scores:
     def entity_f1(self) -> float:
         denominator = 2 * self.entity_tp + self.entity_fp + self.entity_fn
         return 2 * self.entity_tp / denominator if denominator else 1.0
+
+
+# Intents whose reply carries no procedure's facts: a procedure found in them misleads nobody.
+NOT_ANSWERED_WITH_FACTS = frozenset({"out_of_scope", "greet", "goodbye", "thank", "menu", "cancel",
+                                     "nlu_fallback", "choose_option"})
 
 
 def _procedures(entities: list[dict]) -> set[str]:
@@ -91,6 +98,9 @@ def score(agent: Any, examples: list[tuple[str, str, set[str]]], name: str) -> S
             result.entity_tp += len(found & gold)
             result.entity_fp += len(found - gold)
             result.entity_fn += len(gold - found)
+            if found - gold and predicted not in NOT_ANSWERED_WITH_FACTS:
+                result.wrong_procedure.append((text, ",".join(sorted(gold)) or "-",
+                                               ",".join(sorted(found))))
 
     asyncio.run(run())
     return result
@@ -98,8 +108,9 @@ def score(agent: Any, examples: list[tuple[str, str, set[str]]], name: str) -> S
 
 def report(results: list[Scores], test_file: Path, overlap_count: int, total: int) -> str:
     lines = [f"Held-out set: {test_file} ({total} messages; {overlap_count} also in training)",
-             "", f"{'pipeline':<24} {'intent accuracy':>16} {'procedure F1':>13}"]
-    lines += [f"{r.name:<24} {r.intent_accuracy:>16.3f} {r.entity_f1:>13.3f}" for r in results]
+             "", f"{'pipeline':<24} {'intent accuracy':>16} {'procedure F1':>13} {'wrong procedure':>16}"]
+    lines += [f"{r.name:<24} {r.intent_accuracy:>16.3f} {r.entity_f1:>13.3f} {len(r.wrong_procedure):>16}"
+              for r in results]
     for r in results:
         lines += ["", f"Most frequent intent confusions ({r.name}): expected -> predicted"]
         lines += [f"  {n:>3}  {a} -> {b}" for (a, b), n in r.confusions.most_common(8)]

@@ -129,5 +129,7 @@ def run_evaluate(args: argparse.Namespace, project: Project) -> int:
         if args.show_misses:
             for text, expected, predicted in results[0].misses:
                 print(f"  MISS {expected:>16} -> {predicted:<16} {text}")
+            for text, expected, predicted in results[0].wrong_procedure:
+                print(f"  WRONG PROCEDURE {expected} -> {predicted}: {text}")
             print()
     return 0
