@@ -129,7 +129,31 @@ def procedure_examples(catalogue: Catalogue, templates: dict[str, list[str]],
     for intent in (*ASPECT_TEMPLATE_INTENTS, GUIDE_INTENT, FAQ_INTENT):
         if examples.get(intent):
             examples[intent] += with_preambles(examples[intent], preambles)
-    return {intent: _unique(rows) for intent, rows in examples.items()}
+    return _one_intent_per_text({intent: _unique(rows) for intent, rows in examples.items()},
+                                {q for proc in procedures for entry in proc.faq for q in entry.questions})
+
+
+_MARKUP = re.compile(r"\[([^\]]*)\]\{[^}]*\}")
+
+
+def _one_intent_per_text(examples: dict[str, list[str]], written: set[str]) -> dict[str, list[str]]:
+    """Keeps each text under one intent: a template filled with some alias can come out exactly
+    as a FAQ question staff wrote, and Rasa refuses one text under two intents. What staff wrote
+    keeps its intent; otherwise the first intent that produced the text does."""
+    owner: dict[str, str] = {}
+    for intent, rows in examples.items():
+        for row in rows:
+            if _plain(row) in written:
+                owner.setdefault(_plain(row), intent)
+    for intent, rows in examples.items():
+        for row in rows:
+            owner.setdefault(_plain(row), intent)
+    return {intent: [r for r in rows if owner[_plain(r)] == intent] for intent, rows in examples.items()}
+
+
+def _plain(row: str) -> str:
+    """An example's text without its entity markup."""
+    return _MARKUP.sub(r"\1", row)
 
 
 def with_preambles(rows: Sequence[str], preambles: Sequence[str]) -> list[str]:

@@ -14,7 +14,7 @@ from bot.catalogue.schema import PORTAL_URL
 
 ASPECTS = ("documents", "fee", "where", "processing_time", "deadline", "online", "steps")
 # Menu groups: with dozens of procedures a menu lists groups first (titles in flows/phrases.yml).
-GROUPS = ("cu_tru", "ho_tich", "chung_thuc", "xa_hoi", "dat_dai")
+GROUPS = ("cu_tru", "ho_tich", "ho_tich_khac", "chung_thuc", "xa_hoi", "dat_dai")
 OTHER_GROUP = "khac"
 OFFICES = ("ubnd_xa", "cong_an_xa", "van_phong_dang_ky_dat_dai", "bhxh_tinh", "truc_tuyen")
 ONLINE_LEVELS = ("toan_trinh", "mot_phan", "khong")
