@@ -40,7 +40,7 @@ def validated(project: Project) -> Catalogue | None:
     print(f"Hợp lệ: {len(published)} thủ tục ({', '.join(p.id for p in published)}).")
     if drafts:
         print(f"Bản nháp, chưa dùng để trả lời: {len(drafts)} ({', '.join(drafts)}).")
-    return Catalogue(published)
+    return Catalogue(published, catalogue.not_covered)
 
 
 def run_validate(_args: argparse.Namespace, project: Project) -> int:

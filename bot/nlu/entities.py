@@ -126,15 +126,20 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         mất" for "bố mất"), each as the procedure(s) it leads to."""
         tokens = message.get(TOKENS) or []
         text = message.get(TEXT) or ""
-        lemmas = [t.lemma for t in tokens]
+        # words, not tokens: the segmenter joins learnt phrases ("bố_mất") into one token
+        words, owners = [], []
+        for index, token in enumerate(tokens):
+            for word in token.lemma.split("_"):
+                words.append(word)
+                owners.append(index)
         found: dict[str, dict[str, Any]] = {}
         for key, (entity, values) in self.patterns.items():
             if entity != self._config["event_entity"]:
                 continue
-            span = _in_order(key.split(), lemmas, MAX_EVENT_GAP)
+            span = _in_order(key.replace("_", " ").split(), words, MAX_EVENT_GAP)
             if span is None:
                 continue
-            start, end = tokens[span[0]].start, tokens[span[1]].end
+            start, end = tokens[owners[span[0]]].start, tokens[owners[span[1]]].end
             for value in values.split(self._config["event_separator"]):
                 found.setdefault(value, {"entity": self._config["event_target"], "value": value,
                                          "start": start, "end": end, "confidence_entity": 1.0,

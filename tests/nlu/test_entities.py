@@ -16,7 +16,7 @@ from bot.nlu.segmenter import Segmenter
 
 # "làm khai sinh" is one learnt word, so in the second example the annotated span begins inside
 # a word: only the first example may teach a name.
-SEGMENTER = Segmenter({("lam", "khai", "sinh")})
+SEGMENTER = Segmenter({("lam", "khai", "sinh"), ("bo", "mat")})  # "bố mất": one learnt word
 
 
 def tokenized(text: str, entities: list[tuple[str, str]] = (), entity: str = "procedure") -> Message:
@@ -76,7 +76,7 @@ def _found(extractor: LemmaEntityExtractor, text: str) -> set[tuple[str, str]]:
 
 @pytest.mark.parametrize(("text", "expected"), [
     # a told situation leads to its procedure, its words a few apart at most
-    ("bo toi moi mat hom qua can giay gi", {("procedure_told", "khai_tu")}),
+    ("bo toi vua mat hom qua can giay gi", {("procedure_told", "khai_tu")}),
     ("bố mất rồi", {("procedure_told", "khai_tu")}),
     ("bo toi o que lau roi gio da mat", set()),  # too far apart to be one phrase
     # a name always wins over a story, even when the story's words overlap it
