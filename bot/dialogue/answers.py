@@ -63,10 +63,10 @@ class Answers:
     # ----------------------------------------------------------------- facts
 
     def _fact(self, fact: Fact, verified: bool = True) -> str:
-        lines = [fact.text] + ([fact.note] if fact.note else [])
         if not (fact.verified and verified):
-            lines.append(self.phrases["unverified"])
-        return "\n".join(lines)
+            # the note of an unverified fact is the reason, for staff: citizens get the warning
+            return "\n".join([fact.text, self.phrases["unverified"]])
+        return "\n".join([fact.text] + ([fact.note] if fact.note else []))
 
     def _documents(self, proc: Procedure) -> str:
         lines = []

@@ -98,3 +98,12 @@ def test_a_question_naming_two_procedures_is_answered_from_either():
     found = BOOK.best_faq("me chua ket hon sinh con thi lam giay khai sinh the nao", "ket_hon",
                           named={"ket_hon", "khai_sinh"})
     assert found is not None and (found[0].id, found[1].id) == ("khai_sinh", "khong_co_cha")
+
+
+def test_an_unverified_fact_shows_the_warning_not_the_staff_reason():
+    facts = [(proc, aspect) for proc in BOOK.catalogue for aspect in ASPECTS if aspect != "documents"
+             and getattr(proc, aspect).note and not getattr(proc, aspect).verified]
+    assert facts, "the shipped catalogue has unverified facts with a reason"
+    for proc, aspect in facts:
+        text = BOOK.aspect(proc, aspect).text
+        assert getattr(proc, aspect).note not in text and BOOK.phrases["unverified"] in text
