@@ -10,9 +10,11 @@ the NLU would read as another word).
 from bot.catalogue.loading import CatalogueError, CatalogueInvalid, load_catalogue, load_file
 from bot.catalogue.model import (
     ASPECTS,
+    DEADLINE_EVENTS,
     OFFICES,
     ONLINE_LEVELS,
     Catalogue,
+    DeadlineCount,
     Document,
     Fact,
     Faq,
@@ -21,5 +23,6 @@ from bot.catalogue.model import (
     Question,
 )
 
-__all__ = ["ASPECTS", "OFFICES", "ONLINE_LEVELS", "Catalogue", "CatalogueError", "CatalogueInvalid",
-           "Document", "Fact", "Faq", "Option", "Procedure", "Question", "load_catalogue", "load_file"]
+__all__ = ["ASPECTS", "DEADLINE_EVENTS", "OFFICES", "ONLINE_LEVELS", "Catalogue", "CatalogueError",
+           "CatalogueInvalid", "DeadlineCount", "Document", "Fact", "Faq", "Option", "Procedure",
+           "Question", "load_catalogue", "load_file"]

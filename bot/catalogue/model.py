@@ -13,6 +13,9 @@ from pathlib import Path
 ASPECTS = ("documents", "fee", "where", "processing_time", "deadline", "online", "steps")
 OFFICES = ("ubnd_xa", "cong_an_xa", "van_phong_dang_ky_dat_dai", "bhxh_tinh", "truc_tuyen")
 ONLINE_LEVELS = ("toan_trinh", "mot_phan", "khong")
+# What a deadline's ``days`` are counted from: the birth, the death (``deadline.counted_from``).
+DEADLINE_EVENTS = ("sinh", "mat")
+DEADLINE_MAX_DAYS = 3660
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,14 @@ class Fact:
     text: str
     verified: bool = True
     note: str = ""
+
+
+@dataclass(frozen=True)
+class DeadlineCount:
+    """The computable part of a deadline: ``days`` after the event ``counted_from`` (sinh, mat)."""
+
+    days: int
+    counted_from: str
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,7 @@ class Procedure:
     last_verified: dt.date
     path: Path
     alias_lines: tuple[int, ...] = ()
+    deadline_count: DeadlineCount | None = None  # set when ``deadline`` has days and counted_from
 
     def question(self, question_id: str) -> Question:
         return next(q for q in self.guide if q.id == question_id)
