@@ -92,7 +92,7 @@ def respond(intent: str, procedure: Procedure | None, tracker: Tracker,
             return events + say(dispatcher, book.aspect(procedure, last_aspect)) + [
                 SlotSet("options", None)]
         return events + say(dispatcher, book.overview(procedure))
-    if intent in reminding.INTENTS:
+    if intent in reminding.INTENTS or reminding.asks_deadline_of_a_date(intent, tracker):
         replies, slots = reminding.handle(intent, procedure, tracker, book)
         events = [SlotSet(name, value) for name, value in slots.items()]
         for reply in replies:

@@ -156,6 +156,16 @@ def _procedure(book: Answers, given: Procedure | None, event: str | None) -> Pro
     return _counted(book, event) if event else None
 
 
+def asks_deadline_of_a_date(intent: str, tracker: Any) -> bool:
+    """True for a deadline question that gives the birth or death date ("bé sinh hôm 10/3, hạn
+    cuối là ngày nào"): it is answered with the computed deadline and a reminder offer."""
+    desk = current_desk()
+    if intent != "ask_deadline" or desk is None:
+        return False
+    text = tracker.latest_message.get("text") or ""
+    return read_event(text) is not None and read_date(text, local(desk.now()).date()).found
+
+
 def handle(intent: str, procedure: Procedure | None, tracker: Any,
            book: Answers) -> tuple[list[Reply], dict[str, Any]]:
     """The replies to a reminder intent, and the slots to set."""
@@ -175,7 +185,7 @@ def handle(intent: str, procedure: Procedure | None, tracker: Any,
         count = desk.cancel_pending(channel, address)
         key = "reminder.cancelled" if count else "reminder.none"
         return [Reply(phrases[key].format(count=count))], {OFFER_SLOT: None}
-    return _offer(procedure, tracker, book, desk, channel, address)
+    return _offer(procedure, tracker, book, desk, channel, address)  # EVENT_INTENT, ask_deadline
 
 
 def _offer(given: Procedure | None, tracker: Any, book: Answers, desk: ReminderDesk, channel: str,

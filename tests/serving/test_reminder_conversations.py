@@ -63,6 +63,12 @@ def test_a_future_date_and_a_passed_deadline_get_no_offer(talk):
     assert "da qua" in reply and "qua han van" in reply and "co nhac toi" not in reply
 
 
+def test_a_deadline_question_with_the_birth_date_gets_the_date_computed(talk):
+    reply = talk("telegram", "remind-5", "Vợ tôi sinh ở bệnh viện hôm 10/3/2026, tôi đi làm rẫy suốt chưa "
+                 "rảnh. Hạn cuối để làm khai sinh cho cháu là ngày nào")
+    assert "han lam khai sinh" in reply and "ngay 9 thang 5" in reply and "da qua" in reply
+
+
 def test_stop_opts_out_and_thoi_cancels_the_questionnaire(engine, talk):
     assert "be sinh o dau" in talk("telegram", "stop-1", "huong dan toi lam khai sinh")
     assert "da tat" in talk("telegram", "stop-1", "STOP")
