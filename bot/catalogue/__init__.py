@@ -16,9 +16,11 @@ from bot.catalogue.loading import (
 )
 from bot.catalogue.model import (
     ASPECTS,
+    DEADLINE_EVENTS,
     OFFICES,
     ONLINE_LEVELS,
     Catalogue,
+    DeadlineCount,
     Document,
     Fact,
     Faq,
@@ -29,6 +31,6 @@ from bot.catalogue.model import (
     Sourcing,
 )
 
-__all__ = ["ASPECTS", "OFFICES", "ONLINE_LEVELS", "Catalogue", "CatalogueError", "CatalogueInvalid",
-           "Document", "Fact", "Faq", "Option", "Procedure", "Question", "Source", "Sourcing",
-           "check_catalogue", "load_catalogue", "load_file"]
+__all__ = ["ASPECTS", "DEADLINE_EVENTS", "OFFICES", "ONLINE_LEVELS", "Catalogue", "CatalogueError",
+           "CatalogueInvalid", "DeadlineCount", "Document", "Fact", "Faq", "Option", "Procedure", "Question",
+           "Source", "Sourcing", "check_catalogue", "load_catalogue", "load_file"]

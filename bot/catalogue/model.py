@@ -13,6 +13,9 @@ from pathlib import Path
 ASPECTS = ("documents", "fee", "where", "processing_time", "deadline", "online", "steps")
 OFFICES = ("ubnd_xa", "cong_an_xa", "van_phong_dang_ky_dat_dai", "bhxh_tinh", "truc_tuyen")
 ONLINE_LEVELS = ("toan_trinh", "mot_phan", "khong")
+# What a deadline's ``days`` are counted from: the birth, the death (``deadline.counted_from``).
+DEADLINE_EVENTS = ("sinh", "mat")
+DEADLINE_MAX_DAYS = 3660
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,14 @@ class Fact:
     verified: bool = True
     note: str = ""
     sourcing: Sourcing = Sourcing()
+
+
+@dataclass(frozen=True)
+class DeadlineCount:
+    """The computable part of a deadline: ``days`` after the event ``counted_from`` (sinh, mat)."""
+
+    days: int
+    counted_from: str
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,7 @@ class Procedure:
     path: Path
     draft: bool = False
     alias_lines: tuple[int, ...] = ()
+    deadline_count: DeadlineCount | None = None  # set when ``deadline`` has days and counted_from
 
     @property
     def code(self) -> str:
