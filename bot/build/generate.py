@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from bot.catalogue import Catalogue, Procedure
+from bot.dialogue import reminding
 from bot.dialogue.answers import (
     ASPECT_INTENTS,
     CHOOSE_WARD_INTENT,
@@ -197,10 +198,13 @@ INTENT_ACTIONS = {
     "out_of_scope": ["action_out_of_scope"], "nlu_fallback": ["utter_help"],
     "inform_address": ["action_answer"], "ask_new_unit": ["action_answer"],
     "ask_unit_sources": ["action_answer"], CHOOSE_WARD_INTENT: ["action_answer"],
+    **{intent: [reminding.ACTION] for intent in reminding.INTENTS},
 }
-PAYLOAD_INTENTS = [CHOOSE_WARD_INTENT]  # only sent by buttons (or a digit picking one): no examples
+# only sent by buttons (or a digit picking one): no examples
+PAYLOAD_INTENTS = [CHOOSE_WARD_INTENT, reminding.YES_INTENT]
 CUSTOM_ACTIONS = ["action_answer", "action_faq", "action_menu", "action_out_of_scope", "action_choose_option",
-                  "action_ask_guide_answer", "validate_guide_form", "action_guide_checklist"]
+                  "action_ask_guide_answer", "validate_guide_form", "action_guide_checklist",
+                  reminding.ACTION]
 
 
 def _slot(kind: str, mappings: list[dict] | None = None) -> dict:
@@ -220,6 +224,7 @@ def domain_yaml(intents: list[str]) -> str:
             "address": _slot("any"),
             "options": _slot("any"),
             "guide": _slot("any"),
+            reminding.OFFER_SLOT: _slot("any"),
             "guide_answer": _slot("text", [{"type": "from_text", "conditions": [
                 {"active_loop": "guide_form", "requested_slot": "guide_answer"}]}]),
         },

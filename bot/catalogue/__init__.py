@@ -16,11 +16,13 @@ from bot.catalogue.loading import (
 )
 from bot.catalogue.model import (
     ASPECTS,
+    DEADLINE_EVENTS,
     GROUPS,
     OFFICES,
     ONLINE_LEVELS,
     OTHER_GROUP,
     Catalogue,
+    DeadlineCount,
     Document,
     Fact,
     Faq,
@@ -32,6 +34,7 @@ from bot.catalogue.model import (
     Sourcing,
 )
 
-__all__ = ["ASPECTS", "GROUPS", "OFFICES", "ONLINE_LEVELS", "OTHER_GROUP", "Catalogue", "CatalogueError",
-           "CatalogueInvalid", "Document", "Fact", "Faq", "NotCovered", "Option", "Procedure", "Question",
+__all__ = ["ASPECTS", "DEADLINE_EVENTS", "GROUPS", "OFFICES", "ONLINE_LEVELS", "OTHER_GROUP", "Catalogue",
+           "CatalogueError", "CatalogueInvalid", "DeadlineCount", "Document", "Fact", "Faq", "NotCovered",
+           "Option", "Procedure", "Question",
            "Source", "Sourcing", "check_catalogue", "load_catalogue", "load_file"]

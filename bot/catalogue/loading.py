@@ -20,11 +20,14 @@ from pydantic import BaseModel, ValidationError
 
 from bot.catalogue.model import (
     ASPECTS,
+    DEADLINE_EVENTS,
+    DEADLINE_MAX_DAYS,
     GROUPS,
     OFFICES,
     ONLINE_LEVELS,
     OTHER_GROUP,
     Catalogue,
+    DeadlineCount,
     Document,
     Fact,
     Faq,
@@ -418,7 +421,8 @@ def _parse_procedure(path: Path, data: Any, check: _Checker) -> Procedure | None
     level = check.choice(online_block, "level", "online", ONLINE_LEVELS) if online_block else ""
     fee, fee_block = check.fact(data, "fee", ("exemptions",))
     exemptions = check.text_list(fee_block, "exemptions", "fee", minimum=0) if fee_block else ()
-    deadline, _ = check.fact(data, "deadline")
+    deadline, deadline_block = check.fact(data, "deadline", ("days", "counted_from"))
+    deadline_count = _deadline_count(deadline_block, check) if deadline_block else None
     processing_time, _ = check.fact(data, "processing_time")
     result, _ = check.fact(data, "result")
 
@@ -453,7 +457,31 @@ def _parse_procedure(path: Path, data: Any, check: _Checker) -> Procedure | None
         events=check.text_list(data, "events", "", minimum=0, limit=EVENT_MAX),
         event_lines=tuple(getattr(data.get("events"), "item_lines", ())),
         group=check.choice(data, "group", "", GROUPS) if data.get("group") is not None else OTHER_GROUP,
+        deadline_count=deadline_count,
     )
+
+
+def _deadline_count(block: _Map, check: _Checker) -> DeadlineCount | None:
+    """``deadline.days`` and ``deadline.counted_from``: both or neither (reminders use them)."""
+    days, event = block.get("days"), block.get("counted_from")
+    if days is None and event is None:
+        return None
+    line = block.key_lines.get
+    if days is None or event is None:
+        missing = "days" if days is None else "counted_from"
+        check.error(line("days", line("counted_from", block.line)), f"deadline.{missing}",
+                    "thiếu trường đi kèm", "ghi cả hai trường, ví dụ days: 60 và counted_from: sinh")
+        return None
+    ok = True
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 < days <= DEADLINE_MAX_DAYS:
+        check.error(line("days"), "deadline.days", f"'{days}' không phải số ngày",
+                    f"viết một số nguyên từ 1 đến {DEADLINE_MAX_DAYS}, không có chữ, ví dụ days: 60")
+        ok = False
+    if event not in DEADLINE_EVENTS:
+        check.error(line("counted_from"), "deadline.counted_from", f"'{event}' không có trong danh sách",
+                    "chọn một trong: " + ", ".join(DEADLINE_EVENTS) + " (sinh: ngày sinh, mat: ngày mất)")
+        ok = False
+    return DeadlineCount(days, event) if ok else None
 
 
 def _parse_guide(data: _Map, check: _Checker) -> tuple[Question, ...]:

@@ -18,6 +18,9 @@ GROUPS = ("cu_tru", "ho_tich", "ho_tich_khac", "chung_thuc", "xa_hoi", "dat_dai"
 OTHER_GROUP = "khac"
 OFFICES = ("ubnd_xa", "cong_an_xa", "van_phong_dang_ky_dat_dai", "bhxh_tinh", "truc_tuyen")
 ONLINE_LEVELS = ("toan_trinh", "mot_phan", "khong")
+# What a deadline's ``days`` are counted from: the birth, the death (``deadline.counted_from``).
+DEADLINE_EVENTS = ("sinh", "mat")
+DEADLINE_MAX_DAYS = 3660
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,14 @@ class Fact:
     verified: bool = True
     note: str = ""
     sourcing: Sourcing = Sourcing()
+
+
+@dataclass(frozen=True)
+class DeadlineCount:
+    """The computable part of a deadline: ``days`` after the event ``counted_from`` (sinh, mat)."""
+
+    days: int
+    counted_from: str
 
 
 @dataclass(frozen=True)
@@ -124,6 +135,7 @@ class Procedure:
     events: tuple[str, ...] = ()
     event_lines: tuple[int, ...] = ()
     group: str = OTHER_GROUP
+    deadline_count: DeadlineCount | None = None  # set when ``deadline`` has days and counted_from
 
     @property
     def code(self) -> str:

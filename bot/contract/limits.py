@@ -20,6 +20,13 @@ TELEGRAM_MAX_CALLBACK_BYTES = 64
 ZALO_MAX_TEXT = 2000
 ZALO_MAX_BUTTONS = 5
 
+# Zalo OA: a "tư vấn" (cs) message needs an interaction from the citizen; after 7 days without
+# one the API answers -230 (zalooa.freshdesk.com, article 64000261136; docs/channels/zalo.md,
+# "Proactive messages"). A reminder on Zalo is offered only when it falls within this window of
+# the citizen's last message. Channels not named here have no such window.
+ZALO_INTERACTION_WINDOW_SECONDS = 7 * 24 * 3600
+PROACTIVE_WINDOW_SECONDS = {"zalo": ZALO_INTERACTION_WINDOW_SECONDS}
+
 # 3GPP TS 23.038 (GSM 03.38): 160 septets in one SMS; 153 per part of a concatenated message,
 # because the user data header takes 6 octets (7 septets) of each part (3GPP TS 23.040 9.2.3.24).
 SMS_SINGLE_SEPTETS = 160

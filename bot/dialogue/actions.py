@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.catalogue import Procedure, load_catalogue
 from bot.contract.reply import Reply
+from bot.dialogue import reminding
 from bot.dialogue.answers import (
     ASPECT_INTENTS,
     CHOOSE_WARD_INTENT,
@@ -171,6 +172,13 @@ def respond(intent: str, procedure: Procedure | None, tracker: Tracker,
             return events + say(dispatcher, book.aspect(procedure, last_aspect)) + [
                 SlotSet("options", None)]
         return events + say(dispatcher, book.overview(procedure))
+    if intent in reminding.INTENTS or reminding.asks_deadline_of_a_date(intent, tracker):
+        replies, slots = reminding.handle(intent, procedure, tracker, book)
+        events = [SlotSet(name, value) for name, value in slots.items()]
+        for reply in replies:
+            dispatcher.utter_message(text=reply.text, buttons=[
+                {"title": b.title, "payload": b.payload} for b in reply.buttons])
+        return events
     if intent == "guide":
         if procedure is None:
             return say(dispatcher, book.which_procedure("guide"))
@@ -256,6 +264,20 @@ class ActionAnswer(Action):
             return replied
         group = next(tracker.get_latest_entity_values(GROUP_ENTITY), None)
         return respond(intent, procedure, tracker, dispatcher, {"group": group} if group else None)
+
+
+class ActionReminder(Action):
+    """Deadline reminders: a date of birth or death, the yes to an offer, listing, cancelling."""
+
+    def name(self) -> str:
+        return reminding.ACTION
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        intent = tracker.latest_message["intent"]["name"]
+        named = next(tracker.get_latest_entity_values("procedure"), None)
+        procedure = answers().catalogue.get(named) or _procedure_of(tracker)
+        return respond(intent, procedure, tracker, dispatcher)
 
 
 class ActionFaq(Action):

@@ -1,8 +1,9 @@
 """The running assistant: a message in, replies out, nothing lost.
 
 ``engine`` wraps the Rasa agent; ``conversation`` adds SMS paging; ``worker`` answers the inbox
-and sends the outbox; ``store`` keeps both in SQL; ``channels`` loads the connectors from
-``credentials.yml``; ``server`` mounts their webhooks.
+and sends the outbox; ``store`` keeps both in SQL; ``reminders`` stores deadline reminders and
+opt-outs and queues due reminders; ``subscriptions`` handles STOP/BAT DAU before NLU;
+``channels`` loads the connectors from ``credentials.yml``; ``server`` mounts their webhooks.
 
 May import: ``bot.dialogue``, ``bot.render``, ``bot.contract`` and the layers below; never
 ``connectors`` (they are loaded by dotted path from ``credentials.yml``).

@@ -1,4 +1,4 @@
-"""One channel's conversation loop: engine replies, rendered, with SMS paging."""
+"""One channel's conversation loop: opt-out keywords, engine replies, rendered, with SMS paging."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from bot.contract import SMS_MORE_KEYWORD, Rendered, Reply
 from bot.render import render
 from bot.serving.engine import Engine
 from bot.serving.store import Store
+from bot.serving.subscriptions import answer_keyword
 from bot.text import search_key
 
 
@@ -18,12 +19,15 @@ class Conversation:
     channel: str
 
     async def handle(self, sender: str, text: str) -> list[Rendered]:
+        optout = answer_keyword(self.engine.reminders, self.engine.phrases, self.channel, sender, text)
+        if optout is not None:  # before NLU: STOP never depends on the classifier
+            return render(optout, self.channel)
         if self.channel == "sms" and search_key(text).upper() == SMS_MORE_KEYWORD:
             page = self.store.pop_page(self.channel, sender)
             if page is None:
                 return render(Reply(self.engine.phrases["more.none"]), self.channel)
             return [Rendered(page)]
-        rendered = [message for reply in await self.engine.handle(sender, text)
+        rendered = [message for reply in await self.engine.handle(sender, text, self.channel)
                     for message in render(reply, self.channel)]
         if self.channel == "sms":
             self.store.set_pages(self.channel, sender, [p for r in rendered for p in r.more])

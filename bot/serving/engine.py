@@ -9,7 +9,8 @@ awaitable ``request`` of the endpoint it is given (rasa/core/actions/action.py, 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,10 @@ from typing import Any
 from bot.contract import Button, Reply, clean
 from bot.contract.redact import mask_numbers
 from bot.dialogue.phrases import load_phrases
+from bot.dialogue.reminding import ReminderDesk, desk_bound
 from bot.project import Project
+from bot.serving.reminders import Reminders
+from bot.serving.store import Store
 
 MAX_INPUT_CHARS = 1000  # longer messages are cut: no citizen question needs more
 
@@ -25,9 +29,10 @@ MAX_INPUT_CHARS = 1000  # longer messages are cut: no citizen question needs mor
 class InProcessActionEndpoint:
     """Looks like ``rasa.utils.endpoints.EndpointConfig`` to ``RemoteAction``; runs rasa_sdk."""
 
-    def __init__(self, module: str = "bot.dialogue.actions") -> None:
+    def __init__(self, module: str = "bot.dialogue.actions", desk: ReminderDesk | None = None) -> None:
         from rasa_sdk.executor import ActionExecutor
 
+        self.desk = desk  # the reminders this engine's actions schedule, list and cancel
         self.url = "in-process"
         self.kwargs: dict[str, Any] = {}
         self.executor = ActionExecutor()
@@ -39,7 +44,8 @@ class InProcessActionEndpoint:
 
         call = kwargs["json"]
         try:
-            return await self.executor.run(call)
+            with desk_bound(self.desk):
+                return await self.executor.run(call)
         except ActionExecutionRejection as exc:
             body = json.dumps({"action_name": exc.action_name, "error": exc.message})
             raise ClientResponseError(400, "rejected", body) from exc
@@ -115,36 +121,47 @@ class Engine:
     agent: Any
     phrases: Mapping[str, str]
     loaded: dict[str, Any] | None = None  # the catalogue's replies, from bot.dialogue.actions.load
+    reminders: Reminders | None = None  # reminders and opt-outs, in the same database
 
     @classmethod
-    def load(cls, model: Path, database: Path, project: Project) -> Engine:
+    def load(cls, model: Path, database: Path, project: Project,
+             clock: Callable[[], float] = time.time) -> Engine:
         from rasa.core.agent import Agent
 
         from bot.dialogue import actions
 
         loaded = actions.load(project)  # this engine's own: a candidate never changes the running one
+        reminders = Reminders(Store.sqlite(database), clock)
         return cls(Agent.load(str(model), tracker_store=sqlite_tracker_store(database),
-                              action_endpoint=InProcessActionEndpoint()),
-                   load_phrases(project.phrases), loaded)
+                              action_endpoint=InProcessActionEndpoint(desk=reminders)),
+                   load_phrases(project.phrases), loaded, reminders)
 
     def attach_database(self, database: Path) -> None:
-        """Keeps conversations in ``database`` from now on (a reload candidate is checked on a
-        throwaway database, then attached to the live one)."""
+        """Keeps conversations and reminders in ``database`` from now on (a reload candidate is
+        checked on a throwaway database, then attached to the live one)."""
         from rasa.core.tracker_store import FailSafeTrackerStore
 
         store = FailSafeTrackerStore(sqlite_tracker_store(database))
         store.domain = self.agent.domain
         self.agent.tracker_store = store
         self.agent.processor.tracker_store = store
+        if self.reminders is not None:
+            self.reminders = Reminders(Store.sqlite(database), self.reminders.clock)
+            self.agent.action_endpoint.desk = self.reminders
 
-    async def handle(self, sender: str, text: str) -> list[Reply]:
+    async def handle(self, sender: str, text: str, channel: str | None = None) -> list[Reply]:
+        """The replies to one message; ``channel`` reaches the actions as message metadata."""
+        from rasa.core.channels.channel import UserMessage
+
+        from bot.dialogue import actions
+
         text = clean(text)[:MAX_INPUT_CHARS]
         if not any(ch.isalnum() for ch in text):  # empty, emoji only, punctuation only
             text = "/nlu_fallback"
-        from bot.dialogue import actions
-
+        message = UserMessage(text, sender_id=sender, input_channel=channel,
+                              metadata={"channel": channel} if channel else None)
         with actions.using(self.loaded):
-            messages = await self.agent.handle_text(text, sender_id=sender) or []
+            messages = await self.agent.handle_message(message) or []
         return [Reply(m.get("text") or "", tuple(Button(b["title"], b["payload"])
                                                   for b in m.get("buttons") or []))
                 for m in messages]
