@@ -1,7 +1,7 @@
 """An engine without a model, for tests and benchmarks of the serving path: it echoes each text.
 
-It has what the server and the worker use of ``bot.serving.engine.Engine``: ``agent``, ``phrases``
-and ``handle``. An empty text gets the help line, as the real engine's ``/nlu_fallback`` does.
+It has what the server and the worker use of ``bot.serving.engine.Engine``: ``agent``, ``phrases``,
+``reminders`` and ``handle``. An empty text gets the help line, as the real engine's ``/nlu_fallback`` does.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ PHRASES = {"error.internal": "Xin lỗi, hệ thống đang bận.", "more.none"
 @dataclass
 class StubEngine:
     agent: Any = None
+    reminders: Any = None  # no reminders or opt-outs: the conversation skips them
     phrases: dict[str, str] = field(default_factory=lambda: dict(PHRASES))
     seen: list[tuple[str, str]] = field(default_factory=list)
 

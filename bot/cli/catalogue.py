@@ -34,7 +34,7 @@ def validated(project: Project) -> Catalogue | None:
               file=sys.stderr)
         return None
     for warning in warnings:
-        print(f"Cảnh báo: {warning}")
+        print(f"Cảnh báo: {warning}", file=sys.stderr)
     published = tuple(p for p in catalogue if not p.draft)
     drafts = [p.id for p in catalogue if p.draft]
     print(f"Hợp lệ: {len(published)} thủ tục ({', '.join(p.id for p in published)}).")

@@ -114,5 +114,5 @@ def test_a_code_shared_by_two_files_is_a_warning_not_an_error(tmp_path, capsys):
               .replace("thủ tục mẫu", "thủ tục hai").replace("giấy mẫu", "giấy hai"))
     write(tmp_path, second, "thu_tuc_hai.yaml")
     assert main(["validate", "--procedures", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert "Cảnh báo" in out and "cũng dùng cho" in out and "Hợp lệ: 2 thủ tục" in out
+    printed = capsys.readouterr()
+    assert "Cảnh báo" in printed.err and "cũng dùng cho" in printed.err and "Hợp lệ: 2 thủ tục" in printed.out

@@ -89,5 +89,5 @@ def test_draft_length_problems_are_warnings_and_drafts_never_answer(tmp_path, ca
     assert any(w.field == "aliases" for w in warnings)  # the draft's clash waits for publishing
     assert [p.id for p in load_catalogue(tmp_path)] == ["thu_tuc_khac"]
     assert main(["validate", "--procedures", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert "Cảnh báo:" in out and "Bản nháp, chưa dùng để trả lời: 1 (thu_tuc_mau)" in out
+    printed = capsys.readouterr()
+    assert "Cảnh báo:" in printed.err and "Bản nháp, chưa dùng để trả lời: 1 (thu_tuc_mau)" in printed.out

@@ -210,7 +210,7 @@ def test_admin_route_absent_without_token():
     from sanic import Sanic
 
     Sanic.test_mode = True
-    engine = SimpleNamespace(agent=None, phrases={})
+    engine = SimpleNamespace(agent=None, phrases={}, reminders=None)
     for token, present in ((None, False), ("", False), (ADMIN, True)):
         app = build_app(engine, Store("sqlite://"), {}, name=f"bot_reload_{present}_{token or 'none'}")
         mount_reload(app, Reloader(Project.locate(REPO), Path("none.tar.gz"), Path("none.db"),

@@ -35,6 +35,7 @@ class EchoEngine:
 
     def __init__(self) -> None:
         self.phrases = load_phrases(PROJECT.phrases)
+        self.reminders = None  # no reminders or opt-outs: the conversation skips them
 
     async def handle(self, sender: str, text: str) -> list[Reply]:
         await asyncio.sleep(0.01)  # a turn takes time: other conversations go on meanwhile
