@@ -22,7 +22,7 @@ class StubEngine:
     phrases: dict[str, str] = field(default_factory=lambda: dict(PHRASES))
     seen: list[tuple[str, str]] = field(default_factory=list)
 
-    async def handle(self, sender: str, text: str) -> list[Reply]:
+    async def handle(self, sender: str, text: str, channel: str | None = None) -> list[Reply]:
         self.seen.append((sender, text))
         text = clean(text)
         if not any(ch.isalnum() for ch in text):

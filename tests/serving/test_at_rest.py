@@ -87,7 +87,7 @@ class TrackingEngine(StubEngine):
         super().__init__()
         self.tracker_store = sqlite_tracker_store(db)
 
-    async def handle(self, sender: str, text: str) -> list[Reply]:
+    async def handle(self, sender: str, text: str, channel: str | None = None) -> list[Reply]:
         from rasa.shared.core.events import BotUttered, UserUttered
         from rasa.shared.core.trackers import DialogueStateTracker
 

@@ -37,7 +37,7 @@ class EchoEngine:
         self.phrases = load_phrases(PROJECT.phrases)
         self.reminders = None  # no reminders or opt-outs: the conversation skips them
 
-    async def handle(self, sender: str, text: str) -> list[Reply]:
+    async def handle(self, sender: str, text: str, channel: str | None = None) -> list[Reply]:
         await asyncio.sleep(0.01)  # a turn takes time: other conversations go on meanwhile
         if text == "boom":
             raise RuntimeError("model exploded")
