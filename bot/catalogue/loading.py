@@ -243,6 +243,14 @@ class _Checker:
                        "viết ngắn lại hoặc tách thành câu hỏi thường gặp (faq) riêng", soft=True)
         return value
 
+    def identifier(self, parent: _Map, key: str, name: str, line: int) -> str:
+        """An id: lower-case ASCII letters, digits and underscores."""
+        value = self.text(parent, key, name)
+        if value and not _ID.match(value):
+            self.error(parent.key_lines.get(key, line), f"{name}.{key}", f"'{value}' không hợp lệ",
+                       "chỉ dùng chữ thường không dấu, số và gạch dưới")
+        return value
+
     def choice(self, parent: _Map, key: str, name: str, choices: tuple[str, ...],
                required: bool = True) -> str:
         """A value that must be one of ``choices``."""
@@ -567,10 +575,7 @@ def _parse_faq(data: _Map, check: _Checker) -> tuple[Faq, ...]:
                               ("verified", "note", "aspect", *FACT_FIELDS))
         if entry is None:
             continue
-        fid = check.text(entry, "id", name)
-        if fid and not _ID.match(fid):
-            check.error(entry.key_lines.get("id", item_line), f"{name}.id", f"'{fid}' không hợp lệ",
-                        "chỉ dùng chữ thường không dấu, số và gạch dưới")
+        fid = check.identifier(entry, "id", name, item_line)
         if fid in seen:
             check.error(item_line, f"{name}.id", f"'{fid}' bị trùng", "đặt id khác nhau")
         seen.add(fid)
@@ -768,10 +773,7 @@ def _load_not_covered(path: Path, procedures: list[Procedure]) -> tuple[tuple[No
         block = check.mapping(item, item_line, name, _NOT_COVERED_FIELDS, ("code",))
         if block is None:
             continue
-        entry_id = check.text(block, "id", name)
-        if entry_id and not _ID.match(entry_id):
-            check.error(block.key_lines.get("id", item_line), f"{name}.id", f"'{entry_id}' không hợp lệ",
-                        "chỉ dùng chữ thường không dấu, số và gạch dưới")
+        entry_id = check.identifier(block, "id", name, item_line)
         code = check.text(block, "code", name, required=False)
         if code and not _CODE.match(code):
             check.error(block.key_lines.get("code", item_line), f"{name}.code",
