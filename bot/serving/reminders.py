@@ -79,6 +79,17 @@ class Reminders:
         self.clock = clock
         Base.metadata.create_all(self.engine)
 
+    def forget(self, address: str, channel: str | None = None) -> dict[str, int]:
+        """Deletes a citizen's reminders and opt-out (on ``channel``, or on all); rows per table."""
+        deleted: dict[str, int] = {}
+        with Session(self.engine) as session, session.begin():
+            for table, column in ((ReminderRow, ReminderRow.recipient), (OptOutRow, OptOutRow.address)):
+                query = delete(table).where(column == address)
+                if channel is not None:
+                    query = query.where(table.channel == channel)
+                deleted[table.__tablename__] = session.execute(query).rowcount
+        return deleted
+
     # ----------------------------------------------------------------- ReminderDesk
 
     def now(self) -> float:
