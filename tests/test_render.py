@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 
 from bot.contract import (
-    GSM7_BASIC,
-    GSM7_EXTENSION,
     SMS_MAX_PARTS,
     SMS_MORE_KEYWORD,
     SMS_PART_SEPTETS,
     TELEGRAM_MAX_TEXT,
     ZALO_MAX_TEXT,
+    is_gsm7,
     septets,
     sms_parts,
 )
@@ -24,8 +23,12 @@ BIRTH = Reply(
 )
 
 
-def is_gsm7(text: str) -> bool:
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
+@pytest.mark.parametrize(("text", "gsm7"), [
+    ("Le phi 70.000 dong @ $ \n", True), ("{[~]}|^€\\", True), ("Lệ phí", False), ("Đ", False),
+    ("70.000₫", False), ("", True),
+])
+def test_is_gsm7(text, gsm7):
+    assert is_gsm7(text) is gsm7
 
 
 def test_sms_is_plain_gsm7_with_numbered_options():

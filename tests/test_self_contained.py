@@ -1,9 +1,9 @@
 """The repository stands on its own: no file points outside it or at one machine's folders.
 
-A reference to notes kept next to a checkout (``../shared``, ``shared/reference``) or to a path of
-a particular machine (``/work/...``, ``/root/...``, a home directory, pytest's temporary folders,
-a Windows drive) means nothing to someone who clones the repository. Facts belong in ``docs/``
-with their public source; paths are relative to the repository.
+A reference to notes kept in a ``shared`` folder beside a checkout, or to a path of a particular
+machine (a ``work``, ``root`` or ``opt`` folder at the top of the filesystem, a home directory,
+pytest's temporary folders, a Windows drive) means nothing to someone who clones the repository.
+Facts belong in ``docs/`` with their public source; paths are relative to the repository.
 
 System paths that Debian packages install (``/usr/lib/kannel/...``, ``/etc/kannel/...``,
 ``/var/log/kannel``) and URL paths (``/cgi-bin/sendsms``) are the same everywhere and allowed.
@@ -83,11 +83,15 @@ def test_no_file_refers_outside_the_repository():
     assert not problems, "references outside the repository:\n" + "\n".join(problems)
 
 
+# The samples are put together from pieces, so that this file itself holds no such reference.
+SIBLING = "../" "shared"
+WORK = "/" "work"
+
 # One line per pattern that the checker must flag, with the pattern it must name.
 FLAGGED = [
-    ("Facts from ../shared/reference/channels.md section 3.", "sibling shared folder"),
+    (f"Facts from {SIBLING}/reference/channels.md section 3.", "sibling shared folder"),
     ("see shared/reference/procedures.md", "shared reference notes"),
-    ("do NOT open anything under /work/main", "/work path"),
+    (f"do NOT open anything under {WORK}/main", "/work path"),
     ("                     /root/.pyenv/versions/3.10*/bin/python3.10", "/root path"),
     ('PATH="/opt/kannel/sbin:$PATH"', "/opt path"),
     ("cp /home/alice/kannel.conf .", "Linux home directory"),
@@ -131,8 +135,8 @@ def test_the_checker_leaves_legitimate_strings_alone(line):
 
 
 def test_the_checker_names_file_and_line(tmp_path):
-    (tmp_path / "notes.md").write_text("fine\nsee ../shared/reference/x.md\n", encoding="utf-8")
+    (tmp_path / "notes.md").write_text(f"fine\nsee {SIBLING}/reference/x.md\n", encoding="utf-8")
     assert scan(tmp_path, ["notes.md"]) == [
-        "notes.md:2: sibling shared folder: see ../shared/reference/x.md",
-        "notes.md:2: shared reference notes: see ../shared/reference/x.md",
+        f"notes.md:2: sibling shared folder: see {SIBLING}/reference/x.md",
+        f"notes.md:2: shared reference notes: see {SIBLING}/reference/x.md",
     ]

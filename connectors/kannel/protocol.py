@@ -14,13 +14,12 @@ import re
 import uuid
 
 from bot.contract import (
-    GSM7_BASIC,
-    GSM7_EXTENSION,
     SMS_MAX_PARTS,
     SMS_PART_SEPTETS,
     Rejected,
     SendError,
     SendFailure,
+    is_gsm7,
     septets,
     stored_int,
 )
@@ -155,7 +154,7 @@ def delivery_status(value: str | None) -> str:
 
 def check_sendable(text: str) -> None:
     """Refuses (for good) a text Kannel would mangle: non-GSM-7 characters or over 3 parts."""
-    if any(ch not in GSM7_BASIC and ch not in GSM7_EXTENSION for ch in text):
+    if not is_gsm7(text):
         raise SendError("text has characters outside GSM-7; render(reply, 'sms') removes them",
                         SendFailure.REJECTED)
     if septets(text) > MAX_SEPTETS:

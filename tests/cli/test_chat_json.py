@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.contract import GSM7_BASIC, GSM7_EXTENSION, SMS_MAX_PARTS, sms_parts
+from bot.contract import SMS_MAX_PARTS, is_gsm7, sms_parts
 from tests.paths import REPO
 
 pytestmark = pytest.mark.slow  # `bot chat` in a subprocess loads the model: about 10 s
@@ -50,7 +50,7 @@ def test_one_json_line_per_input_keeping_each_senders_conversation(outputs):
     assert "khai sinh" in texts[2] and "ket hon" in texts[3]
     for output in outputs:
         for reply in output["replies"]:
-            assert all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in reply["text"])
+            assert is_gsm7(reply["text"])
             assert sms_parts(reply["text"]) <= SMS_MAX_PARTS
             assert reply["buttons"] == []
 

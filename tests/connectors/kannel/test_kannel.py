@@ -18,8 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.contract import (
-    GSM7_BASIC,
-    GSM7_EXTENSION,
     ConfigError,
     Delivery,
     Inbound,
@@ -27,6 +25,7 @@ from bot.contract import (
     Rendered,
     SendError,
     WebRequest,
+    is_gsm7,
     septets,
 )
 from bot.contract.redact import RedactingFilter
@@ -279,10 +278,6 @@ def _mo(server: ServerThread, sender: str, text: str, message_id: str, secret: s
     return request(f"{server.url}/webhooks/sms/mo?{query}")
 
 
-def _is_gsm7(text: str) -> bool:
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
-
-
 def test_question_by_sms_gets_the_documents_once_with_paging_and_delivery_report(engine, tmp_path):
     store = Store.sqlite(tmp_path / "x.db")
     phone = "84912000001"
@@ -305,7 +300,7 @@ def test_question_by_sms_gets_the_documents_once_with_paging_and_delivery_report
     assert {call.to for call in kannel.calls} == {phone} and page.params["from"] == "8088"
     documents = [call for call in answer if "Giay to" in call.text]
     assert documents and documents[-1].text.endswith(SMS_MORE_HINT)
-    assert all(_is_gsm7(call.text) and septets(call.text) <= MAX_SEPTETS for call in kannel.calls)
+    assert all(is_gsm7(call.text) and septets(call.text) <= MAX_SEPTETS for call in kannel.calls)
     assert page.text not in [call.text for call in answer]
     dlr_url = f"{server.url}/webhooks/sms/dlr?secret={SECRET}&id={rows[0].id}&status=%d&answer=%A"
     assert answer[0].params["dlr-url"] == dlr_url

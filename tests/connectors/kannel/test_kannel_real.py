@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from bot.contract import GSM7_BASIC, GSM7_EXTENSION, SMS_MAX_PARTS, septets
+from bot.contract import SMS_MAX_PARTS, is_gsm7, septets
 from bot.render import SMS_MORE_HINT
 from bot.serving.store import OutboundRow, Store
 from connectors.kannel import KannelConnector
@@ -272,12 +272,8 @@ def _answered(store: Store, recipient: str, count: int = 1) -> list[tuple[str, s
     return rows if len(rows) >= count and all(state == "sent" for state, _, _ in rows) else []
 
 
-def _is_gsm7(text: str) -> bool:
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
-
-
 def _fits(sms: Sms) -> bool:
-    return _is_gsm7(sms.text) and septets(sms.text) <= MAX_SEPTETS and sms.parts <= SMS_MAX_PARTS
+    return is_gsm7(sms.text) and septets(sms.text) <= MAX_SEPTETS and sms.parts <= SMS_MAX_PARTS
 
 
 def test_question_by_sms_is_answered_through_kannel_with_a_delivery_report(stack, handset):
