@@ -8,10 +8,10 @@ Zalo user id, or the phone number as the SMS channel writes it (``84912345678``)
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
+from bot.cli.serve import existing_database
 from bot.project import Project
 
 
@@ -30,9 +30,8 @@ def run_forget(args: argparse.Namespace, project: Project) -> int:
     from bot.serving.reminders import Reminders
     from bot.serving.store import Store
 
-    db = args.db or project.database
-    if not db.exists():
-        print(f"{db}: no database yet (bot serve creates it)", file=sys.stderr)
+    db = existing_database(args, project)
+    if db is None:
         return 1
     store = Store.sqlite(db)
     deleted = store.forget(args.sender, args.channel)

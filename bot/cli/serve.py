@@ -68,13 +68,21 @@ def run_serve(args: argparse.Namespace, project: Project) -> int:
     return 0
 
 
+def existing_database(args: argparse.Namespace, project: Project) -> Path | None:
+    """The database a command reads (``--db``, else var/bot.db); None, said why, if none yet."""
+    db = args.db or project.database
+    if not db.exists():
+        print(f"{db}: no database yet (bot serve creates it)", file=sys.stderr)
+        return None
+    return db
+
+
 def run_outbox(args: argparse.Namespace, project: Project) -> int:
     from bot.contract.redact import mask_numbers
     from bot.serving.store import Store
 
-    db = args.db or project.database
-    if not db.exists():
-        print(f"{db}: no database yet (bot serve creates it)", file=sys.stderr)
+    db = existing_database(args, project)
+    if db is None:
         return 1
     store = Store.sqlite(db)
     counts = store.outbound_counts()

@@ -30,7 +30,7 @@ from bot.contract import Rendered
 from bot.dialogue.answers import Answers
 from bot.dialogue.reminding import Scheduled, due_reply
 from bot.render import render
-from bot.serving.store import OutboundRow, Store
+from bot.serving.store import OutboundRow, Store, delete_rows
 
 logger = logging.getLogger(__name__)
 
@@ -81,14 +81,8 @@ class Reminders:
 
     def forget(self, address: str, channel: str | None = None) -> dict[str, int]:
         """Deletes a citizen's reminders and opt-out (on ``channel``, or on all); rows per table."""
-        deleted: dict[str, int] = {}
-        with Session(self.engine) as session, session.begin():
-            for table, column in ((ReminderRow, ReminderRow.recipient), (OptOutRow, OptOutRow.address)):
-                query = delete(table).where(column == address)
-                if channel is not None:
-                    query = query.where(table.channel == channel)
-                deleted[table.__tablename__] = session.execute(query).rowcount
-        return deleted
+        return delete_rows(self.engine, ((ReminderRow, ReminderRow.recipient),
+                                         (OptOutRow, OptOutRow.address)), address, channel)
 
     # ----------------------------------------------------------------- ReminderDesk
 

@@ -125,6 +125,20 @@ class Outgoing:
     in_flight: bool = False  # a send was cut by a crash: the platform may have it already
 
 
+def delete_rows(engine: Any, tables: Iterable[tuple[Any, Any]], address: str,
+                channel: str | None) -> dict[str, int]:
+    """Deletes, in one transaction, the rows of each ``(table, column)`` whose column holds
+    ``address`` (on ``channel``, or on all); rows deleted per table name."""
+    deleted: dict[str, int] = {}
+    with Session(engine) as session, session.begin():
+        for table, column in tables:
+            query = delete(table).where(column == address)
+            if channel is not None:
+                query = query.where(table.channel == channel)
+            deleted[table.__tablename__] = session.execute(query).rowcount
+    return deleted
+
+
 UNKNOWN_KIND = "unknown"  # failed before the kind was recorded (databases from older versions)
 
 
@@ -303,11 +317,4 @@ class Store:
         """Deletes every row about ``sender`` (on ``channel``, or on all); rows deleted per table."""
         tables = ((InboundRow, InboundRow.sender), (OutboundRow, OutboundRow.recipient),
                   (PendingPages, PendingPages.sender))
-        deleted: dict[str, int] = {}
-        with Session(self.engine) as session, session.begin():
-            for table, column in tables:
-                query = delete(table).where(column == sender)
-                if channel is not None:
-                    query = query.where(table.channel == channel)
-                deleted[table.__tablename__] = session.execute(query).rowcount
-        return deleted
+        return delete_rows(self.engine, tables, sender, channel)
