@@ -14,7 +14,8 @@ The rules (documented for staff in ``procedures/README.md``, section "Cảnh bá
   ``verified: false`` with the reason written down (``note``; for ``documents``, whose note
   citizens read, a ``# ...`` comment line in the block), as the staff guide asks;
 - FAQ typed: at least one phrasing of each FAQ entry is written without diacritics;
-- amount: a fee states an amount (a number of đồng, or a percentage) or says it is free; a
+- amount: a fee states an amount (a number of đồng, or a percentage), says it is free, or says
+  the provincial council sets it (the staff guide's wording for a fee each province sets); a
   deadline states a number of days (``days:`` or "N ngày" in the text); otherwise
   ``not_stated_by: <source id>`` names the source read that does not state it;
 - confusable aliases: two procedures' aliases equal once folded (lower case, no diacritics), chat
@@ -48,6 +49,9 @@ CLOSE_MIN_LENGTH = 6
 FACTS = ("who", "where", "fee", "deadline", "processing_time", "online", "result")
 _AMOUNT = re.compile(r"\d[\d.,]*\s*(?:dong|d|vnd|nghin|ngan|trieu)\b|\d\s*%")
 _FREE = re.compile(r"\bmien phi\b|\bkhong thu\b|\bkhong mat (?:phi|tien)\b")
+# "do Hội đồng nhân dân (HĐND) tỉnh quy định": the staff guide's required wording for a fee each
+# province sets (section 2), which sends citizens to ask the commune's one-stop desk.
+_PROVINCE_SETS = re.compile(r"\b(?:hoi dong nhan dan|hdnd)\b[^.;]{0,12}\btinh\b")
 _DAYS = re.compile(r"\d+\s*ngay\b")
 
 
@@ -164,7 +168,8 @@ def amounts(proc: Procedure, data: Any) -> list[Advice]:
     found = []
     fee, deadline = data["fee"], data["deadline"]
     fee_text = fold(proc.fee.text).lower()
-    if not (_AMOUNT.search(fee_text) or _FREE.search(fee_text) or fee.get(NOT_STATED)):
+    stated = _AMOUNT.search(fee_text) or _FREE.search(fee_text) or _PROVINCE_SETS.search(fee_text)
+    if not (stated or fee.get(NOT_STATED)):
         found.append(Advice(
             fee.key_lines.get("text", fee.line), "fee.text", "lệ phí không ghi số tiền, cũng không "
             "ghi miễn phí",
