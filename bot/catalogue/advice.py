@@ -173,15 +173,16 @@ def amounts(proc: Procedure, data: Any) -> list[Advice]:
         found.append(Advice(
             fee.key_lines.get("text", fee.line), "fee.text", "lệ phí không ghi số tiền, cũng không "
             "ghi miễn phí",
-            "ghi số tiền (ví dụ 20.000 đồng) hoặc ghi rõ 'Miễn phí'; nếu nguồn không ghi số tiền "
-            "(ví dụ lệ phí do HĐND tỉnh quy định) thì thêm dòng not_stated_by: <id nguồn đã đọc>"))
+            "ghi số tiền (ví dụ 20.000 đồng) hoặc ghi rõ 'Miễn phí'; lệ phí mỗi tỉnh một mức thì "
+            "ghi 'do Hội đồng nhân dân (HĐND) tỉnh quy định'; nếu nguồn đã đọc không ghi số tiền "
+            "thì thêm dòng not_stated_by: <id nguồn đó>"))
     days = proc.deadline_count is not None or _DAYS.search(fold(proc.deadline.text).lower())
     if not (days or deadline.get(NOT_STATED)):
         found.append(Advice(
             deadline.key_lines.get("text", deadline.line), "deadline.text",
             "thời hạn không ghi số ngày",
             "ghi số ngày (ví dụ 'Trong 60 ngày kể từ ngày sinh', và days: 60, counted_from: sinh); "
-            "nếu nguồn không ghi hạn theo ngày thì thêm dòng not_stated_by: <id nguồn đã đọc>"))
+            "nếu nguồn đã đọc không ghi hạn theo ngày thì thêm dòng not_stated_by: <id nguồn đó>"))
     return found
 
 
@@ -189,8 +190,9 @@ def advise(proc: Procedure, data: Any, raw_lines: list[str], today: dt.date, max
            ) -> list[Advice]:
     """Every warning for one valid procedure file (``data`` is its YAML, with lines)."""
     items = list(_items(proc, data, raw_lines))
-    return (stale(items, data.key_lines.get("checked", 0), today, max_age) + unsourced(items)
-            + faq_typed(proc, data) + amounts(proc, data))
+    found = (stale(items, data.key_lines.get("checked", 0), today, max_age) + unsourced(items)
+             + faq_typed(proc, data) + amounts(proc, data))
+    return sorted(found, key=lambda advice: advice.line)
 
 
 # --------------------------------------------------------------------------- aliases

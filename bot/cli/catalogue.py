@@ -37,10 +37,10 @@ def add_commands(commands: Any) -> None:
     validate.set_defaults(run=run_validate)
 
 
-def _report_errors(errors: list[CatalogueError]) -> None:
+def _report_errors(errors: list[CatalogueError], again: str = "bot validate") -> None:
     for error in errors:
         print(error, file=sys.stderr)
-    print(f"Có {len(errors)} lỗi. Sửa các lỗi trên rồi chạy lại: bot validate", file=sys.stderr)
+    print(f"Có {len(errors)} lỗi. Sửa các lỗi trên rồi chạy lại: {again}", file=sys.stderr)
 
 
 def validated(project: Project, max_age: int = MAX_AGE_DAYS, strict: bool = False,
@@ -62,7 +62,7 @@ def validated(project: Project, max_age: int = MAX_AGE_DAYS, strict: bool = Fals
 
         warnings = warnings + sms_overflows(catalogue, load_phrases(project.phrases))
     if strict and warnings:
-        _report_errors(warnings)
+        _report_errors(warnings, "bot validate --strict")
         print("(--strict: mọi cảnh báo đều tính là lỗi)", file=sys.stderr)
         return None
     for warning in warnings:
