@@ -6,5 +6,5 @@ bash scripts/setup.sh
 bash scripts/kannel-packages.sh
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2
 .venv/bin/ruff check bot connectors tests
-.venv/bin/bot validate
+.venv/bin/bot validate --strict
 .venv/bin/python -m pytest "$@"
