@@ -43,12 +43,16 @@ def _label(text: str) -> str:
     return text if len(text) <= LABEL_CHARS else text[:LABEL_CHARS - 1] + "…"
 
 
-def bars(title: str, rows: Sequence[tuple[str, int, int]]) -> str:
-    """Horizontal bars, one per ``(label, answered, unanswered)``: green then red, total at the end."""
+VALUE_ROOM = 125  # right of the longest bar: "12, 3 không hữu ích"
+
+
+def bars(title: str, rows: Sequence[tuple[str, int, int]], bad_word: str | None = "chưa trả lời") -> str:
+    """Horizontal bars, one per ``(label, good, bad)``: green then red; the total at the end, and
+    how many of it are bad (``bad_word``) when some are."""
     if not rows:
         return '<p class="muted">(không có)</p>'
     top = max(a + u for _, a, u in rows) or 1
-    scale = (WIDTH - 60) / top
+    scale = (WIDTH - 4 - VALUE_ROOM) / top
     parts = [f'<svg viewBox="0 0 {WIDTH} {ROW * len(rows) + 6}" role="img" '
              f'aria-label="{escape(title)}"><title>{escape(title)}</title>']
     for index, (label, ok, bad) in enumerate(rows):
@@ -61,8 +65,8 @@ def bars(title: str, rows: Sequence[tuple[str, int, int]]) -> str:
                 parts.append(f'<rect class="bar {kind}" x="{x:.1f}" y="{y + 17}" width="{width:.1f}" '
                              f'height="{BAR}" fill="{colour}"><title>{value}</title></rect>')
                 x += width
-        parts.append(f'<text class="value" x="{x + 4:.1f}" y="{y + 28}">{ok + bad}'
-                     + (f" ({bad} chưa)" if bad else "") + "</text>")
+        split = f", {bad} {bad_word}" if bad and bad_word else ""
+        parts.append(f'<text class="value" x="{x + 4:.1f}" y="{y + 28}">{ok + bad}{escape(split)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -138,7 +142,7 @@ def to_html(report: Report, generated: dt.datetime) -> str:
                                for c, n in report.per_channel.items()]),
             "<h2>Chưa trả lời được</h2>",
             bars("Chưa trả lời được, theo lý do", [(OUTCOME_LABELS[o], 0, report.outcomes[o])
-                                                   for o in UNANSWERED if report.outcomes[o]]),
+                                                   for o in UNANSWERED if report.outcomes[o]], None),
             "<h3>Câu hỏi chưa trả lời được nhiều nhất</h3>"]
     if report.groups:
         body.append('<table id="questions"><tr><th>Số lần</th><th>Câu hỏi (gộp câu gần giống nhau)'
@@ -160,7 +164,7 @@ def to_html(report: Report, generated: dt.datetime) -> str:
                     .format(**COLOURS))
         body.append(bars("Đánh giá theo thủ tục", [
             (report.procedure_name(p), s[USEFUL], s[NOT_USEFUL])
-            for p, s in report.ratings.per_procedure.items()]))
+            for p, s in report.ratings.per_procedure.items()], "không hữu ích"))
         if report.ratings.not_useful:
             body.append("<h3>Câu trả lời bị đánh giá không hữu ích</h3>"
                         "<table><tr><th>Lúc</th><th>Thủ tục</th><th>Câu trả lời</th></tr>")
