@@ -20,7 +20,7 @@ from bot.contract.redact import mask_numbers
 from bot.dialogue.phrases import load_phrases
 from bot.dialogue.reminding import ReminderDesk, desk_bound
 from bot.project import Project
-from bot.serving.journal import Journal
+from bot.serving.journal import Journal, saved, watching
 from bot.serving.reminders import Reminders
 from bot.serving.store import Store
 
@@ -76,6 +76,10 @@ def _masking_tracker_store() -> type:
 
         def _additional_events(self, session: Any, tracker: Any) -> Any:
             return (masked_event(event) for event in super()._additional_events(session, tracker))
+
+        async def save(self, tracker: Any) -> None:
+            await super().save(tracker)
+            saved(tracker)  # the turn's journal record reads it, not the database
 
     return MaskingSQLTrackerStore
 
@@ -165,14 +169,15 @@ class Engine:
         message = UserMessage(text, sender_id=sender, input_channel=channel,
                               metadata={"channel": channel} if channel else None)
         try:
-            with actions.using(self.loaded):
+            with actions.using(self.loaded), watching() as turn:
                 messages = await self.agent.handle_message(message) or []
         except Exception:
             if self.journal is not None:
-                await self.journal.after_turn(None, channel, sender, typed, failed=True)
+                await self.journal.after_turn(None, None, channel, sender, typed, failed=True)
             raise
         if self.journal is not None:
-            await self.journal.after_turn(self.agent.tracker_store, channel, sender, typed)
+            await self.journal.after_turn(turn.get("tracker"), self.agent.tracker_store, channel, sender,
+                                          typed)
         return [Reply(m.get("text") or "", tuple(Button(b["title"], b["payload"])
                                                   for b in m.get("buttons") or []))
                 for m in messages]

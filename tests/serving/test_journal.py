@@ -33,8 +33,9 @@ def _tracker(intent: str, confidence: float, actions: list[str], slots: dict,
 def _earlier_turn():
     from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 
-    return [UserUttered("le phi khai sinh", intent={"name": "ask_fee", "confidence": 0.9}),
-            ActionExecuted("action_answer"), SlotSet("procedure", "khai_sinh"), SlotSet("aspect", "fee")]
+    return [UserUttered("le phi", intent={"name": "ask_fee", "confidence": 0.9}),
+            ActionExecuted("action_answer"), SlotSet("options", ["/ask_fee{\"procedure\":\"khai_sinh\"}",
+                                                                 "/ask_fee{\"procedure\":\"ket_hon\"}"])]
 
 
 PROC = {"entity": "procedure", "value": "khai_sinh"}
@@ -58,6 +59,13 @@ CASES = [
     ("not covered", ("ask_documents", 0.9, ["action_answer"], {"procedure": None, "aspect": None},
                      [OTHER]), Turn("not_covered", "ask_documents", 0.9, None, "documents")),
     ("greeting", ("greet", 0.99, ["utter_greet"], {}), Turn("answered", "greet", 0.99)),
+    ("a digit picks an option", ("choose_option", 0.98, ["action_choose_option"],
+                                 {"procedure": "khai_sinh", "aspect": "fee"},
+                                 [{"entity": "number", "value": "2"}]),
+     Turn("answered", "choose_option", 0.98, "khai_sinh", "fee")),
+    ("a number with nothing to pick", ("choose_option", 0.95, ["action_choose_option"], {"options": WHICH},
+                                       [{"entity": "number", "value": "7912345678"}]),
+     Turn("fallback", "choose_option", 0.95)),
 ]
 
 
@@ -90,7 +98,7 @@ def test_turns_are_stored_masked_and_forgotten_per_sender(tmp_path):
 def test_a_failed_turn_is_a_fallback_and_a_broken_journal_never_raises(tmp_path, caplog):
     db = tmp_path / "bot.db"
     journal = Journal(Store.sqlite(db), clock=lambda: 1_800_000_000.0)
-    asyncio.run(journal.after_turn(None, "zalo", "u1", "xin chao", failed=True))
+    asyncio.run(journal.after_turn(None, None, "zalo", "u1", "xin chao", failed=True))
     assert _rows(db) == [("zalo", "u1", "fallback", "xin chao")]
     with sqlite3.connect(db) as connection:
         connection.execute("DROP TABLE turns")
