@@ -233,3 +233,13 @@ def test_report_on_an_empty_journal(tmp_path, capsys):
 def test_report_needs_a_database(tmp_path, capsys):
     assert report(["--db", str(tmp_path / "none.db")]) == 1
     assert "no database yet" in capsys.readouterr().err
+
+
+def test_serve_stops_on_a_wrong_retention_period(tmp_path, capsys, monkeypatch):
+    from bot.cli import main
+
+    credentials = tmp_path / "credentials.yml"
+    credentials.write_text("{}\n", encoding="utf-8")
+    monkeypatch.setenv("BOT_RETENTION_DAYS", "ba thang")
+    assert main(["serve", "--credentials", str(credentials), "--db", str(tmp_path / "bot.db")]) == 2
+    assert "BOT_RETENTION_DAYS='ba thang': cần một số ngày lớn hơn 0" in capsys.readouterr().err
