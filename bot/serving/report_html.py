@@ -22,7 +22,7 @@ from bot.serving.report import (
 WIDTH = 360  # SVG user units; the charts scale to the page's width
 ROW = 34  # one labelled bar: the label line, then the bar
 BAR = 14
-LABEL_CHARS = 60  # a longer label is cut with "…"
+LABEL_CHARS = 50  # a longer label is cut with "…" (60 ran past the edge at phone width)
 COLOURS = {"ok": "#2e7d32", "bad": "#c62828", "neutral": "#1565c0"}
 
 CSS = """
@@ -35,7 +35,8 @@ svg{width:100%;height:auto;background:#fff;border:1px solid #eee}svg text{font-s
 table{border-collapse:collapse;width:100%;background:#fff}td,th{border:1px solid #ddd;padding:4px 6px;
 text-align:left;vertical-align:top;word-break:break-word}th{background:#f0f0f0}
 .legend span{display:inline-block;margin-right:12px}.sw{display:inline-block;width:10px;height:10px;
-margin-right:4px}.muted{color:#666}
+margin-right:4px}.muted{color:#666}.small{font-size:.85em}td.n{white-space:nowrap;text-align:right;
+width:3em}
 """
 
 
@@ -99,8 +100,10 @@ def days_chart(per_day: dict[dt.date, tuple[int, int]]) -> str:
             parts.append(f'<text class="value" x="{x + width / 2:.1f}" y="{y - 2:.1f}" '
                          f'text-anchor="middle">{ok + bad}</text>')
         if index % labels_every == 0:
-            parts.append(f'<text x="{x + width / 2:.1f}" y="{height - 6}" text-anchor="middle">'
-                         f'{day.strftime("%d/%m")}</text>')
+            centre = x + width / 2
+            anchor = "end" if centre > WIDTH - 16 else "middle"  # the last date stays on the chart
+            parts.append(f'<text x="{min(centre, WIDTH - 2):.1f}" y="{height - 6}" '
+                         f'text-anchor="{anchor}">{day.strftime("%d/%m")}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -145,13 +148,13 @@ def to_html(report: Report, generated: dt.datetime) -> str:
                                                    for o in UNANSWERED if report.outcomes[o]], None),
             "<h3>Câu hỏi chưa trả lời được nhiều nhất</h3>"]
     if report.groups:
-        body.append('<table id="questions"><tr><th>Số lần</th><th>Câu hỏi (gộp câu gần giống nhau)'
-                    "</th><th>Lý do</th><th>Kênh</th></tr>")
+        body.append('<table id="questions"><tr><th>Số lần</th><th>Câu hỏi (gộp câu gần giống nhau); '
+                    "lý do; kênh</th></tr>")
         for group in report.groups:
             reasons = ", ".join(f"{OUTCOME_LABELS.get(o, o)} {n}" for o, n in group.outcomes.most_common())
             channels = ", ".join(f"{CHANNEL_LABELS.get(c, c)} {n}" for c, n in group.channels.most_common())
-            body.append(f"<tr><td>{group.count}</td><td>{escape(group.example)}</td>"
-                        f"<td>{escape(reasons)}</td><td>{escape(channels)}</td></tr>")
+            body.append(f'<tr><td class="n">{group.count}</td><td>{escape(group.example)}'
+                        f'<div class="muted small">{escape(reasons)}; {escape(channels)}</div></td></tr>')
         body.append("</table>")
     else:
         body.append('<p class="muted">(không có)</p>')
