@@ -155,6 +155,7 @@ class Engine:
             self.reminders = Reminders(Store.sqlite(database), self.reminders.clock)
             self.agent.action_endpoint.desk = self.reminders
         if self.journal is not None:
+            self.journal.close()
             self.journal = Journal(Store.sqlite(database), self.journal.clock)
 
     async def handle(self, sender: str, text: str, channel: str | None = None) -> list[Reply]:

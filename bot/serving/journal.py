@@ -195,6 +195,10 @@ class Journal:
         self.clock = clock
         Base.metadata.create_all(self.engine)
 
+    def close(self) -> None:
+        """Closes the kept connection (a reloaded engine gets a journal on the live database)."""
+        self.engine.dispose()
+
     async def after_turn(self, tracker: Any, tracker_store: Any, channel: str | None, sender: str,
                          text: str, failed: bool = False) -> None:
         """Records the turn just handled for ``sender`` from its ``tracker`` (read back from the
