@@ -243,3 +243,14 @@ def test_serve_stops_on_a_wrong_retention_period(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("BOT_RETENTION_DAYS", "ba thang")
     assert main(["serve", "--credentials", str(credentials), "--db", str(tmp_path / "bot.db")]) == 2
     assert "BOT_RETENTION_DAYS='ba thang': cần một số ngày lớn hơn 0" in capsys.readouterr().err
+
+
+def test_forget_deletes_a_senders_turn_records(db, capsys):
+    from bot.cli import main
+
+    assert main(["forget", "84911222333", "--channel", "sms", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "turns 2" in out and "84911222333" not in out
+    with sqlite3.connect(db) as connection:
+        senders = {s for (s,) in connection.execute("SELECT sender FROM turns")}
+    assert "84911222333" not in senders and "555" in senders
