@@ -32,6 +32,13 @@ def add_commands(commands: Any) -> None:
 
 def run_serve(args: argparse.Namespace, project: Project) -> int:
     from bot.contract import ConfigError, redact
+    from bot.serving.retention import retention_days
+
+    try:
+        retention_days()  # BOT_RETENTION_DAYS: a wrong value stops here, not in the worker
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     from bot.serving.channels import load_connectors
     from bot.serving.engine import Engine
     from bot.serving.reload import ADMIN_TOKEN_VARIABLE, Reloader, mount_reload, swapper

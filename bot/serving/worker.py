@@ -18,13 +18,15 @@ from bot.contract import Connector, Delivery, Event, Inbound, Rendered, Reply, S
 from bot.render import render
 from bot.serving.conversation import Conversation
 from bot.serving.engine import Engine
+from bot.serving.retention import purge, retention_days
 from bot.serving.store import Message, Outgoing, Store
 
 logger = logging.getLogger(__name__)
 
 BACKOFF_SECONDS = (2.0, 10.0, 60.0, 300.0, 1800.0)  # then the message is marked failed
 POLL_SECONDS = 0.5  # backstop when no wake-up arrives
-FORGET_EVERY_SECONDS = 3600.0  # how often answered inbound ids older than the dedup window go
+FORGET_EVERY_SECONDS = 3600.0  # how often answered inbound ids older than the dedup window go,
+# and citizen text older than the retention period (bot.serving.retention)
 
 
 def backoff(attempts: int, retry_after: float | None,
@@ -43,6 +45,7 @@ class Worker:
     clock: Callable[[], float] = time.time
     backoff_seconds: Sequence[float] = BACKOFF_SECONDS  # tests shorten these two
     poll_seconds: float = POLL_SECONDS
+    retention_days: float = field(default_factory=retention_days)  # BOT_RETENTION_DAYS
     _conversations: dict[str, Conversation] = field(init=False)
     _busy: set[tuple[str, str]] = field(default_factory=set, init=False)
     _sending: set[tuple[str, str]] = field(default_factory=set, init=False)
@@ -77,6 +80,10 @@ class Worker:
             if self.clock() - forgotten_at >= FORGET_EVERY_SECONDS:
                 forgotten_at = self.clock()
                 self.store.forget_old_inbound(now=forgotten_at)
+                try:
+                    purge(self.store.engine, forgotten_at, self.retention_days)
+                except Exception:  # noqa: BLE001 - answering goes on; the next hour tries again
+                    logger.exception("retention: old messages not deleted")
             self._inbox_wake.clear()
             groups: dict[tuple[str, str], list[Message]] = {}
             for message in self.store.pending_inbound():
