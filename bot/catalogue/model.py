@@ -136,6 +136,10 @@ class Procedure:
     event_lines: tuple[int, ...] = ()
     group: str = OTHER_GROUP
     deadline_count: DeadlineCount | None = None  # set when ``deadline`` has days and counted_from
+    # (general procedure id, words): the general name or story with one of the words means this
+    # procedure ("sổ đỏ" + "bị rách" -> cấp đổi); see bot.nlu.entities
+    qualifiers: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    qualifier_line: int = 0
 
     @property
     def code(self) -> str:
