@@ -24,6 +24,7 @@ count, nor does a name right after "không phải" when another name is left.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -41,7 +42,9 @@ _FILE = "entity_lemmas.json"
 _QUALIFIER_FILE = "qualifiers.json"
 TOKENS = "text_tokens"
 MAX_OPTION_NUMBER = 20
-MAX_EVENT_GAP = 2  # words allowed between the words of an event phrase or a qualifier
+MAX_EVENT_GAP = 2  # words allowed between the words of an event phrase
+QUALIFIER_GAP = 1  # and of a qualifier, within one sentence ("chưa rảnh. Hạn cuối" is not "chưa cưới")
+SENTENCE_END = re.compile(r"[.!?;\n]")
 QUALIFIER_TABLE = "qualifier"
 # Folded words that, one or two words before a qualifier, deny it ("sổ đỏ không bị mất").
 NEGATIONS = frozenset({"khong", "chua", "chang"})
@@ -211,15 +214,17 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         """The qualifiers of ``options`` found in the message outside ``mention``'s own words and
         not negated, as (specific procedure, start, end); a match inside a longer one is left out."""
         tokens = message.get(TOKENS) or []
+        text = message.get(TEXT) or ""
         words, owners, starts, ends = _words(tokens)
         hits = []
         for specific, phrase in options:
-            for first, last in _all_in_order(list(phrase), words, MAX_EVENT_GAP):
+            for first, last in _all_in_order(list(phrase), words, QUALIFIER_GAP):
                 # a phrase is whole words: "người lào" is not inside "người_lao_động"
                 if len(phrase) > 1 and not (starts[first] and ends[last]):
                     continue
                 start, end = tokens[owners[first]].start, tokens[owners[last]].end
-                if start < mention["end"] and mention["start"] < end:
+                inside = start < mention["end"] and mention["start"] < end
+                if inside or SENTENCE_END.search(text, start, end):
                     continue
                 if NEGATIONS & set(words[max(0, first - 2):first]):
                     continue
@@ -243,12 +248,13 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             hits = self._qualifier_hits(options, mention, message)
             chosen = sorted({specific for specific, _, _ in hits})
             used += [(start, end) for _, start, end in hits]
-            if len(chosen) == 1:
+            if not chosen:
+                result.append(mention)
+            elif len(chosen) == 1:
                 result.append({**mention, "value": chosen[0]})
             else:
-                entity = self._config["event_target"] if chosen else mention["entity"]
-                result += [{**mention, "entity": entity, "value": value}
-                           for value in chosen or [mention["value"]]]
+                result += [{**mention, "entity": self._config["event_target"], "value": value}
+                           for value in chosen]
         kept = [m for m in result if not (any(m is original for original in mentions) and any(
             start <= m["start"] and m["end"] <= end for start, end in used))]
         unique: dict[tuple[str, str], dict[str, Any]] = {}

@@ -89,7 +89,9 @@ CASES = [
     ("sổ đỏ ghi nhầm năm sinh của mẹ tôi thì sửa ở đâu", named("dinh_chinh_so_do")),
     ("so do ghi sai dien tich thi lam sao", named("dinh_chinh_so_do")),
     ("bố tôi mất rồi, sổ đỏ vẫn đứng tên bố thì làm thế nào", named("thua_ke_dat")),
-    ("SO DO CUA ONG DE LAI, GIO CAC CHAU MUON DUNG TEN", named("thua_ke_dat")),
+    ("SO DO DUNG TEN ONG, ONG KHONG DE LAI DI CHUC, GIO CAC CHAU MUON DUNG TEN", named("thua_ke_dat")),
+    # land left long ago without papers is still a first registration
+    ("đất ông bà để lại từ xưa chưa có giấy tờ gì, làm sổ đỏ được không", named("dat_dai_lan_dau")),
     ("bo me cho mieng dat, so do sang ten cho con can gi", named("tang_cho_dat")),
     ("mới mua lại mảnh đất, sổ đỏ sang tên thế nào", named("chuyen_nhuong_dat")),
     # both qualifiers: the citizen does not know which, the bot asks
@@ -108,6 +110,12 @@ CASES = [
     # khai sinh / trích lục / đăng ký lại / nhận cha / biên giới / cải chính / liên thông
     ("làm giấy khai sinh cho con cần gì", named("khai_sinh")),
     ("dk ks cho be mat bao lau", named("khai_sinh")),
+    # qualifier words far apart, across a sentence, are not one qualifier ("chưa ... cưới")
+    ("Vợ sinh hôm qua, tôi đi rẫy chưa rảnh. Hạn cuối làm khai sinh là ngày nào", named("khai_sinh")),
+    ("toi nguoi dan toc, con moi de, lam giay khai sinh mang giay gi", named("khai_sinh")),
+    ("làm khai sinh cho con, muốn đổi dân tộc theo mẹ", named("xac_dinh_lai_dan_toc")),
+    # a name inside a qualifier is part of the story, not a second question
+    ("bo me chua dang ky ket hon thi lam khai sinh co ghi ten bo dc ko", named("khai_sinh_nhan_cha_me_con")),
     ("xin bản sao giấy khai sinh ở đâu", named("trich_luc_ho_tich")),
     ("xin trich luc khai sinh online dc ko", named("trich_luc_ho_tich")),
     ("KHAI SINH CUA TOI XIN THEM BAN O DAU", named("trich_luc_ho_tich")),
