@@ -4,9 +4,9 @@
 greeting. Citizens wrap their question in their story ("nhà bác nghèo lắm, giờ làm sổ đỏ phải
 nộp những khoản tiền gì"); the story words pull a bag-of-words classifier towards
 ``out_of_scope``. When the entity extractor found a procedure of the catalogue, ``out_of_scope``
-(and ``greet``) is dropped from the ranking and the other confidences are renormalised, so the
-fallback threshold still applies to what is left. A message naming or telling a procedure that
-the classifier still cannot place is taken as telling the procedure. Procedures outside the
+is dropped from the ranking and the other confidences are renormalised, so the fallback
+threshold still applies to what is left; ``greet`` is dropped too. A message naming or telling a
+procedure that the classifier still cannot place is taken as telling the procedure. Procedures outside the
 catalogue (a driving licence) are not entities and are unaffected.
 
 ``PlaceScopeRanker``: so is a message naming a commune or a district.
