@@ -29,6 +29,7 @@ from bot.dialogue.answers import (
     TOLD_ENTITY,
     WARD_CODE_ENTITY,
 )
+from bot.nlu.entities import qualifier_element, qualifier_table
 from bot.project import Project
 from bot.text import fold
 
@@ -173,11 +174,21 @@ def _unique(rows: list[str]) -> list[str]:
     return [r for r in rows if not (r in seen or seen.add(r))]
 
 
-def _nlu_yaml(examples: dict[str, list[str]]) -> str:
+def qualifier_tables(catalogue: Catalogue) -> dict[str, list[str]]:
+    """The ``qualifiers:`` of every procedure as lookup tables for the entity extractor (no
+    component of the pipeline reads lookup tables otherwise, so they teach the classifier nothing)."""
+    return {qualifier_table(general, proc.id): sorted({qualifier_element(w) for w in words})
+            for proc in catalogue for general, words in proc.qualifiers}
+
+
+def _nlu_yaml(examples: dict[str, list[str]], lookups: dict[str, list[str]] | None = None) -> str:
     lines = [GENERATED_HEADER.rstrip("\n"), 'version: "3.1"', "nlu:"]
     for intent in sorted(examples):
         lines += [f"- intent: {intent}", "  examples: |"]
         lines += [f"    - {row}" for row in examples[intent]]
+    for name in sorted(lookups or {}):
+        lines += [f"- lookup: {name}", "  examples: |"]
+        lines += [f"    - {element}" for element in lookups[name]]
     return "\n".join(lines) + "\n"
 
 
@@ -253,7 +264,7 @@ def generate(catalogue: Catalogue, project: Project) -> list[Path]:
     examples = procedure_examples(catalogue, templates, data.get("preambles") or [])
     intents = generic_intents(project) + list(examples) + PAYLOAD_INTENTS
     outputs = {
-        project.generated_nlu: _nlu_yaml(examples),
+        project.generated_nlu: _nlu_yaml(examples, qualifier_tables(catalogue)),
         project.domain: domain_yaml(intents),
         project.rules: rules_yaml(intents),
     }

@@ -45,6 +45,7 @@ from bot.catalogue.schema import (
     FILE_FIELDS,
     FactSourcing,
     FileSourcing,
+    Qualifiers,
     SourceEntry,
 )
 from bot.errors import BotError
@@ -391,8 +392,9 @@ def _schema_message(err: dict[str, Any], value: Any) -> tuple[str, str]:
 _TOP_REQUIRED = ("id", "name", "short_name", "sms_keyword", "aliases", "summary",
                  "where", "documents", "fee", "deadline", "processing_time", "online", "steps",
                  "result", "faq", "guide", "legal_basis")
-# "who", "events", "group", and the schema's fields (its own rules say which are required)
-_TOP_OPTIONAL = ("who", "events", "group", "shares_code_with", *FILE_FIELDS)
+# "who", "events", "group", "qualifiers", and the schema's fields (its own rules say which
+# are required)
+_TOP_OPTIONAL = ("who", "events", "group", "qualifiers", "shares_code_with", *FILE_FIELDS)
 
 
 def _file_sourcing(data: _Map, check: _Checker) -> tuple[tuple[str, ...], tuple[Source, ...], dt.date]:
@@ -459,6 +461,7 @@ def _parse_procedure(path: Path, data: Any, check: _Checker) -> Procedure | None
         steps_sourcing = check.sourcing(steps_block, "steps", steps_verified)
 
     faq = _parse_faq(data, check)
+    qualified = check.schema(Qualifiers, data, ("qualifiers",), "")
 
     if check.errors:
         return None
@@ -483,6 +486,9 @@ def _parse_procedure(path: Path, data: Any, check: _Checker) -> Procedure | None
                                                                      strict=False)),
         shares_code_with=check.text(data, "shares_code_with", "", required=False),
         documents_sms_parts=int(data["documents"].get(SMS_PARTS) or 0),
+        qualifiers=tuple((general, tuple(words)) for general, words in qualified.qualifiers.items())
+        if qualified else (),
+        qualifier_line=line("qualifiers", 0),
     )
 
 
@@ -779,6 +785,14 @@ def _cross_checks(procedures: list[Procedure]) -> list[CatalogueError]:
                     proc.path, event_line, "events", f"'{event}' là tên gọi của {other.path.name}",
                     "tình huống (events) là lời kể việc đã xảy ra, không phải tên thủ tục; "
                     "xóa ở events hoặc ở aliases"))
+    ids = {p.id for p in procedures}
+    for proc in procedures:
+        for general, _ in proc.qualifiers:
+            if general == proc.id or general not in ids:
+                errors.append(CatalogueError(
+                    proc.path, proc.qualifier_line, f"qualifiers.{general}",
+                    "là chính thủ tục này" if general == proc.id else f"không có thủ tục '{general}'",
+                    "ghi id của một thủ tục chung hơn (tên tệp của nó, không có .yaml)"))
     return errors
 
 

@@ -142,6 +142,10 @@ class Procedure:
     # SMS parts staff accept for a documents list that cannot be shorter (``documents.sms_parts``).
     documents_sms_parts: int = 0
     shares_code_with: str = ""  # the file whose code this one shares on purpose (same portal record)
+    # (general procedure id, words): the general name or story with one of the words means this
+    # procedure ("sổ đỏ" + "bị rách" -> cấp đổi); see bot.nlu.entities
+    qualifiers: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    qualifier_line: int = 0
 
     @property
     def code(self) -> str:

@@ -168,3 +168,29 @@ class FactSourcing(_Strict):
 
 FILE_FIELDS = tuple(FileSourcing.__fields__)
 FACT_FIELDS = tuple(FactSourcing.__fields__)
+
+
+QUALIFIER_MAX = 40  # characters: a qualifier is a word or two ("bị rách", "người Lào"), not a sentence
+
+
+class Qualifiers(_Strict):
+    """``qualifiers:`` of a specific procedure: for each more general procedure (by id), the words
+    that, said together with its name or its story, mean this one ("sổ đỏ" + "rách" -> cấp đổi).
+    That the general ids exist is checked across the catalogue (``loading._cross_checks``)."""
+
+    qualifiers: dict[StrictStr, list[StrictStr]] = {}
+
+    @validator("qualifiers")
+    def _qualifiers(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for general, words in value.items():
+            if not _ID.match(general):
+                raise SchemaProblem(f"'{general}' không phải id thủ tục",
+                                    "ghi id của thủ tục chung (tên tệp không có .yaml), ví dụ khai_sinh")
+            if not words:
+                raise SchemaProblem(f"chưa có từ nào cho {general}",
+                                    "mỗi dòng một từ, ví dụ - bị rách")
+            for word in words:
+                if not word or len(word) > QUALIFIER_MAX:
+                    raise SchemaProblem(f"từ '{word}' trống hoặc dài quá {QUALIFIER_MAX} ký tự",
+                                        "chỉ ghi một hai từ đặc trưng, ví dụ 'bị rách', 'người Lào'")
+        return value

@@ -10,11 +10,21 @@ A situation told instead of a name ("bố tôi mới mất") is annotated in tra
 entity for each procedure it leads to (``|``-separated values): not ``procedure``, so it never
 fills the procedure slot by itself; the dialogue uses it only when no procedure is under
 discussion (a follow-up "con mới sinh thì hạn bao lâu" stays on the procedure talked about).
+
+Qualifiers (``qualifiers:`` in a procedure's YAML, handed over as lookup tables named
+``qualifier <general> <specific>``): citizens name the famous procedure and say what makes their
+case special ("sổ đỏ cũ bị rách", "kết hôn với người Lào ở vùng biên"). In order: a general
+procedure named together with a specific one that refines it is the specific one; a general
+procedure (named or told) with a qualifier of one specific procedure in the same message becomes
+that one; with qualifiers of several, each is told (``procedure_told``), so the bot asks which;
+without a qualifier it stays itself. A qualifier right after a negation ("không mất") does not
+count, nor does a name right after "không phải" when another name is left.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -26,14 +36,37 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.segmenter import Segmenter
+
 _FILE = "entity_lemmas.json"
+_QUALIFIER_FILE = "qualifiers.json"
 TOKENS = "text_tokens"
 MAX_OPTION_NUMBER = 20
 MAX_EVENT_GAP = 2  # words allowed between the words of an event phrase
+QUALIFIER_GAP = 1  # and of a qualifier, within one sentence ("chưa rảnh. Hạn cuối" is not "chưa cưới")
+SENTENCE_END = re.compile(r"[.!?;\n]")
+QUALIFIER_TABLE = "qualifier"
+# Folded words that, one or two words before a qualifier, deny it ("sổ đỏ không bị mất").
+NEGATIONS = frozenset({"khong", "chua", "chang"})
+NEGATED_NAME = ("khong", "phai")  # "chứ không phải nhập khẩu": that name is not the question
 
 
-def _in_order(words: list[str], lemmas: list[str], gap: int) -> tuple[int, int] | None:
-    """First and last index of ``words`` found in ``lemmas`` in order, at most ``gap`` apart."""
+def qualifier_table(general: str, specific: str) -> str:
+    """The lookup table carrying the qualifiers by which ``specific`` refines ``general``."""
+    return f"{QUALIFIER_TABLE} {general} {specific}"
+
+
+def qualifier_element(phrase: str) -> str:
+    """A qualifier as a lookup element: its words as the tokenizer reads them (folded, chat
+    abbreviations expanded) joined like a lemma ("bi_rach"), so that the tokenizer does not take
+    it for a compound word."""
+    return "_".join(s for word in Segmenter(()).segment(phrase) for s in word.syllables)
+
+
+def _all_in_order(words: list[str], lemmas: list[str], gap: int) -> list[tuple[int, int]]:
+    """First and last index of every match of ``words`` in ``lemmas`` in order, each at most
+    ``gap`` apart."""
+    found = []
     for first, lemma in enumerate(lemmas):
         if lemma != words[0]:
             continue
@@ -45,8 +78,27 @@ def _in_order(words: list[str], lemmas: list[str], gap: int) -> tuple[int, int] 
             position = position + 1 + window.index(word)
             last = position
         else:
-            return first, last
-    return None
+            found.append((first, last))
+    return found
+
+
+def _in_order(words: list[str], lemmas: list[str], gap: int) -> tuple[int, int] | None:
+    """First and last index of ``words`` found in ``lemmas`` in order, at most ``gap`` apart."""
+    return next(iter(_all_in_order(words, lemmas, gap)), None)
+
+
+def _words(tokens: list[Any]) -> tuple[list[str], list[int], list[bool], list[bool]]:
+    """The words of the tokens' lemmas (the segmenter joins learnt phrases: "bố_mất"), the token
+    each belongs to, and whether it starts or ends that token."""
+    words, owners, starts, ends = [], [], [], []
+    for index, token in enumerate(tokens):
+        parts = token.lemma.split("_")
+        for position, word in enumerate(parts):
+            words.append(word)
+            owners.append(index)
+            starts.append(position == 0)
+            ends.append(position == len(parts) - 1)
+    return words, owners, starts, ends
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
@@ -59,12 +111,15 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 "event_target": "procedure_told", "name_entity": "procedure", "event_separator": "|"}
 
     def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-                 patterns: dict[str, tuple[str, str]] | None = None) -> None:
+                 patterns: dict[str, tuple[str, str]] | None = None,
+                 qualifiers: dict[str, list[tuple[str, tuple[str, ...]]]] | None = None) -> None:
         self._config = config
         self._model_storage = model_storage
         self._resource = resource
         self.patterns = patterns or {}
         self._longest = max((len(k.split()) for k in self.patterns), default=0)
+        # general procedure -> (specific procedure, folded words of one qualifier)
+        self.qualifiers = qualifiers or {}
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -84,8 +139,17 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                                                                    str(entity["value"]))
         self.patterns = patterns
         self._longest = max((len(k.split()) for k in patterns), default=0)
+        qualifiers: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for table in training_data.lookup_tables:
+            kind, *ids = str(table.get("name", "")).split()
+            if kind != QUALIFIER_TABLE or len(ids) != 2 or not isinstance(table.get("elements"), list):
+                continue
+            qualifiers.setdefault(ids[0], []).extend(
+                (ids[1], tuple(element.split("_"))) for element in table["elements"])
+        self.qualifiers = qualifiers
         with self._model_storage.write_to(self._resource) as directory:
             (directory / _FILE).write_text(json.dumps(patterns, ensure_ascii=False))
+            (directory / _QUALIFIER_FILE).write_text(json.dumps(qualifiers, ensure_ascii=False))
         return self._resource
 
     @classmethod
@@ -93,7 +157,10 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
              execution_context: ExecutionContext, **kwargs: Any) -> LemmaEntityExtractor:
         with model_storage.read_from(resource) as directory:
             raw = json.loads((directory / _FILE).read_text())
-        return cls(config, model_storage, resource, {k: tuple(v) for k, v in raw.items()})
+            qualifiers = json.loads((directory / _QUALIFIER_FILE).read_text())
+        return cls(config, model_storage, resource, {k: tuple(v) for k, v in raw.items()},
+                   {general: [(specific, tuple(words)) for specific, words in rows]
+                    for general, rows in qualifiers.items()})
 
     def _find(self, message: Message) -> list[dict[str, Any]]:
         """Longest matches of names (not events) from left to right, and option numbers."""
@@ -127,11 +194,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         tokens = message.get(TOKENS) or []
         text = message.get(TEXT) or ""
         # words, not tokens: the segmenter joins learnt phrases ("bố_mất") into one token
-        words, owners = [], []
-        for index, token in enumerate(tokens):
-            for word in token.lemma.split("_"):
-                words.append(word)
-                owners.append(index)
+        words, owners, _, _ = _words(tokens)
         found: dict[str, dict[str, Any]] = {}
         for key, (entity, values) in self.patterns.items():
             if entity != self._config["event_entity"]:
@@ -146,12 +209,82 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                                          "text": text[start:end]})
         return sorted(found.values(), key=lambda e: (e["start"], e["value"]))
 
+    def _qualifier_hits(self, options: list[tuple[str, tuple[str, ...]]], mention: dict[str, Any],
+                        message: Message) -> list[tuple[str, int, int]]:
+        """The qualifiers of ``options`` found in the message outside ``mention``'s own words and
+        not negated, as (specific procedure, start, end); a match inside a longer one is left out."""
+        tokens = message.get(TOKENS) or []
+        text = message.get(TEXT) or ""
+        words, owners, starts, ends = _words(tokens)
+        hits = []
+        for specific, phrase in options:
+            for first, last in _all_in_order(list(phrase), words, QUALIFIER_GAP):
+                # a phrase is whole words: "người lào" is not inside "người_lao_động"
+                if len(phrase) > 1 and not (starts[first] and ends[last]):
+                    continue
+                start, end = tokens[owners[first]].start, tokens[owners[last]].end
+                inside = start < mention["end"] and mention["start"] < end
+                if inside or SENTENCE_END.search(text, start, end):
+                    continue
+                if NEGATIONS & set(words[max(0, first - 2):first]):
+                    continue
+                hits.append((specific, len(phrase), first, last, start, end))
+        return [(specific, start, end) for specific, size, first, last, start, end in hits
+                if not any(o[1] > size and o[2] <= first and last <= o[3] for o in hits)]
+
+    def _qualified(self, mentions: list[dict[str, Any]], message: Message) -> list[dict[str, Any]]:
+        """Each general procedure replaced by the specific one its qualifiers point to (see the
+        module's docstring); names that lie inside a qualifier used are dropped."""
+        named = {m["value"] for m in mentions}
+        result: list[dict[str, Any]] = []
+        used: list[tuple[int, int]] = []
+        for mention in mentions:
+            options = self.qualifiers.get(mention["value"])
+            if not options:
+                result.append(mention)
+                continue
+            if any(specific in named for specific, _ in options):
+                continue  # "mất sổ đỏ" beside "sổ đỏ": the specific one is named already
+            hits = self._qualifier_hits(options, mention, message)
+            chosen = sorted({specific for specific, _, _ in hits})
+            used += [(start, end) for _, start, end in hits]
+            if not chosen:
+                result.append(mention)
+            elif len(chosen) == 1:
+                result.append({**mention, "value": chosen[0]})
+            else:
+                result += [{**mention, "entity": self._config["event_target"], "value": value}
+                           for value in chosen]
+        kept = [m for m in result if not (any(m is original for original in mentions) and any(
+            start <= m["start"] and m["end"] <= end for start, end in used))]
+        unique: dict[tuple[str, str], dict[str, Any]] = {}
+        for mention in kept:
+            unique.setdefault((mention["entity"], mention["value"]), mention)
+        return list(unique.values())
+
+    def _denied(self, names: list[dict[str, Any]], message: Message) -> list[dict[str, Any]]:
+        """Names right after "không phải", left out when another name remains."""
+        tokens = message.get(TOKENS) or []
+        words, owners, _, _ = _words(tokens)
+        first_word = {tokens[owner].start: index for index, owner in reversed(list(enumerate(owners)))}
+
+        def before(name: dict[str, Any]) -> tuple[str, ...]:
+            index = first_word.get(name["start"], 0)
+            return tuple(words[max(0, index - len(NEGATED_NAME)):index])
+
+        denied = [n for n in names if before(n) == NEGATED_NAME]
+        return [n for n in names if n not in denied] if len(denied) < len(names) else names
+
     def _entities(self, message: Message) -> list[dict[str, Any]]:
-        """Names first; the procedures a told situation leads to only when none is named."""
+        """Names first, refined by their qualifiers; the procedures a told situation leads to
+        (refined the same way) only when none is named."""
         found = self._find(message)
-        if any(e["entity"] == self._config["name_entity"] for e in found):
-            return found
-        return found + self._told(message)
+        name = self._config["name_entity"]
+        names = [e for e in found if e["entity"] == name]
+        others = [e for e in found if e["entity"] != name]
+        if names:
+            return others + self._qualified(self._denied(names, message), message)
+        return found + self._qualified(self._told(message), message)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

@@ -1,11 +1,13 @@
 """Intent re-ranking after the classifier, from what is known for certain about a message.
 
-``ProcedureScopeRanker``: a message naming one of our procedures is in scope. Citizens wrap their
-question in their story ("nhà bác nghèo lắm, giờ làm sổ đỏ phải nộp những khoản tiền gì"); the
-story words pull a bag-of-words classifier towards ``out_of_scope``. When the entity extractor
-found a procedure of the catalogue, ``out_of_scope`` is dropped from the ranking and the other
-confidences are renormalised, so the fallback threshold still applies to what is left.
-Procedures outside the catalogue (a driving licence) are not entities and are unaffected.
+``ProcedureScopeRanker``: a message naming one of our procedures is in scope, and not a
+greeting. Citizens wrap their question in their story ("nhà bác nghèo lắm, giờ làm sổ đỏ phải
+nộp những khoản tiền gì"); the story words pull a bag-of-words classifier towards
+``out_of_scope``. When the entity extractor found a procedure of the catalogue, ``out_of_scope``
+is dropped from the ranking and the other confidences are renormalised, so the fallback
+threshold still applies to what is left; ``greet`` is dropped too. A message naming or telling a
+procedure that the classifier still cannot place is taken as telling the procedure. Procedures outside the
+catalogue (a driving licence) are not entities and are unaffected.
 
 ``PlaceScopeRanker``: so is a message naming a commune or a district.
 
@@ -69,14 +71,44 @@ class _ScopeRanker(GraphComponent):
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class ProcedureScopeRanker(_ScopeRanker):
-    """A message that names a procedure of the catalogue is not out of scope."""
+    """A message that names a procedure of the catalogue is not out of scope, nor a greeting.
+
+    And a message that names one, or tells a story leading to one ("ông nội mất để lại mảnh
+    ruộng"), which the classifier reads with less confidence than the fallback threshold, is
+    taken as telling the procedure (``inform_procedure``): the overview of that procedure, or the
+    question which one, helps the citizen more than the help line. ``uncertain_below`` is the
+    fallback threshold of ``config.yml``.
+    """
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {**_ScopeRanker.get_default_config(), "entity": "procedure"}
+        return {**_ScopeRanker.get_default_config(), "entity": "procedure",
+                "told_entity": "procedure_told", "also_dropped": ["greet"],
+                "uncertain_below": 0.4, "uncertain_intent": "inform_procedure"}
 
     def in_scope(self, message: Message) -> bool:
         return any(e.get("entity") == self._config["entity"] for e in message.get(ENTITIES) or [])
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        super().process(messages)
+        dropped = set(self._config["also_dropped"])
+        wanted = self._config["uncertain_intent"]
+        for message in messages:
+            found = {e.get("entity") for e in message.get(ENTITIES) or []}
+            if not found & {self._config["entity"], self._config["told_entity"]}:
+                continue
+            ranking = message.get(INTENT_RANKING) or []
+            if self.in_scope(message):
+                ranking = [r for r in ranking if r.get(INTENT_NAME_KEY) not in dropped] or ranking
+            if ranking and ranking[0][PREDICTED_CONFIDENCE_KEY] < self._config["uncertain_below"]:
+                chosen = next((r for r in ranking if r.get(INTENT_NAME_KEY) == wanted),
+                              {INTENT_NAME_KEY: wanted, PREDICTED_CONFIDENCE_KEY: 0.0})
+                chosen = {**chosen, PREDICTED_CONFIDENCE_KEY: self._config["uncertain_below"]}
+                ranking = [chosen] + [r for r in ranking if r.get(INTENT_NAME_KEY) != wanted]
+            if ranking and ranking != message.get(INTENT_RANKING):
+                message.set(INTENT_RANKING, ranking, add_to_output=True)
+                message.set(INTENT, dict(ranking[0]), add_to_output=True)
+        return messages
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

@@ -51,3 +51,32 @@ def test_a_procedure_named_is_in_scope(entities, expected):
     message = classified("nha bac ngheo lam, gio lam so do het bao nhieu", entities)
     ProcedureScopeRanker({**ProcedureScopeRanker.get_default_config()}).process([message])
     assert top(message) == expected
+
+
+def ranked(entities: list[dict], ranking: list[tuple[str, float]]) -> tuple[str, float]:
+    message = Message(data={"text": "...", "intent": {"name": ranking[0][0], "confidence": ranking[0][1]},
+                            "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
+                            "entities": entities})
+    ProcedureScopeRanker(ProcedureScopeRanker.get_default_config()).process([message])
+    return top(message)
+
+
+NAMED = [{"entity": "procedure", "value": "tach_ho"}]
+TOLD = [{"entity": "procedure_told", "value": "thua_ke_dat"}]
+
+
+@pytest.mark.parametrize("entities,ranking,expected", [
+    # "ad oi tach ho": a greeting that names a procedure is about the procedure
+    (NAMED, [("greet", 0.7), ("inform_procedure", 0.2), ("faq", 0.1)], ("inform_procedure", 0.4)),
+    ([], [("greet", 0.7), ("inform_procedure", 0.2), ("faq", 0.1)], ("greet", 0.7)),
+    # too unsure to answer, but a procedure is named or told: its overview, not the help line
+    (NAMED, [("faq", 0.3), ("ask_steps", 0.25), ("inform_procedure", 0.2)], ("inform_procedure", 0.4)),
+    (TOLD, [("faq", 0.3), ("ask_steps", 0.25), ("inform_procedure", 0.2)], ("inform_procedure", 0.4)),
+    ([], [("faq", 0.3), ("ask_steps", 0.25), ("inform_procedure", 0.2)], ("faq", 0.3)),
+    # sure enough: left alone
+    (NAMED, [("ask_fee", 0.5), ("faq", 0.3)], ("ask_fee", 0.5)),
+    # a story alone does not make a greeting in scope
+    (TOLD, [("greet", 0.7), ("faq", 0.3)], ("greet", 0.7)),
+])
+def test_a_procedure_named_or_told_is_not_small_talk_nor_the_help_line(entities, ranking, expected):
+    assert ranked(entities, ranking) == expected
