@@ -2,7 +2,8 @@
 
 ``engine`` wraps the Rasa agent; ``conversation`` adds SMS paging; ``worker`` answers the inbox
 and sends the outbox; ``store`` keeps both in SQL; ``reminders`` stores deadline reminders and
-opt-outs and queues due reminders; ``subscriptions`` handles STOP/BAT DAU before NLU;
+opt-outs and queues due reminders; ``subscriptions`` handles STOP/BAT DAU before NLU; ``ratings``
+offers a rating after an answer and stores the reply that rates it, also before NLU;
 ``channels`` loads the connectors from ``credentials.yml``; ``server`` mounts their webhooks.
 
 May import: ``bot.dialogue``, ``bot.render``, ``bot.contract`` and the layers below; never

@@ -67,7 +67,8 @@ def chat(tmp_path):
 
 
 # (channel, what the citizen sends to rate, the score stored)
-RATE = [(channel, typed, score) for channel in CHANNELS for typed, score in (("1", USEFUL), ("2", NOT_USEFUL))]
+RATE = [(channel, typed, score) for channel in CHANNELS
+        for typed, score in (("1", USEFUL), ("2", NOT_USEFUL))]
 RATE += [(channel, payload, score) for channel in ("telegram", "zalo")
          for payload, score in (("/rating_useful", USEFUL), ("/rating_not_useful", NOT_USEFUL))]
 
@@ -239,4 +240,5 @@ def test_app_rating_buttons_come_with_every_answer(channel):
 def test_an_answer_with_options_or_a_question_is_not_offered():
     assert with_offer(MENU, "telegram", PHRASES) is None
     assert with_offer(Reply("Xin chào"), "telegram", PHRASES) is None
-    assert with_offer(Reply("x", (Button("a", "/a"),), rate=Topic("khai_sinh", "fee")), "sms", PHRASES) is None
+    with_options = Reply("x", (Button("a", "/a"),), rate=Topic("khai_sinh", "fee"))
+    assert with_offer(with_options, "sms", PHRASES) is None
