@@ -1,8 +1,9 @@
 """``bot forget``: deletes everything stored about one citizen (the right to erasure).
 
-Our tables (inbound, outbound, pending pages) and the conversation tracker's events live in the
-same SQLite file (``bot serve --db``). The sender is given as stored: the Telegram chat id, the
-Zalo user id, or the phone number as the SMS channel writes it (``84912345678``).
+Our tables (inbound, outbound, pending pages, reminders, ratings) and the conversation tracker's
+events live in the same SQLite file (``bot serve --db``). The sender is given as stored: the
+Telegram chat id, the Zalo user id, or the phone number as the SMS channel writes it
+(``84912345678``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def run_forget(args: argparse.Namespace, project: Project) -> int:
     from bot.contract.redact import mask_numbers
     from bot.serving.engine import TRACKER_EVENTS_TABLE, forget_conversation
     from bot.serving.journal import Journal
+    from bot.serving.ratings import Ratings
     from bot.serving.reminders import Reminders
     from bot.serving.store import Store
 
@@ -38,6 +40,7 @@ def run_forget(args: argparse.Namespace, project: Project) -> int:
     deleted = store.forget(args.sender, args.channel)
     deleted.update(Reminders(store).forget(args.sender, args.channel))
     deleted.update(Journal(store).forget(args.sender, args.channel))
+    deleted.update(Ratings(store).forget(args.sender, args.channel))
     deleted[TRACKER_EVENTS_TABLE] = forget_conversation(db, args.sender)
     who = mask_numbers(args.sender) + (f" ({args.channel})" if args.channel else "")
     if not any(deleted.values()):

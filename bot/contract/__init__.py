@@ -49,7 +49,7 @@ from bot.contract.limits import (
     septets,
     sms_parts,
 )
-from bot.contract.reply import Button, Rendered, Reply
+from bot.contract.reply import Button, Rendered, Reply, Topic
 from bot.contract.settings import HttpUrl, Settings, parse_settings
 
 __all__ = [
@@ -57,7 +57,7 @@ __all__ = [
     "Event", "GSM7_BASIC", "GSM7_EXTENSION", "HttpUrl", "Ignored", "Inbound", "MAX_JSON_DEPTH",
     "MAX_STORED_INT", "NotConfigured", "Rejected", "Rendered", "Reply", "SMS_MAX_PARTS",
     "SMS_MORE_KEYWORD", "SMS_PART_SEPTETS", "SMS_SINGLE_SEPTETS", "SendError", "SendFailure",
-    "Settings", "TELEGRAM_MAX_CALLBACK_BYTES", "TELEGRAM_MAX_TEXT", "WebRequest", "ZALO_MAX_BUTTONS",
+    "Settings", "TELEGRAM_MAX_CALLBACK_BYTES", "TELEGRAM_MAX_TEXT", "Topic", "WebRequest", "ZALO_MAX_BUTTONS",
     "ZALO_MAX_TEXT", "clean", "encodable", "fits_callback_data", "is_gsm7", "json_depth",
     "parse_settings", "same_secret", "septets", "sms_parts", "stored_int"
 ]

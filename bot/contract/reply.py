@@ -14,11 +14,24 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Topic:
+    """What an answer was about: a procedure and one of its aspects (or ``faq:<id>``)."""
+
+    procedure: str | None
+    aspect: str | None
+
+
+@dataclass(frozen=True)
 class Reply:
-    """One channel-neutral reply: text and the options offered with it."""
+    """One channel-neutral reply: text and the options offered with it.
+
+    ``rate`` is set on an answer the citizen may rate (an aspect of a procedure, an FAQ entry):
+    the serving layer offers the rating, the way the channel allows.
+    """
 
     text: str
     buttons: tuple[Button, ...] = field(default_factory=tuple)
+    rate: Topic | None = None
 
     def numbered(self) -> str:
         """The text with the options as numbered lines, to be answered with a digit."""

@@ -96,10 +96,17 @@ def directions() -> Directions:
 ADDRESS_INTENTS = ("inform_address", "ask_new_unit", "ask_unit_sources", CHOOSE_WARD_INTENT)
 
 
+RATE_KEY = "rate"  # the custom message saying an answer may be rated (read by bot.serving.engine)
+
+
 def say(dispatcher: CollectingDispatcher, reply: Reply) -> list[EventType]:
-    """Sends ``reply``; remembers its options so a typed digit can pick one (SMS has no buttons)."""
+    """Sends ``reply``; remembers its options so a typed digit can pick one (SMS has no buttons).
+    An answer the citizen may rate is followed by a custom message naming what it answered."""
     dispatcher.utter_message(
         text=reply.text, buttons=[{"title": b.title, "payload": b.payload} for b in reply.buttons])
+    if reply.rate is not None:
+        dispatcher.utter_message(json_message={RATE_KEY: {
+            "procedure": reply.rate.procedure, "aspect": reply.rate.aspect}})
     return [SlotSet("options", [b.payload for b in reply.buttons])] if reply.buttons else []
 
 

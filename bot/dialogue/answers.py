@@ -23,7 +23,7 @@ from bot.catalogue import (
     Procedure,
     Question,
 )
-from bot.contract.reply import Button, Reply
+from bot.contract.reply import Button, Reply, Topic
 from bot.nlu.segmenter import Segmenter
 
 ASPECT_INTENTS = {
@@ -43,6 +43,7 @@ OTHER_ENTITY = "other_procedure"
 TOLD_ENTITY = "procedure_told"  # what the extractor makes of an event when no procedure is named
 GROUP_ENTITY = "group"  # a menu group, sent by a button (or a digit picking one)
 MENU_FLAT_MAX = 9  # up to this many procedures a menu lists them all; more: groups first
+FAQ_TOPIC = "faq:"  # a rated FAQ answer's aspect: this prefix and the entry's id
 FAQ_ASPECT_MATCH = 0.6  # cosine on lemmas above which an aspect FAQ beats the generic answer
 
 
@@ -97,7 +98,7 @@ class Answers:
     def aspect(self, proc: Procedure, aspect: str) -> Reply:
         """One aspect of one procedure: short, plain, from the YAML."""
         title = f"{proc.short_name} – {self.phrases['aspect.' + aspect]}:"
-        return Reply(f"{title}\n{self.aspect_text(proc, aspect)}")
+        return Reply(f"{title}\n{self.aspect_text(proc, aspect)}", rate=Topic(proc.id, aspect))
 
     def overview(self, proc: Procedure) -> Reply:
         buttons = [Button(self.phrases["aspect." + a], payload(INTENT_OF_ASPECT[a], procedure=proc.id))
@@ -182,7 +183,7 @@ class Answers:
 
     def faq(self, proc: Procedure, entry: Faq) -> Reply:
         text = entry.answer + ("" if entry.verified else "\n" + self.phrases["unverified"])
-        return Reply(f"{proc.short_name}: {text}")
+        return Reply(f"{proc.short_name}: {text}", rate=Topic(proc.id, f"{FAQ_TOPIC}{entry.id}"))
 
     # ----------------------------------------------------------------- guided mode
 

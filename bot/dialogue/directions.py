@@ -9,7 +9,7 @@ the office for a procedure in that commune. It never guesses a unit the reading 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from bot.address import AddressBook, Resolution, Unit
 from bot.catalogue import Catalogue, Procedure
@@ -104,7 +104,7 @@ class Directions:
     def locate(self, reply: Reply, proc: Procedure, unit: Unit, intro: str | None = None) -> Reply:
         """``reply`` (where to file ``proc``) followed by the office in the citizen's commune."""
         lines = [intro] if intro else []
-        return Reply("\n".join([*lines, reply.text, self.office(proc, unit)]), reply.buttons)
+        return replace(reply, text="\n".join([*lines, reply.text, self.office(proc, unit)]))
 
     def office(self, proc: Procedure, unit: Unit) -> str:
         """The office for ``proc`` in the citizen's current commune, as one line."""

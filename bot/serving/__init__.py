@@ -4,7 +4,8 @@
 and sends the outbox; ``store`` keeps both in SQL; ``reminders`` stores deadline reminders and
 opt-outs and queues due reminders; ``journal`` records each turn's outcome for ``report`` (and
 ``report_html``); ``retention`` deletes citizen text older than ``BOT_RETENTION_DAYS``;
-``subscriptions`` handles STOP/BAT DAU before NLU;
+``subscriptions`` handles STOP/BAT DAU before NLU; ``ratings``
+offers a rating after an answer and stores the reply that rates it, also before NLU;
 ``channels`` loads the connectors from ``credentials.yml``; ``server`` mounts their webhooks.
 
 May import: ``bot.dialogue``, ``bot.render``, ``bot.contract`` and the layers below; never

@@ -1,12 +1,14 @@
-"""One channel's conversation loop: opt-out keywords, engine replies, rendered, with SMS paging."""
+"""One channel's conversation loop: opt-out keywords, ratings, engine replies, rendered, with SMS
+paging."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.contract import SMS_MORE_KEYWORD, Rendered, Reply
 from bot.render import render
 from bot.serving.engine import Engine
+from bot.serving.ratings import LowRatingHook, Ratings, answer_rating, offer_rating
 from bot.serving.store import Store
 from bot.serving.subscriptions import answer_keyword
 from bot.text import search_key
@@ -17,18 +19,29 @@ class Conversation:
     engine: Engine
     store: Store
     channel: str
+    on_low_rating: LowRatingHook | None = None  # e.g. a handover to staff on "not useful"
+    ratings: Ratings = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ratings = Ratings(self.store)
 
     async def handle(self, sender: str, text: str) -> list[Rendered]:
+        prompt = self.ratings.take(self.channel, sender)  # whatever this message is, it ends the offer
         optout = answer_keyword(self.engine.reminders, self.engine.phrases, self.channel, sender, text)
         if optout is not None:  # before NLU: STOP never depends on the classifier
             return render(optout, self.channel)
+        rated = await answer_rating(self.ratings, self.engine.phrases, self.channel, sender, text,
+                                    prompt, self.on_low_rating)
+        if rated is not None:  # before NLU: "1" rates the answer that asked, never picks an option
+            return [message for reply in rated for message in render(reply, self.channel)]
         if self.channel == "sms" and search_key(text).upper() == SMS_MORE_KEYWORD:
             page = self.store.pop_page(self.channel, sender)
             if page is None:
                 return render(Reply(self.engine.phrases["more.none"]), self.channel)
             return [Rendered(page)]
-        rendered = [message for reply in await self.engine.handle(sender, text, self.channel)
-                    for message in render(reply, self.channel)]
+        replies = offer_rating(self.ratings, self.engine.phrases, self.channel, sender,
+                               await self.engine.handle(sender, text, self.channel))
+        rendered = [message for reply in replies for message in render(reply, self.channel)]
         if self.channel == "sms":
             self.store.set_pages(self.channel, sender, [p for r in rendered for p in r.more])
         return rendered

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bot.contract import Button, Reply, clean
+from bot.contract import Button, Reply, Topic, clean
 from bot.contract.redact import mask_numbers
 from bot.dialogue.phrases import load_phrases
 from bot.dialogue.reminding import ReminderDesk, desk_bound
@@ -179,6 +179,22 @@ class Engine:
         if self.journal is not None:
             await self.journal.after_turn(turn.get("tracker"), self.agent.tracker_store, channel, sender,
                                           typed)
-        return [Reply(m.get("text") or "", tuple(Button(b["title"], b["payload"])
-                                                  for b in m.get("buttons") or []))
-                for m in messages]
+        return replies_of(messages)
+
+
+def replies_of(messages: list[dict[str, Any]]) -> list[Reply]:
+    """Rasa's collected messages as replies. A custom message ``{"rate": {procedure, aspect}}``
+    (``bot.dialogue.actions.say``) is no reply of its own: it marks the reply before it as an
+    answer the citizen may rate."""
+    from bot.dialogue.actions import RATE_KEY
+
+    replies: list[Reply] = []
+    for m in messages:
+        rate = (m.get("custom") or {}).get(RATE_KEY)
+        if isinstance(rate, dict) and not m.get("text"):
+            if replies:
+                replies[-1] = replace(replies[-1], rate=Topic(rate.get("procedure"), rate.get("aspect")))
+            continue
+        replies.append(Reply(m.get("text") or "", tuple(Button(b["title"], b["payload"])
+                                                        for b in m.get("buttons") or [])))
+    return replies

@@ -7,10 +7,13 @@ import re
 import pytest
 
 from bot.contract import SMS_MORE_KEYWORD
-from bot.render import SMS_MORE_HINT
+from bot.dialogue.phrases import load_phrases
+from bot.render import SMS_MORE_HINT, to_gsm7
 from bot.serving.conversation import Conversation
+from bot.serving.ratings import PAYLOADS
 from bot.serving.store import Store
 from bot.text import search_key
+from tests.paths import PROJECT
 
 QUESTIONS = [
     ["dang ky khai sinh can giay to gi"],
@@ -19,6 +22,7 @@ QUESTIONS = [
     ["toi o xa ia phi huyen chu pah gia lai", "lam khai tu o dau"],
     ["thoi tiet hom nay the nao"],
 ]
+RATING_LINE = to_gsm7(load_phrases(PROJECT.phrases)["rating.ask_sms"])
 
 
 def _words(text: str) -> list[str]:
@@ -32,9 +36,9 @@ def _said(conversation: Conversation, sender: str, turns: list[str], loop) -> li
     for turn in turns:
         messages = loop.run_until_complete(conversation.handle(sender, turn))
     parts = []
-    for message in messages:
-        parts.append(message.text)
-        parts += [title for title, _ in message.buttons]
+    for message in messages:  # the offer to rate an answer is the channel's own: buttons or a line
+        parts.append(message.text.replace(RATING_LINE, ""))
+        parts += [title for title, payload in message.buttons if payload not in PAYLOADS]
     if conversation.channel == "sms":
         while SMS_MORE_HINT in parts[-1]:
             (page,) = loop.run_until_complete(conversation.handle(sender, SMS_MORE_KEYWORD))

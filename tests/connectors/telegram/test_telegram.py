@@ -416,3 +416,26 @@ def test_logs_never_show_the_token_or_the_secret(engine, fake, tmp_path, caplog)
     for text in (caplog.text, "\n".join(own)):
         assert secret_part not in text and SECRET not in text
     assert own  # our own records were seen before any filter, and hold no secret either
+
+
+def test_an_answer_comes_with_rating_buttons_and_a_tap_is_stored(engine, fake, tmp_path):
+    from bot.serving.ratings import NOT_USEFUL, Ratings
+
+    with serving(engine, fake, tmp_path) as (url, store):
+        assert post(url, update("callback_query", 5550000009)) == 200  # the fee of khai sinh
+        finished(store, "sent")
+        keyboards = [c.params["reply_markup"]["inline_keyboard"] for c in fake.sent()
+                     if c.params.get("reply_markup")]
+        assert keyboards == [[[{"text": "Hữu ích", "callback_data": "/rating_useful"}],
+                              [{"text": "Chưa đúng ý", "callback_data": "/rating_not_useful"}]]]
+        before = len(fake.sent())
+        tap = json.loads(update("callback_query", 5550000009))
+        tap["update_id"] += 1
+        tap["callback_query"].update(id="rating-tap-1", data="/rating_not_useful")
+        assert post(url, json.dumps(tap).encode()) == 200
+        wait_until(lambda: len(fake.sent()) > before, E2E_TIMEOUT)
+    [rated] = Ratings(store).rated()
+    assert (rated.channel, rated.sender, rated.procedure, rated.aspect, rated.score) == (
+        "telegram", "5550000009", "khai_sinh", "fee", NOT_USEFUL)
+    assert "Miễn phí nếu đăng ký đúng hạn" in rated.answer
+    assert "GAP CAN BO" in fake.sent()[-1].params["text"]

@@ -276,3 +276,25 @@ def test_logs_never_show_secrets_or_tokens(engine, tmp_path, caplog):
     assert "tokens refreshed" in logged and "refused" in logged  # the exchange was logged
     for secret in (OA_SECRET_KEY, APP_SECRET_KEY, *run.fake.all_tokens()):
         assert secret not in logged
+
+
+RATER = "8839204412003387001"  # a citizen of their own: the other tests leave USER_ID in a guide
+
+
+def test_an_answer_comes_with_rating_buttons_and_a_tap_is_stored(engine, tmp_path):
+    from bot.serving.ratings import USEFUL, Ratings
+
+    with running(engine, tmp_path) as run:
+        run.zalo.send(text_event("le phi lam giay khai sinh bao nhieu", sender=RATER))
+        settled(run.store, seconds=0.6)
+        [answer] = [c for c in run.fake.delivered if c.buttons]
+        assert [(b["title"], b["type"], b["payload"]) for b in answer.buttons] == [
+            ("Hữu ích", "oa.query.hide", "/rating_useful"),
+            ("Chưa đúng ý", "oa.query.hide", "/rating_not_useful")]
+        before = len(run.fake.delivered)
+        run.zalo.send(text_event("/rating_useful", sender=RATER))  # what Zalo posts for a tap
+        wait_until(lambda: len(run.fake.delivered) > before, 15)
+    [rated] = Ratings(run.store).rated()
+    assert (rated.channel, rated.sender, rated.score) == ("zalo", RATER, USEFUL)
+    assert rated.procedure == "khai_sinh" and "Miễn phí" in rated.answer
+    assert "Cảm ơn bạn" in (run.fake.delivered[before].text or "")
