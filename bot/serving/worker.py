@@ -7,9 +7,10 @@ from the database, so after a crash a restart finishes whatever was accepted and
 
 Several workers (``bot serve`` processes, on one machine or several) can share one database: a
 worker claims a conversation in the database (``Store.claim``, with a lease) before answering its
-messages or sending its replies, renews its claims every third of the lease while it runs, and
-releases them when done. A killed worker's claims expire after ``lease_seconds`` and another
-worker takes the conversation over from the first unanswered message or unsent reply.
+messages or sending its replies, renews its claims every third of the lease from a thread while
+its loops turn, and releases them when done. A killed worker's claims expire after
+``lease_seconds`` and another worker takes the conversation over from the first unanswered
+message or unsent reply.
 
 Exactly once, and where it is only at least once: a message is marked answered in the same
 transaction that queues its replies, and only while its worker still holds the claim, so its
@@ -27,6 +28,7 @@ import asyncio
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -49,6 +51,7 @@ LEASE_SECONDS = 30.0
 # Conversations one worker answers at once; the rest are left to the other workers (or to this
 # one's next round), so that traffic spreads over the workers instead of the first one grabbing all.
 MAX_CONVERSATIONS = 32
+HUNG_LEASES = 4  # loops that did not turn for this many leases: the worker is stuck, let go
 
 
 def new_worker_id() -> str:
@@ -82,6 +85,9 @@ class Worker:
     _inbox_wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _outbox_wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _tasks: set[asyncio.Task] = field(default_factory=set, init=False)
+    _stopping: threading.Event = field(default_factory=threading.Event, init=False)
+    _heartbeat_thread: threading.Thread | None = field(default=None, init=False)
+    _alive_at: float = field(default=0.0, init=False)  # time.monotonic() of the loops' last round
 
     def __post_init__(self) -> None:
         self._conversations = {name: Conversation(self.engine, self.store, connector.channel)
@@ -108,6 +114,7 @@ class Worker:
         forgotten_at = 0.0
         while True:
             self._inbox_wake.clear()
+            self._alive_at = time.monotonic()
             try:
                 if self.clock() - forgotten_at >= FORGET_EVERY_SECONDS:
                     forgotten_at = self.clock()
@@ -127,6 +134,7 @@ class Worker:
     async def run_outbox(self) -> None:
         while True:
             self._outbox_wake.clear()
+            self._alive_at = time.monotonic()
             try:
                 now = self.clock()
                 skip = self.store.blocked_recipients(now) | self.store.held_claims(OUTBOX, now)
@@ -140,11 +148,14 @@ class Worker:
                 logger.exception("outbox: scanning for replies failed")
             await _wait(self._outbox_wake, self.poll_seconds)
 
-    async def run_heartbeat(self) -> None:
-        """Renews this worker's claims every third of the lease, so that only a stopped worker
-        loses them."""
-        while True:
-            await asyncio.sleep(self.lease_seconds / 3)
+    def _heartbeat(self) -> None:
+        """Renews this worker's claims every third of the lease, from a thread of its own: a turn
+        that keeps the event loop busy (the model runs on it) does not let the claims lapse. A
+        worker whose loops stopped turning for ``HUNG_LEASES`` leases stops renewing, so that its
+        conversations are taken over."""
+        while not self._stopping.wait(self.lease_seconds / 3):
+            if time.monotonic() - self._alive_at > HUNG_LEASES * self.lease_seconds:
+                continue
             try:
                 self.store.renew_claims(self.worker_id, self.clock(), self.lease_seconds)
             except Exception:  # noqa: BLE001 - the database is away: the claims may lapse
@@ -152,14 +163,21 @@ class Worker:
 
     def start(self) -> None:
         """Starts the loops; whatever the database holds from before a crash is handled first."""
+        self._alive_at = time.monotonic()
         self._spawn(self.run_inbox())
         self._spawn(self.run_outbox())
-        self._spawn(self.run_heartbeat())
+        self._stopping.clear()
+        self._heartbeat_thread = threading.Thread(target=self._heartbeat, name="claims-heartbeat",
+                                                  daemon=True)
+        self._heartbeat_thread.start()
 
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._stopping.set()
+        if self._heartbeat_thread is not None:
+            self._heartbeat_thread.join(timeout=10)
 
     def _spawn(self, coroutine: object) -> None:
         task = asyncio.ensure_future(coroutine)
