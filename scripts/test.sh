@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/kannel-packages.sh
+bash scripts/scaleout-services.sh install  # PostgreSQL and Redis for the scale-out tests
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2
 .venv/bin/ruff check bot connectors tests
 .venv/bin/bot validate
