@@ -33,9 +33,11 @@ def add_commands(commands: Any) -> None:
 
 
 def run_serve(args: argparse.Namespace, project: Project) -> int:
+    from sqlalchemy.exc import OperationalError
+
     from bot.contract import ConfigError, redact
     from bot.serving.channels import load_connectors
-    from bot.serving.database import redis_url, shown
+    from bot.serving.database import checked_url, redis_parts, redis_url, shown
     from bot.serving.engine import Engine
     from bot.serving.reload import ADMIN_TOKEN_VARIABLE, Reloader, mount_reload, swapper
     from bot.serving.server import build_app
@@ -49,8 +51,16 @@ def run_serve(args: argparse.Namespace, project: Project) -> int:
     try:
         connectors = load_connectors(credentials)
         lease = lease_seconds()
+        db, redis = checked_url(database(args, project)), redis_url()
+        if redis:
+            redis_parts(redis)
+        store = Store(db)  # before the model: a database that cannot be reached fails at once
     except ConfigError as exc:
         print(exc, file=sys.stderr)
+        return 2
+    except OperationalError as exc:  # the server is down, refuses us, or the file cannot be opened
+        print(f"{shown(db)}: không kết nối được cơ sở dữ liệu ({type(exc.orig).__name__}); "
+              f"kiểm tra DATABASE_URL và máy chủ", file=sys.stderr)
         return 2
     admin_token = os.environ.get(ADMIN_TOKEN_VARIABLE) or None
     redact.install([*(secret for c in connectors.values() for secret in c.secrets()),
@@ -61,13 +71,8 @@ def run_serve(args: argparse.Namespace, project: Project) -> int:
     model = current_model(args, project)
     if model is None:
         return 1
-    db, redis = database(args, project), redis_url()
-    try:
-        engine = Engine.load(model, db, project, redis=redis)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    app = build_app(engine, Store(db), connectors, worker_options={"lease_seconds": lease})
+    engine = Engine.load(model, db, project, redis=redis)
+    app = build_app(engine, store, connectors, worker_options={"lease_seconds": lease})
     # SIGHUP, or POST /admin/reload when BOT_ADMIN_TOKEN is set: the model bot train rebuilt
     # and the catalogue as it is now, once the checks in tests/conversations/ pass.
     mount_reload(app, Reloader(project, model_path(args, project), db, swapper(app), redis=redis),

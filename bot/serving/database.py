@@ -50,6 +50,19 @@ def redis_url(environ: Mapping[str, str] = os.environ) -> str | None:
     return (environ.get(REDIS_URL_VARIABLE) or "").strip() or None
 
 
+def checked_url(url: str) -> str:
+    """``url`` if SQLAlchemy can read it, else ``ConfigError`` saying what is expected (never the
+    URL itself: it may hold a password)."""
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"{DATABASE_URL_VARIABLE}: không đọc được URL; cần dạng "
+                          f"postgresql://người_dùng:mật_khẩu@máy:5432/tên_db") from None
+    return url
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -89,16 +102,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def redis_parts(url: str) -> dict[str, Any]:
+    """``RedisLockStore``'s arguments from ``url``; ``ConfigError`` if it is not a Redis URL."""
+    parts = urlsplit(url)
+    db = parts.path.strip("/") or "0"
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname or not db.isdigit():
+        raise ConfigError(f"{REDIS_URL_VARIABLE}: cần dạng redis://[:mật_khẩu@]máy:cổng/số_db, "
+                          f"ví dụ redis://127.0.0.1:6379/1")
+    return {"host": parts.hostname, "port": parts.port or 6379, "db": int(db),
+            "username": parts.username or None, "password": parts.password or None,
+            "use_ssl": parts.scheme == "rediss"}
+
+
 def redis_lock_store(url: str) -> Any:
     """Rasa's ``RedisLockStore`` on ``url``: a conversation's turns run one at a time across every
     process sharing it (Rasa 3.6.21, rasa/core/lock_store.py)."""
     from rasa.core.lock_store import RedisLockStore
 
-    parts = urlsplit(url)
-    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-        raise ConfigError(f"{REDIS_URL_VARIABLE}: expected redis://[:password@]host:port/db, "
-                       f"e.g. redis://127.0.0.1:6379/1")
-    db = parts.path.strip("/") or "0"
-    return RedisLockStore(host=parts.hostname, port=parts.port or 6379, db=int(db),
-                          username=parts.username or None, password=parts.password or None,
-                          use_ssl=parts.scheme == "rediss")
+    return RedisLockStore(**redis_parts(url))
