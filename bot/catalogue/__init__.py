@@ -1,7 +1,9 @@
 """The procedure catalogue: the facts staff keep in ``procedures/*.yaml``.
 
 ``model`` holds what a procedure is once loaded; ``loading`` reads and validates the files and
-reports each problem with the file, the line, the field and the fix, in Vietnamese.
+reports each problem with the file, the line, the field and the fix, in Vietnamese; ``advice``
+adds the warnings for what a valid file still gets wrong for citizens (old dates, unsourced
+facts, FAQ phrased only with diacritics, fees and deadlines without figures, confusable aliases).
 
 May import: ``bot.text``, ``bot.errors``, ``bot.nlu`` (the chat abbreviations, to catch an alias
 the NLU would read as another word).

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bot.catalogue.advice import MAX_AGE_DAYS, NOT_STATED, SMS_PARTS, advise, confusable_aliases
 from bot.catalogue.model import (
     ASPECTS,
     DEADLINE_EVENTS,
@@ -101,8 +102,8 @@ class _Seq(list):
     item_lines: list[int]
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that records lines and refuses duplicate keys (PyYAML keeps the last)."""
+class _Lines:
+    """Constructors that record lines and refuse duplicate keys (PyYAML keeps the last)."""
 
     duplicate_keys: list[tuple[str, int]]
 
@@ -125,12 +126,17 @@ class _LineLoader(yaml.SafeLoader):
         return result
 
 
-_LineLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LineLoader.construct_mapping
-)
-_LineLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _LineLoader.construct_sequence
-)
+class _LineLoader(_Lines, yaml.SafeLoader):
+    """The pure-Python loader: its syntax messages are the ones ``_yaml_fix`` knows."""
+
+
+# libyaml parses about five times faster; a file it refuses is read again by ``_LineLoader``
+# so that staff get the same message and fix either way.
+_FastLineLoader = type("_FastLineLoader", (_Lines, getattr(yaml, "CSafeLoader", yaml.SafeLoader)), {})
+
+for _loader in (_LineLoader, _FastLineLoader):
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Lines.construct_mapping)
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _Lines.construct_sequence)
 
 
 def _yaml_fix(problem: str) -> str:
@@ -153,6 +159,7 @@ class _Checker:
         self.path = path
         self.errors: list[CatalogueError] = []
         self.warnings: list[CatalogueError] = []
+        self.raw_lines: list[str] = []  # the file as written, for comments YAML drops
         self.draft = False
         self.source_ids: set[str] | None = None  # None while the file's sources are unreadable
         self.default = Sourcing()
@@ -193,7 +200,9 @@ class _Checker:
                            "dùng một trong: " + ", ".join(sorted(self.source_ids)))
         if not ids and verified:
             ids = parent.sources
-        return Sourcing(ids, own.checked or parent.checked)
+        if own.checked is not None:
+            return Sourcing(ids, own.checked, block.key_lines.get("checked", block.line))
+        return Sourcing(ids, parent.checked, parent.checked_line)
 
     def mapping(
         self,
@@ -383,7 +392,7 @@ _TOP_REQUIRED = ("id", "name", "short_name", "sms_keyword", "aliases", "summary"
                  "where", "documents", "fee", "deadline", "processing_time", "online", "steps",
                  "result", "faq", "guide", "legal_basis")
 # "who", "events", "group", and the schema's fields (its own rules say which are required)
-_TOP_OPTIONAL = ("who", "events", "group", *FILE_FIELDS)
+_TOP_OPTIONAL = ("who", "events", "group", "shares_code_with", *FILE_FIELDS)
 
 
 def _file_sourcing(data: _Map, check: _Checker) -> tuple[tuple[str, ...], tuple[Source, ...], dt.date]:
@@ -394,7 +403,7 @@ def _file_sourcing(data: _Map, check: _Checker) -> tuple[tuple[str, ...], tuple[
     sources = tuple(Source(s.id, s.kind, getattr(s, s.kind), s.url or "", s.article or "", s.note or "")
                     for s in head.sources)
     check.source_ids = {s.id for s in sources}
-    check.default = Sourcing((sources[0].id,), head.checked)
+    check.default = Sourcing((sources[0].id,), head.checked, data.key_lines.get("checked", 0))
     return tuple(head.codes), sources, head.checked
 
 
@@ -427,10 +436,13 @@ def _parse_procedure(path: Path, data: Any, check: _Checker) -> Procedure | None
     office = check.choice(where_block, "office", "where", OFFICES) if where_block else ""
     online, online_block = check.fact(data, "online", ("level",))
     level = check.choice(online_block, "level", "online", ONLINE_LEVELS) if online_block else ""
-    fee, fee_block = check.fact(data, "fee", ("exemptions",))
+    fee, fee_block = check.fact(data, "fee", ("exemptions", NOT_STATED))
     exemptions = check.text_list(fee_block, "exemptions", "fee", minimum=0) if fee_block else ()
-    deadline, deadline_block = check.fact(data, "deadline", ("days", "counted_from"))
+    deadline, deadline_block = check.fact(data, "deadline", ("days", "counted_from", NOT_STATED))
     deadline_count = _deadline_count(deadline_block, check) if deadline_block else None
+    for block, name in ((fee_block, "fee"), (deadline_block, "deadline")):
+        if block is not None and block.get(NOT_STATED) is not None:
+            _source_ids(block, NOT_STATED, name, check)
     processing_time, _ = check.fact(data, "processing_time")
     result, _ = check.fact(data, "result")
 
@@ -466,7 +478,24 @@ def _parse_procedure(path: Path, data: Any, check: _Checker) -> Procedure | None
         event_lines=tuple(getattr(data.get("events"), "item_lines", ())),
         group=check.choice(data, "group", "", GROUPS) if data.get("group") is not None else OTHER_GROUP,
         deadline_count=deadline_count,
+        field_lines=tuple(data.key_lines.items()) + tuple(
+            (f"faq:{f.id}", item_line) for f, (item_line, _) in zip(faq, check.seq(data, "faq", "faq"),
+                                                                     strict=False)),
+        shares_code_with=check.text(data, "shares_code_with", "", required=False),
+        documents_sms_parts=int(data["documents"].get(SMS_PARTS) or 0),
     )
+
+
+def _source_ids(block: _Map, key: str, name: str, check: _Checker) -> None:
+    """``key`` names one source id or a list of them, each in the file's ``sources``."""
+    value = block[key]
+    ids = value if isinstance(value, list) else [value]
+    known = sorted(check.source_ids or ())
+    for source_id in ids:
+        if not isinstance(source_id, str) or source_id not in known:
+            check.error(block.key_lines.get(key, block.line), f"{name}.{key}",
+                        f"không có nguồn '{source_id}' trong danh sách sources",
+                        "ghi id của nguồn đã đọc mà không thấy nêu: " + ", ".join(known))
 
 
 def _deadline_count(block: _Map, check: _Checker) -> DeadlineCount | None:
@@ -532,11 +561,15 @@ def _parse_guide(data: _Map, check: _Checker) -> tuple[Question, ...]:
 def _parse_documents(data: _Map, check: _Checker, guide: tuple[Question, ...]
                      ) -> tuple[tuple[Document, ...], str, bool, Sourcing]:
     block = check.mapping(data.get("documents"), data.key_lines.get("documents", data.line),
-                          "documents", ("items",), ("note", "verified", *FACT_FIELDS))
+                          "documents", ("items",), ("note", "verified", SMS_PARTS, *FACT_FIELDS))
     if block is None:
         return (), "", True, Sourcing()
     verified = check.boolean(block, "verified", "documents")
     block_sourcing = check.sourcing(block, "documents", verified)
+    parts = block.get(SMS_PARTS)
+    if parts is not None and (isinstance(parts, bool) or not isinstance(parts, int) or parts < 1):
+        check.error(block.key_lines.get(SMS_PARTS, block.line), f"documents.{SMS_PARTS}",
+                    f"'{parts}' không phải số tin SMS", "viết một số nguyên, ví dụ sms_parts: 5")
     options = {q.id: {o.id for o in q.options} for q in guide}
     documents = []
     for index, (item_line, item) in enumerate(check.seq(block, "items", "documents.items")):
@@ -611,32 +644,53 @@ def _read_yaml(path: Path, check: _Checker) -> Any:
         check.error(0, "(tệp)", f"không đọc được dạng UTF-8 (byte {exc.start})",
                     "lưu lại tệp với bảng mã UTF-8")
         return _UNREADABLE
-    loader = _LineLoader(raw)
-    loader.duplicate_keys = []
+    check.raw_lines = raw.splitlines()
+    fast = _FastLineLoader(raw)
+    fast.duplicate_keys = []
     try:
-        data = loader.get_single_data()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or str(exc)
-        check.error(mark.line + 1 if mark else 0, "(cú pháp YAML)", problem, _yaml_fix(problem))
-        return _UNREADABLE
-    except yaml.YAMLError as exc:
-        check.error(0, "(cú pháp YAML)", str(exc), _yaml_fix(str(exc)))
-        return _UNREADABLE
+        data = fast.get_single_data()
+        duplicate_keys = fast.duplicate_keys
+    except yaml.YAMLError:
+        data, duplicate_keys = _read_slowly(raw, check)
     finally:
-        loader.dispose()
-    for key, key_line in loader.duplicate_keys:
+        fast.dispose()
+    if data is _UNREADABLE:
+        return data
+    for key, key_line in duplicate_keys:
         check.error(key_line, key, "trường bị khai báo hai lần", "xóa một trong hai dòng")
     return data
 
 
-def check_file(path: Path) -> FileReport:
-    """Loads and checks one procedure file; a draft's length and count problems are warnings."""
+def _read_slowly(raw: str, check: _Checker) -> tuple[Any, list[tuple[str, int]]]:
+    """``raw`` read by the pure-Python loader, whose syntax errors are recorded with a fix."""
+    loader = _LineLoader(raw)
+    loader.duplicate_keys = []
+    try:
+        return loader.get_single_data(), loader.duplicate_keys
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or str(exc)
+        check.error(mark.line + 1 if mark else 0, "(cú pháp YAML)", problem, _yaml_fix(problem))
+        return _UNREADABLE, []
+    except yaml.YAMLError as exc:
+        check.error(0, "(cú pháp YAML)", str(exc), _yaml_fix(str(exc)))
+        return _UNREADABLE, []
+    finally:
+        loader.dispose()
+
+
+def check_file(path: Path, max_age: int = MAX_AGE_DAYS, today: dt.date | None = None) -> FileReport:
+    """Loads and checks one procedure file; a draft's length and count problems are warnings,
+    and so is what a valid file still gets wrong for citizens (``bot.catalogue.advice``)."""
     check = _Checker(path)
     data = _read_yaml(path, check)
     if data is _UNREADABLE:
         return FileReport(None, check.errors, [])
     procedure = _parse_procedure(path, data, check)
+    if procedure is not None and not check.errors:
+        for advice in advise(procedure, data, check.raw_lines, today or dt.date.today(), max_age):
+            check.warnings.append(CatalogueError(path, advice.line, advice.field, advice.problem,
+                                                 advice.fix))
     if procedure is not None and procedure.draft:
         check.warnings.insert(0, CatalogueError(
             path, data.key_lines.get("draft", 0), "draft", "bản nháp, bot chưa dùng để trả lời",
@@ -667,14 +721,33 @@ def _shared_codes(procedures: list[Procedure]) -> list[CatalogueError]:
     about separately under one procedure (cải chính hộ tịch and xác định lại dân tộc)."""
     notes = []
     seen_code: dict[str, Procedure] = {}
+    holders = {p.id: p.codes for p in procedures}
     for proc in procedures:
         for code in proc.codes:
-            if code in seen_code:
+            if code in seen_code and code not in holders.get(proc.shares_code_with, ()):
                 notes.append(CatalogueError(
-                    proc.path, 0, "codes", f"mã '{code}' cũng dùng cho {seen_code[code].path.name}",
-                    "đúng nếu trên Cổng Dịch vụ công hai việc này là một thủ tục; nếu không, sửa mã"))
+                    proc.path, proc.line_of("codes"), "codes",
+                    f"mã '{code}' cũng dùng cho {seen_code[code].path.name}",
+                    "nếu trên Cổng Dịch vụ công hai việc này là một thủ tục thì ghi thêm dòng "
+                    f"shares_code_with: {seen_code[code].id}; nếu không, sửa mã"))
             seen_code[code] = proc
     return notes
+
+
+def _confusions(procedures: list[Procedure]) -> list[CatalogueError]:
+    """Aliases of two procedures the NLU would confuse: a warning naming both."""
+    from bot.nlu.segmenter import load_abbreviations
+
+    found = []
+    for clash in confusable_aliases(procedures, load_abbreviations()):
+        other = f"'{clash.other_alias}' của {clash.other.path.name} (dòng {clash.other.line_of('aliases')})"
+        found.append(CatalogueError(
+            clash.path, clash.line, "aliases",
+            f"tên gọi '{clash.alias}' " + ("trùng với" if clash.same else "gần giống")
+            + f" {other} khi bỏ dấu; bot dễ nhầm hai thủ tục",
+            "xóa tên gọi ở thủ tục mà người dân ít dùng, hoặc viết rõ hơn để hai tên khác nhau "
+            "(thêm từ phân biệt, ví dụ 'lại', 'trích lục')"))
+    return found
 
 
 def _cross_checks(procedures: list[Procedure]) -> list[CatalogueError]:
@@ -709,8 +782,11 @@ def _cross_checks(procedures: list[Procedure]) -> list[CatalogueError]:
     return errors
 
 
-def check_catalogue(directory: Path | str = "procedures") -> tuple[Catalogue, list[CatalogueError]]:
-    """Every ``*.yaml`` in ``directory``, drafts included, and the warnings (about drafts).
+def check_catalogue(directory: Path | str = "procedures", max_age: int = MAX_AGE_DAYS,
+                    today: dt.date | None = None) -> tuple[Catalogue, list[CatalogueError]]:
+    """Every ``*.yaml`` in ``directory``, drafts included, and the warnings: drafts, and what
+    valid files still get wrong for citizens (``bot.catalogue.advice``; facts checked more than
+    ``max_age`` days before ``today`` are stale).
 
     Raises :class:`CatalogueInvalid` on any error. A clash between a draft and another file
     (alias, keyword, code) is a warning until the draft is published.
@@ -725,7 +801,7 @@ def check_catalogue(directory: Path | str = "procedures") -> tuple[Catalogue, li
         errors.append(CatalogueError(directory, 0, "(thư mục)", "không có tệp thủ tục nào",
                                      "thêm tệp .yaml, mỗi thủ tục một tệp"))
     for path in files:
-        report = check_file(path)
+        report = check_file(path, max_age, today)
         errors.extend(report.errors)
         warnings.extend(report.warnings)
         if report.procedure is not None:
@@ -734,6 +810,7 @@ def check_catalogue(directory: Path | str = "procedures") -> tuple[Catalogue, li
     for clash in _cross_checks(sorted(procedures, key=lambda p: p.draft)):  # drafts last
         (warnings if clash.path in drafts else errors).append(clash)
     warnings.extend(_shared_codes(sorted(procedures, key=lambda p: p.draft)))
+    warnings.extend(_confusions(procedures))
     not_covered: tuple[NotCovered, ...] = ()
     if (directory / NOT_COVERED_FILE).exists():
         not_covered, problems = _load_not_covered(directory / NOT_COVERED_FILE, procedures)

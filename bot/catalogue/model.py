@@ -45,6 +45,7 @@ class Sourcing:
 
     sources: tuple[str, ...] = ()
     checked: dt.date | None = None
+    checked_line: int = field(default=0, compare=False)  # where ``checked`` is written
 
 
 @dataclass(frozen=True)
@@ -136,11 +137,20 @@ class Procedure:
     event_lines: tuple[int, ...] = ()
     group: str = OTHER_GROUP
     deadline_count: DeadlineCount | None = None  # set when ``deadline`` has days and counted_from
+    # The line of each top-level field and FAQ entry ("fee", "documents", "faq:<id>"), for warnings.
+    field_lines: tuple[tuple[str, int], ...] = ()
+    # SMS parts staff accept for a documents list that cannot be shorter (``documents.sms_parts``).
+    documents_sms_parts: int = 0
+    shares_code_with: str = ""  # the file whose code this one shares on purpose (same portal record)
 
     @property
     def code(self) -> str:
         """The national code (the first of ``codes``)."""
         return self.codes[0]
+
+    def line_of(self, key: str) -> int:
+        """The line of a top-level field or of ``faq:<id>`` in the file, 0 when unknown."""
+        return dict(self.field_lines).get(key, 0)
 
     def source(self, source_id: str) -> Source:
         return next(s for s in self.sources if s.id == source_id)

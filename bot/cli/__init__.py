@@ -6,6 +6,7 @@
 - ``chat``: ``bot chat``
 - ``serve``: ``bot serve``, ``bot outbox``
 - ``privacy``: ``bot forget``
+- ``report``: ``bot report`` (what citizens could not get answered)
 - ``preview``: ``bot preview``
 - ``checks``: ``bot test-conversations``
 
@@ -19,10 +20,10 @@ import argparse
 from pathlib import Path
 
 from bot import __version__
-from bot.cli import catalogue, chat, checks, model, portal, preview, privacy, serve
+from bot.cli import catalogue, chat, checks, model, portal, preview, privacy, report, serve
 from bot.project import Project
 
-GROUPS = (catalogue, portal, preview, model, checks, chat, serve, privacy)
+GROUPS = (catalogue, portal, preview, model, checks, chat, serve, privacy, report)
 
 
 def build_parser() -> argparse.ArgumentParser:

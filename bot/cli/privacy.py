@@ -28,6 +28,7 @@ def add_commands(commands: Any) -> None:
 def run_forget(args: argparse.Namespace, project: Project) -> int:
     from bot.contract.redact import mask_numbers
     from bot.serving.engine import TRACKER_EVENTS_TABLE, forget_conversation
+    from bot.serving.journal import Journal
     from bot.serving.reminders import Reminders
     from bot.serving.store import Store
 
@@ -37,6 +38,7 @@ def run_forget(args: argparse.Namespace, project: Project) -> int:
     store = Store(db)
     deleted = store.forget(args.sender, args.channel)
     deleted.update(Reminders(store).forget(args.sender, args.channel))
+    deleted.update(Journal(store).forget(args.sender, args.channel))
     deleted[TRACKER_EVENTS_TABLE] = forget_conversation(db, args.sender)
     who = mask_numbers(args.sender) + (f" ({args.channel})" if args.channel else "")
     if not any(deleted.values()):

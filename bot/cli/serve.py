@@ -36,6 +36,13 @@ def run_serve(args: argparse.Namespace, project: Project) -> int:
     from sqlalchemy.exc import OperationalError
 
     from bot.contract import ConfigError, redact
+    from bot.serving.retention import retention_days
+
+    try:
+        retention_days()  # BOT_RETENTION_DAYS: a wrong value stops here, not in the worker
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     from bot.serving.channels import load_connectors
     from bot.serving.database import checked_url, redis_parts, redis_url, shown
     from bot.serving.engine import Engine

@@ -4,7 +4,9 @@
 and sends the outbox, claiming each conversation in the database so that several processes can
 share it; ``store`` keeps both in SQL; ``database`` says which database (``DATABASE_URL``, else
 the SQLite file) and which lock store (``REDIS_URL``); ``reminders`` stores deadline reminders and
-opt-outs and queues due reminders; ``subscriptions`` handles STOP/BAT DAU before NLU;
+opt-outs and queues due reminders; ``journal`` records each turn's outcome for ``report`` (and
+``report_html``); ``retention`` deletes citizen text older than ``BOT_RETENTION_DAYS``;
+``subscriptions`` handles STOP/BAT DAU before NLU;
 ``channels`` loads the connectors from ``credentials.yml``; ``server`` mounts their webhooks.
 
 May import: ``bot.dialogue``, ``bot.render``, ``bot.contract`` and the layers below; never

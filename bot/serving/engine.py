@@ -25,6 +25,7 @@ from bot.dialogue.phrases import load_phrases
 from bot.dialogue.reminding import ReminderDesk, desk_bound
 from bot.project import Project
 from bot.serving.database import database_url, redis_lock_store
+from bot.serving.journal import Journal, saved, watching
 from bot.serving.reminders import Reminders
 from bot.serving.store import Store
 
@@ -82,6 +83,10 @@ def _masking_tracker_store() -> type:
         def _additional_events(self, session: Any, tracker: Any) -> Any:
             return (masked_event(event) for event in super()._additional_events(session, tracker))
 
+        async def save(self, tracker: Any) -> None:
+            await super().save(tracker)
+            saved(tracker)  # the turn's journal record reads it, not the database
+
     return MaskingSQLTrackerStore
 
 
@@ -130,6 +135,7 @@ class Engine:
     phrases: Mapping[str, str]
     loaded: dict[str, Any] | None = None  # the catalogue's replies, from bot.dialogue.actions.load
     reminders: Reminders | None = None  # reminders and opt-outs, in the same database
+    journal: Journal | None = None  # one record per turn, for `bot report`
 
     @classmethod
     def load(cls, model: Path, database: Path | str, project: Project,
@@ -145,7 +151,7 @@ class Engine:
         return cls(Agent.load(str(model), tracker_store=sql_tracker_store(database),
                               lock_store=redis_lock_store(redis) if redis else None,
                               action_endpoint=InProcessActionEndpoint(desk=reminders)),
-                   load_phrases(project.phrases), loaded, reminders)
+                   load_phrases(project.phrases), loaded, reminders, Journal(reminders.store, clock))
 
     def attach_database(self, database: Path | str, redis: str | None = None) -> None:
         """Keeps conversations and reminders in ``database`` (a SQLite file or a URL) and locks
@@ -163,6 +169,9 @@ class Engine:
         if self.reminders is not None:
             self.reminders = Reminders(Store(database_url(database)), self.reminders.clock)
             self.agent.action_endpoint.desk = self.reminders
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = Journal(Store(database_url(database)), self.journal.clock)
 
     async def handle(self, sender: str, text: str, channel: str | None = None) -> list[Reply]:
         """The replies to one message; ``channel`` reaches the actions as message metadata."""
@@ -170,13 +179,21 @@ class Engine:
 
         from bot.dialogue import actions
 
-        text = clean(text)[:MAX_INPUT_CHARS]
+        text = typed = clean(text)[:MAX_INPUT_CHARS]
         if not any(ch.isalnum() for ch in text):  # empty, emoji only, punctuation only
             text = "/nlu_fallback"
         message = UserMessage(text, sender_id=sender, input_channel=channel,
                               metadata={"channel": channel} if channel else None)
-        with actions.using(self.loaded):
-            messages = await self.agent.handle_message(message) or []
+        try:
+            with actions.using(self.loaded), watching() as turn:
+                messages = await self.agent.handle_message(message) or []
+        except Exception:
+            if self.journal is not None:
+                await self.journal.after_turn(None, None, channel, sender, typed, failed=True)
+            raise
+        if self.journal is not None:
+            await self.journal.after_turn(turn.get("tracker"), self.agent.tracker_store, channel, sender,
+                                          typed)
         return [Reply(m.get("text") or "", tuple(Button(b["title"], b["payload"])
                                                   for b in m.get("buttons") or []))
                 for m in messages]

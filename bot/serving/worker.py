@@ -38,13 +38,15 @@ from bot.contract import Connector, Delivery, Event, Inbound, Rendered, Reply, S
 from bot.render import render
 from bot.serving.conversation import Conversation
 from bot.serving.engine import Engine
+from bot.serving.retention import purge, retention_days
 from bot.serving.store import INBOX, OUTBOX, ClaimLost, Message, Outgoing, Store
 
 logger = logging.getLogger(__name__)
 
 BACKOFF_SECONDS = (2.0, 10.0, 60.0, 300.0, 1800.0)  # then the message is marked failed
 POLL_SECONDS = 0.5  # backstop when no wake-up arrives
-FORGET_EVERY_SECONDS = 3600.0  # how often answered inbound ids older than the dedup window go
+FORGET_EVERY_SECONDS = 3600.0  # how often answered inbound ids older than the dedup window go,
+# and citizen text older than the retention period (bot.serving.retention)
 # How long a claim on a conversation outlives a worker that stops renewing it (killed, or its
 # machine gone): the delay before another worker takes that conversation over.
 LEASE_SECONDS = 30.0
@@ -76,6 +78,7 @@ class Worker:
     clock: Callable[[], float] = time.time
     backoff_seconds: Sequence[float] = BACKOFF_SECONDS  # tests shorten these two
     poll_seconds: float = POLL_SECONDS
+    retention_days: float = field(default_factory=retention_days)  # BOT_RETENTION_DAYS
     lease_seconds: float = LEASE_SECONDS
     max_conversations: int = MAX_CONVERSATIONS
     worker_id: str = field(default_factory=new_worker_id)
@@ -119,6 +122,10 @@ class Worker:
                 if self.clock() - forgotten_at >= FORGET_EVERY_SECONDS:
                     forgotten_at = self.clock()
                     self.store.forget_old_inbound(now=forgotten_at)
+                    try:
+                        purge(self.store.engine, forgotten_at, self.retention_days)
+                    except Exception:  # noqa: BLE001 - answering goes on; the next hour tries again
+                        logger.exception("retention: old messages not deleted")
                 now = self.clock()
                 for key in self.store.waiting_senders(now):
                     if len(self._busy) >= self.max_conversations:
