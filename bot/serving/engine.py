@@ -74,6 +74,9 @@ def sql_tracker_store(database: Path | str) -> Any:
     return _masking_tracker_store()(host=database_url(database))
 
 
+sqlite_tracker_store = sql_tracker_store  # the name before DATABASE_URL; other modules' tests use it
+
+
 def _masking_tracker_store() -> type:
     from rasa.core.tracker_store import SQLTrackerStore
 
