@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/kannel-packages.sh
 bash scripts/chromium-packages.sh
+bash scripts/scaleout-services.sh install  # PostgreSQL and Redis for the scale-out tests
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2
 export BOT_REQUIRE_CHROMIUM=1  # installed above: the report's browser test may not skip
 .venv/bin/ruff check bot connectors tests

@@ -1,9 +1,9 @@
 """``bot forget``: deletes everything stored about one citizen (the right to erasure).
 
-Our tables (inbound, outbound, pending pages, reminders, ratings) and the conversation tracker's
-events live in the same SQLite file (``bot serve --db``). The sender is given as stored: the
-Telegram chat id, the Zalo user id, or the phone number as the SMS channel writes it
-(``84912345678``).
+Our tables (inbound, outbound, pending pages, reminders, turn records, ratings) and the
+conversation tracker's events live in the same database (``bot serve --db``, or ``DATABASE_URL``).
+The sender is given as stored: the Telegram chat id, the Zalo user id, or the phone number as
+the SMS channel writes it (``84912345678``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def run_forget(args: argparse.Namespace, project: Project) -> int:
     db = existing_database(args, project)
     if db is None:
         return 1
-    store = Store.sqlite(db)
+    store = Store(db)
     deleted = store.forget(args.sender, args.channel)
     deleted.update(Reminders(store).forget(args.sender, args.channel))
     deleted.update(Journal(store).forget(args.sender, args.channel))

@@ -74,7 +74,7 @@ def run_report(args: argparse.Namespace, project: Project, clock: Any = time.tim
     db = existing_database(args, project)
     if db is None:
         return 1
-    engine = Store.sqlite(db).engine
+    engine = Store(db).engine
     now = clock()
     deleted = sum(purge(engine, now, days).values())
     if args.purge or deleted:

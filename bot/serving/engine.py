@@ -1,5 +1,9 @@
 """The assistant's engine: a Rasa agent with in-process actions and a SQL tracker store.
 
+The tracker store lives in the same database as our tables (``bot.serving.database``: the SQLite
+file by default, ``DATABASE_URL`` otherwise); with ``REDIS_URL`` set, Rasa's lock store is
+``RedisLockStore``, so a conversation's turns never overlap across processes.
+
 Rasa 3.6 open source runs custom actions only through an action endpoint; this endpoint hands
 the request to rasa_sdk's executor in the same process, so a stopped action server can never
 make the bot send a wrong reply. Rasa's ``RemoteAction`` needs only ``url``, ``kwargs`` and an
@@ -20,6 +24,7 @@ from bot.contract.redact import mask_numbers
 from bot.dialogue.phrases import load_phrases
 from bot.dialogue.reminding import ReminderDesk, desk_bound
 from bot.project import Project
+from bot.serving.database import database_url, redis_lock_store
 from bot.serving.journal import Journal, saved, watching
 from bot.serving.reminders import Reminders
 from bot.serving.store import Store
@@ -58,14 +63,18 @@ class InProcessActionEndpoint:
 TRACKER_EVENTS_TABLE = "events"
 
 
-def sqlite_tracker_store(path: Path) -> Any:
-    """Conversations in a SQLite file: they survive a restart, even in the middle of a form.
+def sql_tracker_store(database: Path | str) -> Any:
+    """Conversations in the database (a SQLite file, or a URL): they survive a restart, even in
+    the middle of a form.
 
     What the citizen and the bot said is stored with citizens' numbers masked; the NLU and the
     actions of the running turn still see the text as it came.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return _masking_tracker_store()(dialect="sqlite", db=str(path))
+    # a URL given as the host is used as it is (SQLTrackerStore.get_db_url, Rasa 3.6.21)
+    return _masking_tracker_store()(host=database_url(database))
+
+
+sqlite_tracker_store = sql_tracker_store  # the name before DATABASE_URL; other modules' tests use it
 
 
 def _masking_tracker_store() -> type:
@@ -104,11 +113,13 @@ def masked_event(event: Any) -> Any:
     return event if masked == data else Event.from_parameters(masked)
 
 
-def forget_conversation(path: Path, sender: str) -> int:
-    """Deletes the tracker's events of ``sender`` from the SQLite file; how many were deleted."""
-    from sqlalchemy import create_engine, inspect, text
+def forget_conversation(database: Path | str, sender: str) -> int:
+    """Deletes the tracker's events of ``sender`` from the database; how many were deleted."""
+    from sqlalchemy import inspect, text
 
-    engine = create_engine(f"sqlite:///{path}", future=True)
+    from bot.serving.database import new_engine
+
+    engine = new_engine(database_url(database))
     try:
         if not inspect(engine).has_table(TRACKER_EVENTS_TABLE):
             return 0
@@ -130,33 +141,40 @@ class Engine:
     journal: Journal | None = None  # one record per turn, for `bot report`
 
     @classmethod
-    def load(cls, model: Path, database: Path, project: Project,
-             clock: Callable[[], float] = time.time) -> Engine:
+    def load(cls, model: Path, database: Path | str, project: Project,
+             clock: Callable[[], float] = time.time, redis: str | None = None) -> Engine:
+        """``database``: a SQLite file or a SQLAlchemy URL; ``redis``: a Redis URL for Rasa's lock
+        store (default: in memory, for one process)."""
         from rasa.core.agent import Agent
 
         from bot.dialogue import actions
 
         loaded = actions.load(project)  # this engine's own: a candidate never changes the running one
-        reminders = Reminders(Store.sqlite(database), clock)
-        return cls(Agent.load(str(model), tracker_store=sqlite_tracker_store(database),
+        reminders = Reminders(Store(database_url(database)), clock)
+        return cls(Agent.load(str(model), tracker_store=sql_tracker_store(database),
+                              lock_store=redis_lock_store(redis) if redis else None,
                               action_endpoint=InProcessActionEndpoint(desk=reminders)),
                    load_phrases(project.phrases), loaded, reminders, Journal(reminders.store, clock))
 
-    def attach_database(self, database: Path) -> None:
-        """Keeps conversations and reminders in ``database`` from now on (a reload candidate is
-        checked on a throwaway database, then attached to the live one)."""
+    def attach_database(self, database: Path | str, redis: str | None = None) -> None:
+        """Keeps conversations and reminders in ``database`` (a SQLite file or a URL) and locks
+        conversations in ``redis`` from now on (a reload candidate is checked on a throwaway
+        database, then attached to the live one)."""
         from rasa.core.tracker_store import FailSafeTrackerStore
 
-        store = FailSafeTrackerStore(sqlite_tracker_store(database))
+        store = FailSafeTrackerStore(sql_tracker_store(database))
         store.domain = self.agent.domain
         self.agent.tracker_store = store
         self.agent.processor.tracker_store = store
+        if redis:
+            self.agent.lock_store = redis_lock_store(redis)
+            self.agent.processor.lock_store = self.agent.lock_store
         if self.reminders is not None:
-            self.reminders = Reminders(Store.sqlite(database), self.reminders.clock)
+            self.reminders = Reminders(Store(database_url(database)), self.reminders.clock)
             self.agent.action_endpoint.desk = self.reminders
         if self.journal is not None:
             self.journal.close()
-            self.journal = Journal(Store.sqlite(database), self.journal.clock)
+            self.journal = Journal(Store(database_url(database)), self.journal.clock)
 
     async def handle(self, sender: str, text: str, channel: str | None = None) -> list[Reply]:
         """The replies to one message; ``channel`` reaches the actions as message metadata."""

@@ -52,10 +52,11 @@ class Reloader:
 
     project: Project
     model: Path  # the archive ``bot train`` replaces
-    database: Path  # the live conversations, which the new engine takes over
+    database: Path | str  # the live conversations (a SQLite file or a URL), which the new engine takes over
     use: Callable[[Engine], None]
     checks: Path | None = None  # folder of case files; default: tests/conversations under the root
     load_engine: Callable[[Path, Path, Project], Engine] = Engine.load
+    redis: str | None = None  # Rasa's lock store, as the running engine has it (REDIS_URL)
     _lock: asyncio.Lock | None = field(default=None, init=False)
     _tasks: set[asyncio.Task] = field(default_factory=set, init=False)
 
@@ -112,7 +113,7 @@ class Reloader:
         if failed:
             return self._refused(f"{len(failed)} of {len(outcomes)} conversation checks failed; "
                                  f"first: {failed[0].line()}")
-        candidate.attach_database(self.database)
+        candidate.attach_database(self.database, self.redis)
         self.use(candidate)
         reason = (f"now answering with {self.model.name} and {len(catalogue)} procedures; "
                   f"{len(outcomes)} conversation checks passed")

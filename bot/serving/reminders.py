@@ -30,6 +30,7 @@ from bot.contract import Rendered
 from bot.dialogue.answers import Answers
 from bot.dialogue.reminding import Scheduled, due_reply
 from bot.render import render
+from bot.serving.database import create_tables
 from bot.serving.store import OutboundRow, Store, delete_rows
 
 logger = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class Reminders:
         self.store = store
         self.engine = store.engine
         self.clock = clock
-        Base.metadata.create_all(self.engine)
+        create_tables(Base.metadata, self.engine)
 
     def forget(self, address: str, channel: str | None = None) -> dict[str, int]:
         """Deletes a citizen's reminders and opt-out (on ``channel``, or on all); rows per table."""

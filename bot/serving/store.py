@@ -5,6 +5,13 @@
 - ``outbound``: the outbox. Replies are queued in the same transaction that marks their message
   answered, then sent with retries; a final ``failed`` state stays visible.
 - ``pending_pages``: the rest of a long SMS answer, sent when the citizen asks for more.
+- ``claims``: which worker process answers a conversation's inbox, or sends a recipient's outbox,
+  until when (``claimed_by``, ``claimed_until``). Several ``bot serve`` processes share one
+  database (``bot.serving.database``): a claim is taken atomically, by a conditional ``UPDATE``
+  checked by its row count or an ``INSERT`` on the primary key, so two workers never hold the
+  same one; a worker renews its claims while it runs, and a killed worker's claims expire after
+  their lease and are taken over. Answering a message and marking a reply in flight check, in
+  the same transaction, that the claim is still held (``ClaimLost`` otherwise).
 
 Every message text is stored with citizens' numbers masked (``bot.contract.redact.mask_numbers``:
 ID card, social insurance and bank numbers, phones): only the sender's address (``sender``,
@@ -27,11 +34,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    create_engine,
     delete,
-    event,
     func,
     inspect,
+    or_,
     select,
     text,
     update,
@@ -41,10 +47,26 @@ from sqlalchemy.orm import Session, declarative_base
 
 from bot.contract import DEDUP_WINDOW_SECONDS
 from bot.contract.redact import mask_numbers
+from bot.errors import BotError
+from bot.serving.database import create_tables, database_url, new_engine
 
 Base = declarative_base()
 
+INBOX, OUTBOX = "inbox", "outbox"  # what a claim is for: answering a sender, sending to a recipient
 
+
+class ClaimLost(BotError):
+    """This worker no longer holds the claim (its lease ran out and another worker took it over,
+    or the message was answered meanwhile): it stops, the other worker carries on."""
+
+
+class ClaimRow(Base):
+    __tablename__ = "claims"
+    kind = Column(String(8), primary_key=True)  # INBOX or OUTBOX
+    channel = Column(String(16), primary_key=True)
+    address = Column(String(128), primary_key=True)  # the sender, or the recipient
+    claimed_by = Column(String(64), nullable=False)
+    claimed_until = Column(Float, nullable=False)
 
 class PendingPages(Base):
     __tablename__ = "pending_pages"
@@ -64,6 +86,7 @@ class InboundRow(Base):
     meta = Column(Text, nullable=False, default="{}")
     state = Column(String(16), nullable=False, default="pending", index=True)  # pending, answered
     received_at = Column(Float, nullable=False)
+    handled_by = Column(String(64), nullable=True)  # the worker that answered it
 
 
 class OutboundRow(Base):
@@ -86,6 +109,7 @@ class OutboundRow(Base):
     delivery = Column(String(32), nullable=True)  # the last delivery report, e.g. Kannel's DLR
     created_at = Column(Float, nullable=False)
     sent_at = Column(Float, nullable=True)
+    handled_by = Column(String(64), nullable=True)  # the worker that last called the platform
 
 
 @dataclass(frozen=True)
@@ -139,6 +163,7 @@ def delete_rows(engine: Any, tables: Iterable[tuple[Any, Any]], address: str,
     return deleted
 
 
+STALE_CLAIM_SECONDS = 3600.0  # claims left by killed workers are dropped after this
 UNKNOWN_KIND = "unknown"  # failed before the kind was recorded (databases from older versions)
 
 
@@ -155,25 +180,69 @@ def _add_missing_columns(engine: Any) -> None:
                     connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}'))
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the webhook's writes
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-
-
 class Store:
     def __init__(self, url: str) -> None:
-        self.engine = create_engine(url, future=True)
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        self.url = url  # the one database of this process: other modules put their tables there too
+        self.engine = new_engine(url)
+        create_tables(Base.metadata, self.engine)
         _add_missing_columns(self.engine)
 
     @classmethod
     def sqlite(cls, path: Path) -> Store:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return cls(f"sqlite:///{path}")
+        return cls(database_url(path))
+
+    # ----------------------------------------------------------------- claims
+
+    def claim(self, kind: str, channel: str, address: str, worker: str, now: float,
+              lease: float) -> bool:
+        """Takes the claim on one conversation for ``lease`` seconds; False if another worker holds
+        it. A free or expired claim is taken by a conditional UPDATE (one winner: the loser's
+        UPDATE waits for the row and then no longer matches), a new one by an INSERT on the
+        primary key (the loser gets an IntegrityError)."""
+        with Session(self.engine) as session, session.begin():
+            taken = session.execute(update(ClaimRow).where(
+                ClaimRow.kind == kind, ClaimRow.channel == channel, ClaimRow.address == address,
+                or_(ClaimRow.claimed_until < now, ClaimRow.claimed_by == worker))
+                .values(claimed_by=worker, claimed_until=now + lease)).rowcount
+        if taken:
+            return True
+        try:
+            with Session(self.engine) as session, session.begin():
+                session.add(ClaimRow(kind=kind, channel=channel, address=address, claimed_by=worker,
+                                     claimed_until=now + lease))
+        except IntegrityError:
+            return False
+        return True
+
+    def renew_claims(self, worker: str, now: float, lease: float) -> int:
+        """Extends every claim ``worker`` holds; how many it holds."""
+        with Session(self.engine) as session, session.begin():
+            return session.execute(update(ClaimRow).where(ClaimRow.claimed_by == worker)
+                                   .values(claimed_until=now + lease)).rowcount
+
+    def release(self, kind: str, channel: str, address: str, worker: str) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.execute(delete(ClaimRow).where(
+                ClaimRow.kind == kind, ClaimRow.channel == channel, ClaimRow.address == address,
+                ClaimRow.claimed_by == worker))
+
+    def held_claims(self, kind: str, now: float) -> set[tuple[str, str]]:
+        """The conversations some worker holds a live claim on."""
+        with Session(self.engine) as session:
+            rows = session.execute(select(ClaimRow.channel, ClaimRow.address).where(
+                ClaimRow.kind == kind, ClaimRow.claimed_until >= now)).all()
+            return {(c, a) for c, a in rows}
+
+    @staticmethod
+    def _hold(session: Session, kind: str, channel: str, address: str, worker: str) -> None:
+        """Inside a transaction: fails with ``ClaimLost`` unless ``worker`` still holds the claim.
+        The UPDATE locks the claim's row until the transaction ends, so no takeover can slip in
+        between this check and the transaction's other writes."""
+        held = session.execute(update(ClaimRow).where(
+            ClaimRow.kind == kind, ClaimRow.channel == channel, ClaimRow.address == address,
+            ClaimRow.claimed_by == worker).values(claimed_by=worker)).rowcount
+        if not held:
+            raise ClaimLost(f"{kind} claim on a {channel} conversation was taken over")
 
     def set_pages(self, channel: str, sender: str, pages: list[str]) -> None:
         with Session(self.engine) as session, session.begin():
@@ -209,21 +278,45 @@ class Store:
             return False
         return True
 
-    def pending_inbound(self, limit: int = 500) -> list[Message]:
-        """Unanswered messages, oldest first (the order each conversation must be handled in)."""
+    def pending_inbound(self, limit: int = 500, channel: str | None = None,
+                        sender: str | None = None) -> list[Message]:
+        """Unanswered messages (of one sender, if given), oldest first (the order each conversation
+        must be handled in)."""
+        query = select(InboundRow).where(InboundRow.state == "pending")
+        if channel is not None and sender is not None:
+            query = query.where(InboundRow.channel == channel, InboundRow.sender == sender)
         with Session(self.engine) as session:
-            rows = session.execute(select(InboundRow).where(InboundRow.state == "pending")
-                                   .order_by(InboundRow.id).limit(limit)).scalars()
+            rows = session.execute(query.order_by(InboundRow.id).limit(limit)).scalars()
             return [Message(r.id, r.channel, r.sender, r.text, json.loads(r.meta)) for r in rows]
+
+    def waiting_senders(self, now: float, limit: int = 200) -> list[tuple[str, str]]:
+        """The (channel, sender) with unanswered messages that no worker has claimed, the longest
+        waiting first."""
+        with Session(self.engine) as session:
+            rows = session.execute(select(InboundRow.channel, InboundRow.sender)
+                                   .where(InboundRow.state == "pending")
+                                   .group_by(InboundRow.channel, InboundRow.sender)
+                                   .order_by(func.min(InboundRow.id)).limit(limit)).all()
+        held = self.held_claims(INBOX, now)
+        return [(c, s) for c, s in rows if (c, s) not in held]
 
     def answer(self, inbound_id: int, channel: str, recipient: str,
                messages: Iterable[tuple[str, Sequence[tuple[str, str]]]],
-               meta: dict[str, Any] | None = None, now: float | None = None) -> None:
-        """Marks a message answered and queues its replies (numbers masked), in one transaction."""
+               meta: dict[str, Any] | None = None, now: float | None = None,
+               worker: str | None = None) -> None:
+        """Marks a message answered and queues its replies (numbers masked), in one transaction.
+
+        With ``worker``: only while it holds the sender's inbox claim and the message is still
+        unanswered, else ``ClaimLost`` and nothing is written."""
         now = time.time() if now is None else now
         with Session(self.engine) as session, session.begin():
-            session.execute(update(InboundRow).where(InboundRow.id == inbound_id)
-                            .values(state="answered"))
+            if worker is not None:
+                self._hold(session, INBOX, channel, recipient, worker)
+            answered = session.execute(update(InboundRow).where(
+                InboundRow.id == inbound_id, InboundRow.state == "pending")
+                .values(state="answered", handled_by=worker)).rowcount
+            if worker is not None and not answered:
+                raise ClaimLost(f"{channel} message {inbound_id} was answered by another worker")
             for text, buttons in messages:
                 session.add(OutboundRow(
                     inbound_id=inbound_id, channel=channel, recipient=recipient,
@@ -247,6 +340,23 @@ class Store:
                                        json.loads(r.meta), r.attempts, bool(r.in_flight)))
             return result
 
+    def outbox_of(self, channel: str, recipient: str, now: float) -> list[Outgoing]:
+        """One recipient's pending messages that may go now, oldest first: none while an older one
+        waits for its retry, so that replies arrive in order."""
+        with Session(self.engine) as session:
+            rows = session.execute(select(OutboundRow).where(
+                OutboundRow.state == "pending", OutboundRow.channel == channel,
+                OutboundRow.recipient == recipient).order_by(OutboundRow.id)).scalars()
+            result = []
+            for r in rows:
+                if r.next_attempt_at > now:
+                    break
+                payload = json.loads(r.payload)
+                result.append(Outgoing(r.id, r.channel, r.recipient, payload["text"],
+                                       tuple(tuple(b) for b in payload["buttons"]),
+                                       json.loads(r.meta), r.attempts, bool(r.in_flight)))
+            return result
+
     def blocked_recipients(self, now: float | None = None) -> set[tuple[str, str]]:
         """Recipients with a pending message waiting for a retry: their later messages wait too,
         so a conversation's replies arrive in order."""
@@ -262,8 +372,20 @@ class Store:
             return session.execute(update(OutboundRow).where(OutboundRow.id == outbound_id)
                                    .values(**values)).rowcount
 
-    def mark_in_flight(self, outbound_id: int) -> None:
-        self._update_outbound(outbound_id, in_flight=1)
+    def mark_in_flight(self, outbound_id: int, worker: str | None = None) -> None:
+        """Records that the platform is being called. With ``worker``: only while it holds the
+        recipient's outbox claim and the message is still pending, else ``ClaimLost``."""
+        with Session(self.engine) as session, session.begin():
+            row = session.get(OutboundRow, outbound_id)
+            if worker is not None:
+                if row is None:
+                    raise ClaimLost(f"outbound {outbound_id} is gone")
+                self._hold(session, OUTBOX, row.channel, row.recipient, worker)
+            changed = session.execute(update(OutboundRow).where(
+                OutboundRow.id == outbound_id, OutboundRow.state == "pending")
+                .values(in_flight=1, handled_by=worker)).rowcount
+            if worker is not None and not changed:
+                raise ClaimLost(f"outbound {outbound_id} was sent by another worker")
 
     def mark_sent(self, outbound_id: int, platform_message_id: str | None,
                   now: float | None = None) -> None:
@@ -308,8 +430,10 @@ class Store:
 
     def forget_old_inbound(self, now: float | None = None) -> int:
         """Drops answered messages older than the dedup window."""
-        cutoff = (time.time() if now is None else now) - DEDUP_WINDOW_SECONDS
+        now = time.time() if now is None else now
+        cutoff = now - DEDUP_WINDOW_SECONDS
         with Session(self.engine) as session, session.begin():
+            session.execute(delete(ClaimRow).where(ClaimRow.claimed_until < now - STALE_CLAIM_SECONDS))
             return session.execute(delete(InboundRow).where(
                 InboundRow.state == "answered", InboundRow.received_at < cutoff)).rowcount
 

@@ -4,13 +4,33 @@ Webhooks only store messages (``accept``); the inbox loop answers them through t
 conversation at a time and in arrival order, and queues the replies in the same transaction that
 marks the message answered. The outbox loop sends them with retries and backoff. Both loops start
 from the database, so after a crash a restart finishes whatever was accepted and not answered.
+
+Several workers (``bot serve`` processes, on one machine or several) can share one database: a
+worker claims a conversation in the database (``Store.claim``, with a lease) before answering its
+messages or sending its replies, renews its claims every third of the lease from a thread while
+its loops turn, and releases them when done. A killed worker's claims expire after
+``lease_seconds`` and another worker takes the conversation over from the first unanswered
+message or unsent reply.
+
+Exactly once, and where it is only at least once: a message is marked answered in the same
+transaction that queues its replies, and only while its worker still holds the claim, so its
+replies are queued once. A reply is marked ``in_flight`` before the platform is called and
+``sent`` after; a worker killed between the platform's acceptance and that update leaves it
+``in_flight``, and the worker that takes over sends it again (platforms offer no idempotency key):
+the citizen may receive that one reply twice, never zero times. Likewise a worker killed in the
+middle of a turn leaves its message unanswered: it is answered again by the next worker, once,
+though Rasa's tracker may then hold that user message twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -19,7 +39,7 @@ from bot.render import render
 from bot.serving.conversation import Conversation
 from bot.serving.engine import Engine
 from bot.serving.retention import purge, retention_days
-from bot.serving.store import Message, Outgoing, Store
+from bot.serving.store import INBOX, OUTBOX, ClaimLost, Message, Outgoing, Store
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +47,19 @@ BACKOFF_SECONDS = (2.0, 10.0, 60.0, 300.0, 1800.0)  # then the message is marked
 POLL_SECONDS = 0.5  # backstop when no wake-up arrives
 FORGET_EVERY_SECONDS = 3600.0  # how often answered inbound ids older than the dedup window go,
 # and citizen text older than the retention period (bot.serving.retention)
+# How long a claim on a conversation outlives a worker that stops renewing it (killed, or its
+# machine gone): the delay before another worker takes that conversation over.
+LEASE_SECONDS = 30.0
+# Conversations one worker answers at once; the rest are left to the other workers (or to this
+# one's next round), so that traffic spreads over the workers instead of the first one grabbing all.
+MAX_CONVERSATIONS = 32
+HUNG_LEASES = 4  # loops that did not turn for this many leases: the worker is stuck, let go
+
+
+def new_worker_id() -> str:
+    """This process, as claims name it: host, process id and a random part (a reused pid on a
+    restarted machine must not inherit the claims of the killed process)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def backoff(attempts: int, retry_after: float | None,
@@ -46,12 +79,18 @@ class Worker:
     backoff_seconds: Sequence[float] = BACKOFF_SECONDS  # tests shorten these two
     poll_seconds: float = POLL_SECONDS
     retention_days: float = field(default_factory=retention_days)  # BOT_RETENTION_DAYS
+    lease_seconds: float = LEASE_SECONDS
+    max_conversations: int = MAX_CONVERSATIONS
+    worker_id: str = field(default_factory=new_worker_id)
     _conversations: dict[str, Conversation] = field(init=False)
     _busy: set[tuple[str, str]] = field(default_factory=set, init=False)
     _sending: set[tuple[str, str]] = field(default_factory=set, init=False)
     _inbox_wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _outbox_wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _tasks: set[asyncio.Task] = field(default_factory=set, init=False)
+    _stopping: threading.Event = field(default_factory=threading.Event, init=False)
+    _heartbeat_thread: threading.Thread | None = field(default=None, init=False)
+    _alive_at: float = field(default=0.0, init=False)  # time.monotonic() of the loops' last round
 
     def __post_init__(self) -> None:
         self._conversations = {name: Conversation(self.engine, self.store, connector.channel)
@@ -77,68 +116,113 @@ class Worker:
     async def run_inbox(self) -> None:
         forgotten_at = 0.0
         while True:
-            if self.clock() - forgotten_at >= FORGET_EVERY_SECONDS:
-                forgotten_at = self.clock()
-                self.store.forget_old_inbound(now=forgotten_at)
-                try:
-                    purge(self.store.engine, forgotten_at, self.retention_days)
-                except Exception:  # noqa: BLE001 - answering goes on; the next hour tries again
-                    logger.exception("retention: old messages not deleted")
             self._inbox_wake.clear()
-            groups: dict[tuple[str, str], list[Message]] = {}
-            for message in self.store.pending_inbound():
-                key = (message.channel, message.sender)
-                if key not in self._busy:
-                    groups.setdefault(key, []).append(message)
-            for key, messages in groups.items():
-                self._busy.add(key)
-                self._spawn(self._answer_all(key, messages))
+            self._alive_at = time.monotonic()
+            try:
+                if self.clock() - forgotten_at >= FORGET_EVERY_SECONDS:
+                    forgotten_at = self.clock()
+                    self.store.forget_old_inbound(now=forgotten_at)
+                    try:
+                        purge(self.store.engine, forgotten_at, self.retention_days)
+                    except Exception:  # noqa: BLE001 - answering goes on; the next hour tries again
+                        logger.exception("retention: old messages not deleted")
+                now = self.clock()
+                for key in self.store.waiting_senders(now):
+                    if len(self._busy) >= self.max_conversations:
+                        break
+                    if key not in self._busy and self.store.claim(INBOX, *key, self.worker_id, now,
+                                                                  self.lease_seconds):
+                        self._busy.add(key)
+                        self._spawn(self._answer_all(key))
+            except Exception:  # noqa: BLE001 - the database is away: try again at the next poll
+                logger.exception("inbox: scanning for messages failed")
             await _wait(self._inbox_wake, self.poll_seconds)
 
     async def run_outbox(self) -> None:
         while True:
             self._outbox_wake.clear()
-            now = self.clock()
-            waiting = self.store.blocked_recipients(now)
-            groups: dict[tuple[str, str], list[Outgoing]] = {}
-            for message in self.store.due_outbound(now):
-                key = (message.channel, message.recipient)
-                if key not in self._sending and key not in waiting:
-                    groups.setdefault(key, []).append(message)
-            for key, messages in groups.items():
-                self._sending.add(key)
-                self._spawn(self._send_all(key, messages))
+            self._alive_at = time.monotonic()
+            try:
+                now = self.clock()
+                skip = self.store.blocked_recipients(now) | self.store.held_claims(OUTBOX, now)
+                keys = dict.fromkeys((m.channel, m.recipient) for m in self.store.due_outbound(now))
+                for key in keys:
+                    if key not in self._sending and key not in skip and self.store.claim(
+                            OUTBOX, *key, self.worker_id, now, self.lease_seconds):
+                        self._sending.add(key)
+                        self._spawn(self._send_all(key))
+            except Exception:  # noqa: BLE001 - the database is away: try again at the next poll
+                logger.exception("outbox: scanning for replies failed")
             await _wait(self._outbox_wake, self.poll_seconds)
 
+    def _heartbeat(self) -> None:
+        """Renews this worker's claims every third of the lease, from a thread of its own: a turn
+        that keeps the event loop busy (the model runs on it) does not let the claims lapse. A
+        worker whose loops stopped turning for ``HUNG_LEASES`` leases stops renewing, so that its
+        conversations are taken over."""
+        while not self._stopping.wait(self.lease_seconds / 3):
+            if time.monotonic() - self._alive_at > HUNG_LEASES * self.lease_seconds:
+                continue
+            try:
+                self.store.renew_claims(self.worker_id, self.clock(), self.lease_seconds)
+            except Exception:  # noqa: BLE001 - the database is away: the claims may lapse
+                logger.exception("renewing claims failed")
+
     def start(self) -> None:
-        """Starts both loops; whatever the database holds from before a crash is handled first."""
+        """Starts the loops; whatever the database holds from before a crash is handled first."""
+        self._alive_at = time.monotonic()
         self._spawn(self.run_inbox())
         self._spawn(self.run_outbox())
+        self._stopping.clear()
+        self._heartbeat_thread = threading.Thread(target=self._heartbeat, name="claims-heartbeat",
+                                                  daemon=True)
+        self._heartbeat_thread.start()
 
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._stopping.set()
+        if self._heartbeat_thread is not None:
+            self._heartbeat_thread.join(timeout=10)
 
     def _spawn(self, coroutine: object) -> None:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _answer_all(self, key: tuple[str, str], messages: list[Message]) -> None:
+    async def _answer_all(self, key: tuple[str, str]) -> None:
+        """Answers one claimed conversation's messages in order, including those that arrive
+        meanwhile, then releases the claim."""
         try:
-            for message in messages:
-                await self._answer(message)
+            answered = True
+            while answered:
+                answered = False
+                for message in self.store.pending_inbound(channel=key[0], sender=key[1]):
+                    if not await self._answer(message):
+                        return
+                    answered = True
+                self._outbox_wake.set()
+        except ClaimLost as exc:
+            logger.warning("%s: %s; this worker stops answering that conversation", key[0], exc)
         finally:
             self._busy.discard(key)
+            await self._release(INBOX, key)
             self._inbox_wake.set()
             self._outbox_wake.set()
 
-    async def _answer(self, message: Message) -> None:
+    async def _release(self, kind: str, key: tuple[str, str]) -> None:
+        try:
+            self.store.release(kind, *key, self.worker_id)
+        except Exception:  # noqa: BLE001 - the lease runs out by itself
+            logger.exception("%s: releasing a claim failed", key[0])
+
+    async def _answer(self, message: Message) -> bool:
+        """Answers one message; False when it has to wait (its channel is off)."""
         connector = self.connectors.get(message.channel)
         if connector is None:  # the channel was switched off since the message arrived
             logger.warning("%s: message %s waits: channel is off", message.channel, message.id)
-            return
+            return False
         inbound = Inbound(message.channel, str(message.id), message.sender, message.text, message.meta)
         try:
             await connector.before_reply(inbound)
@@ -151,15 +235,24 @@ class Worker:
             rendered = render(Reply(self.engine.phrases["error.internal"]), connector.channel)
         self.store.answer(message.id, message.channel, message.sender,
                           [(r.text, r.buttons) for r in rendered], meta=message.meta,
-                          now=self.clock())
+                          now=self.clock(), worker=self.worker_id)
+        return True
 
-    async def _send_all(self, key: tuple[str, str], messages: list[Outgoing]) -> None:
+    async def _send_all(self, key: tuple[str, str]) -> None:
+        """Sends one claimed recipient's due replies in order, then releases the claim."""
         try:
-            for message in messages:
-                if not await self._send(message):
-                    break  # later messages wait for this one's retry: order is kept
+            sent = True
+            while sent:
+                sent = False
+                for message in self.store.outbox_of(*key, self.clock()):
+                    if not await self._send(message):
+                        return  # later messages wait for this one's retry: order is kept
+                    sent = True
+        except ClaimLost as exc:
+            logger.warning("%s: %s; this worker stops sending to that recipient", key[0], exc)
         finally:
             self._sending.discard(key)
+            await self._release(OUTBOX, key)
             self._outbox_wake.set()
 
     async def _send(self, message: Outgoing) -> bool:
@@ -170,7 +263,7 @@ class Worker:
         if message.in_flight:
             logger.warning("%s: outbound %s was being sent when the server stopped; sending again",
                            message.channel, message.id)
-        self.store.mark_in_flight(message.id)
+        self.store.mark_in_flight(message.id, self.worker_id)
         try:
             platform_id = await connector.send(message.recipient, Rendered(message.text, message.buttons),
                                                meta)

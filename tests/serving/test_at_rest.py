@@ -14,7 +14,7 @@ import pytest
 
 from bot.contract import Connector, Inbound, Rendered, Reply
 from bot.contract.redact import RedactingFilter, mask_numbers
-from bot.serving.engine import TRACKER_EVENTS_TABLE, sqlite_tracker_store
+from bot.serving.engine import TRACKER_EVENTS_TABLE, sql_tracker_store
 from bot.serving.store import Store
 from bot.serving.worker import Worker
 from tests.stub_engine import StubEngine
@@ -85,7 +85,7 @@ class TrackingEngine(StubEngine):
 
     def __init__(self, db: Path) -> None:
         super().__init__()
-        self.tracker_store = sqlite_tracker_store(db)
+        self.tracker_store = sql_tracker_store(db)
 
     async def handle(self, sender: str, text: str, channel: str | None = None) -> list[Reply]:
         from rasa.shared.core.events import BotUttered, UserUttered

@@ -1,0 +1,176 @@
+"""Scale-out under load: two ``bot serve`` processes on one PostgreSQL and one Redis, one killed.
+
+The test is the load balancer: it sends each Telegram update to the next worker in turn, and to
+the other one when a worker does not answer (nginx's ``proxy_next_upstream``). 8 conversations
+of 5 messages go in rounds; after the first rounds one worker is killed with SIGKILL while it
+holds conversations. Its claims expire after ``BOT_LEASE_SECONDS`` and the survivor finishes them.
+Every reply must reach the Telegram fake once, each conversation's in the order of its messages.
+The one double tolerated is a reply whose send was cut by the kill (``in_flight`` when it came):
+platforms give no idempotency key, so it is sent again rather than lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.connectors.harness import free_port, request, wait_until
+from tests.connectors.telegram.fake_telegram import FakeTelegram
+from tests.paths import REPO
+from tests.serving.scaleout_services import Services, pg_url, services  # noqa: F401 - fixtures
+from tests.serving.test_crash import QUESTIONS, SECRET, TOKEN, _update
+
+CHATS = 8
+ROUNDS = len(QUESTIONS)
+KILL_AFTER_ROUNDS = 2
+LEASE_SECONDS = 3  # a killed worker's conversations wait this long before the survivor takes them
+LOAD_TIMEOUT = 60.0  # from the first update to the last reply sent
+
+
+class Worker:
+    """One ``bot serve`` process on the shared database and Redis."""
+
+    def __init__(self, tmp: Path, name: str, model: Path, fake: FakeTelegram, database: str,
+                 redis: str) -> None:
+        self.port = free_port()
+        self.log = tmp / f"{name}.log"
+        credentials = tmp / "credentials.yml"
+        credentials.write_text(
+            "connectors.telegram.TelegramConnector:\n"
+            "  token: ${TG_TOKEN}\n  secret_token: ${TG_SECRET}\n"
+            f"  base_url: {fake.base_url}\n", encoding="utf-8")
+        env = {**os.environ, "TG_TOKEN": TOKEN, "TG_SECRET": SECRET, "RASA_TELEMETRY_ENABLED": "false",
+               "DATABASE_URL": database, "REDIS_URL": redis, "BOT_LEASE_SECONDS": str(LEASE_SECONDS),
+               "TICKET_LOCK_LIFETIME": str(LEASE_SECONDS)}  # Rasa's Redis lock of a killed worker
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "serve", "--credentials", str(credentials),
+                 "--port", str(self.port), "--out", str(model.parent),
+                 "--name", model.name.removesuffix(".tar.gz")],
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def healthy(self) -> bool:
+        assert self.process.poll() is None, self.log.read_text(errors="replace")[-3000:]
+        try:
+            return request(f"http://127.0.0.1:{self.port}/health", timeout=1).status == 200
+        except OSError:
+            return False
+
+    def post(self, body: bytes) -> bool:
+        try:
+            answer = request(f"http://127.0.0.1:{self.port}/webhooks/telegram/webhook", body,
+                             {"Content-Type": "application/json",
+                              "X-Telegram-Bot-Api-Secret-Token": SECRET}, timeout=5)
+        except OSError:
+            return False
+        return answer.status == 200
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+@pytest.mark.scaleout
+@pytest.mark.slow  # two `bot serve` processes, each loading the model
+def test_two_workers_one_killed_lose_double_and_reorder_nothing(full_model, services, pg_url,  # noqa: F811
+                                                                tmp_path):
+    run_load(full_model, pg_url, services.redis_url, tmp_path)
+
+
+def run_load(model: Path, database: str, redis: str, tmp: Path) -> dict[str, float]:
+    """The load and its checks; what was measured (for the report)."""
+    db = create_engine(database, future=True)
+
+    def rows(sql: str) -> list[tuple]:
+        with db.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(sql))]
+
+    updates = [(1000 + r * CHATS + c, 5000 + c, QUESTIONS[r]) for r in range(ROUNDS) for c in range(CHATS)]
+    with FakeTelegram(TOKEN) as fake:
+        workers = [Worker(tmp, name, model, fake, database, redis) for name in ("a", "b")]
+        try:
+            for worker in workers:
+                wait_until(worker.healthy, timeout=420, step=0.2)
+            survivor, victim = workers
+            started = time.monotonic()
+            victim_claims: set[str] = set()
+            in_flight: set[int] = set()
+            for n, (update_id, chat, question) in enumerate(updates):
+                if n == KILL_AFTER_ROUNDS * CHATS:
+                    # mid-load: the victim has answered some messages and holds conversations
+                    wait_until(lambda: rows(f"SELECT count(*) FROM inbound WHERE handled_by LIKE "
+                                            f"'%:{victim.process.pid}:%'")[0][0] > 0, timeout=30)
+                    victim.kill()
+                    victim_claims = {a for (a,) in rows(
+                        f"SELECT address FROM claims WHERE claimed_by LIKE '%:{victim.process.pid}:%'")}
+                    in_flight = {i for (i,) in rows(
+                        f"SELECT id FROM outbound WHERE in_flight = 1 AND handled_by LIKE "
+                        f"'%:{victim.process.pid}:%'")}
+                body = _update(update_id, chat, question)
+                first = workers[n % 2]
+                assert first.post(body) or workers[(n + 1) % 2].post(body), "no worker took the update"
+
+            def all_sent() -> bool:
+                pending = rows("SELECT count(*) FROM inbound WHERE state != 'answered'")[0][0]
+                queued = rows("SELECT count(*) FROM outbound WHERE state != 'sent'")[0][0]
+                return pending == 0 and queued == 0
+            wait_until(all_sent, timeout=LOAD_TIMEOUT, step=0.2)
+            took = time.monotonic() - started
+        finally:
+            for worker in workers:
+                worker.stop()
+
+        inbound = rows("SELECT id, platform_id, sender, handled_by FROM inbound ORDER BY id")
+        outbound = rows("SELECT id, inbound_id, recipient, payload FROM outbound ORDER BY id")
+        sent = fake.sent()
+    db.dispose()
+
+    assert sorted(int(p) for _, p, _, _ in inbound) == [u for u, _, _ in updates]  # each stored once
+    assert len({i for _, i, _, _ in outbound}) == len(updates)  # every message answered, once
+    platform_ids = {i: int(p) for i, p, _, _ in inbound}
+    for chat in {str(c) for _, c, _ in updates}:  # answered in the order the messages came
+        order = [platform_ids[i] for _, i, r, _ in outbound if r == chat]
+        assert order == sorted(order), f"chat {chat} answered out of order: {order}"
+
+    text_of = {o: json.loads(p)["text"] for o, _, _, p in outbound}
+    expected = Counter((r, text_of[o]) for o, _, r, _ in outbound)
+    delivered = Counter((str(c.params["chat_id"]), c.params["text"]) for c in sent)
+    assert not expected - delivered, f"lost: {expected - delivered}"
+    allowed = Counter((r, text_of[o]) for o, _, r, _ in outbound if o in in_flight)
+    doubled = delivered - expected
+    assert not doubled - allowed, f"sent twice: {doubled - allowed}"
+    for chat in {str(c) for _, c, _ in updates}:  # and delivered in that order
+        got: list[str] = []
+        for call in sent:
+            if str(call.params["chat_id"]) != chat:
+                continue
+            if got and got[-1] == call.params["text"] and (chat, got[-1]) in allowed:
+                continue
+            got.append(call.params["text"])
+        assert got == [text_of[o] for o, _, r, _ in outbound if r == chat]
+
+    victim_pid = f":{workers[1].process.pid}:"
+    survivor_pid = f":{workers[0].process.pid}:"
+    taken_over = {s for _, _, s, h in inbound if s in victim_claims and survivor_pid in (h or "")}
+    assert victim_claims and taken_over, "the kill came when the victim held no conversation"
+    return {"seconds": took, "updates": len(updates), "replies": len(outbound),
+            "by_victim": sum(victim_pid in (h or "") for *_, h in inbound),
+            "taken_over": len(taken_over), "doubled": sum(doubled.values())}
