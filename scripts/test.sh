@@ -7,4 +7,5 @@ bash scripts/kannel-packages.sh
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2
 .venv/bin/ruff check bot connectors tests
 .venv/bin/bot validate
-.venv/bin/python -m pytest "$@"
+# two workers on CI's two cores; they share one training of the model (tests/conftest.py)
+.venv/bin/python -m pytest -n 2 --dist loadgroup "$@"
