@@ -1,4 +1,9 @@
-"""Shared fixtures: one model trained per test session from the repository's own data."""
+"""Shared fixtures: one model trained per test session from the repository's own data.
+
+The model trains in a process of its own, started once the tests are collected
+(``tests/session_model.py``); the tests that do not need it run first, meanwhile, and those that
+do wait for it. ``scripts/test.sh`` runs two pytest-xdist workers that share that one training.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +14,56 @@ from pathlib import Path
 import pytest
 
 from tests.paths import PROJECT
+from tests.session_model import SessionModel
 
 # Rasa's training cache is keyed on config and data, not on our components' code: a cached
 # resource from an older tokenizer could be reused. Tests always train from scratch.
 os.environ["RASA_MAX_CACHE_SIZE"] = "0"
 
-MODEL_FIXTURES = {"full_model", "parse", "engine"}  # each trains the session's model when first used
+MODEL_FIXTURES = {"full_model", "parse", "engine"}  # each needs the session's model
+# Modules whose module-scoped fixture starts processes (Kannel, `bot chat`): one worker runs all
+# of a module's tests, so the processes start once (pytest-xdist's --dist loadgroup).
+ONE_WORKER = ("tests/connectors/kannel/test_kannel_real.py", "tests/cli/test_chat_json.py")
+
+
+def _order(item: pytest.Item) -> tuple[bool, bool]:
+    """Tests without the model first (they run while it trains), the slow ones first within each
+    part so that no long test is left for the end of the run."""
+    return item.get_closest_marker("model") is not None, item.get_closest_marker("slow") is None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Marks ``model`` every test that needs the trained model, directly or through a fixture."""
+    """Marks ``model`` every test that needs the trained model, directly or through a fixture;
+    runs them last."""
     for item in items:
         if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.model)
+        if item.nodeid.split("::")[0] in ONE_WORKER:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    items.sort(key=_order)
+
+
+def _session_model(config: pytest.Config) -> SessionModel:
+    """The one training of the session: under pytest-xdist each worker's temporary folder is in
+    the session's, which all workers share."""
+    if not hasattr(config, "_session_model"):
+        base = config._tmp_path_factory.getbasetemp()
+        shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+        config._session_model = SessionModel(shared)
+    return config._session_model
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Starts the training as soon as a selected test needs the model."""
+    if session.config.option.collectonly:
+        return
+    if any(item.get_closest_marker("model") for item in session.items):
+        _session_model(session.config).start()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "_session_model"):
+        session.config._session_model.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
 
 
 @pytest.fixture(scope="session")
@@ -32,13 +74,12 @@ def event_loop_session():
 
 
 @pytest.fixture(scope="session")
-def full_model(tmp_path_factory) -> Path:
+def full_model(pytestconfig) -> Path:
     """The whole assistant, trained once per session; the NLU tests parse with its NLU part."""
-    from bot.build.training import train
     from bot.cli.quiet import quiet
 
     quiet()
-    return train(PROJECT, PROJECT.config, tmp_path_factory.mktemp("models"), "test-full")
+    return _session_model(pytestconfig).wait()
 
 
 @pytest.fixture(scope="session")

@@ -114,6 +114,7 @@ def answers_by_chat(fake: FakeTelegram) -> dict[int, list[tuple[str, float]]]:
     return by_chat
 
 
+@pytest.mark.slow  # a server under traffic, the model loaded three times: 30 s and more
 def test_reload_under_traffic(full_model, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="bot.serving.reload")
     project = copy_project(tmp_path / "project")
