@@ -1,6 +1,7 @@
 """``bot forget``: deletes everything stored about one citizen (the right to erasure).
 
-Our tables (inbound, outbound, pending pages) and the conversation tracker's events live in the
+Our tables (inbound, outbound, pending pages, reminders, opt-outs, handover cases and what was
+posted to staff about them) and the conversation tracker's events live in the
 same SQLite file (``bot serve --db``). The sender is given as stored: the Telegram chat id, the
 Zalo user id, or the phone number as the SMS channel writes it (``84912345678``).
 """
@@ -27,6 +28,7 @@ def add_commands(commands: Any) -> None:
 def run_forget(args: argparse.Namespace, project: Project) -> int:
     from bot.contract.redact import mask_numbers
     from bot.serving.engine import TRACKER_EVENTS_TABLE, forget_conversation
+    from bot.serving.handover import forget_cases
     from bot.serving.reminders import Reminders
     from bot.serving.store import Store
 
@@ -36,6 +38,7 @@ def run_forget(args: argparse.Namespace, project: Project) -> int:
     store = Store.sqlite(db)
     deleted = store.forget(args.sender, args.channel)
     deleted.update(Reminders(store).forget(args.sender, args.channel))
+    deleted.update(forget_cases(store, args.sender, args.channel))
     deleted[TRACKER_EVENTS_TABLE] = forget_conversation(db, args.sender)
     who = mask_numbers(args.sender) + (f" ({args.channel})" if args.channel else "")
     if not any(deleted.values()):

@@ -34,6 +34,7 @@ def run_serve(args: argparse.Namespace, project: Project) -> int:
     from bot.contract import ConfigError, redact
     from bot.serving.channels import load_connectors
     from bot.serving.engine import Engine
+    from bot.serving.handover import settings_from_env
     from bot.serving.reload import ADMIN_TOKEN_VARIABLE, Reloader, mount_reload, swapper
     from bot.serving.server import build_app
     from bot.serving.store import Store
@@ -45,6 +46,7 @@ def run_serve(args: argparse.Namespace, project: Project) -> int:
     credentials = args.credentials or project.credentials
     try:
         connectors = load_connectors(credentials)
+        handover = settings_from_env(os.environ)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -58,7 +60,7 @@ def run_serve(args: argparse.Namespace, project: Project) -> int:
     if model is None:
         return 1
     db = args.db or project.database
-    app = build_app(Engine.load(model, db, project), Store.sqlite(db), connectors)
+    app = build_app(Engine.load(model, db, project), Store.sqlite(db), connectors, handover=handover)
     # SIGHUP, or POST /admin/reload when BOT_ADMIN_TOKEN is set: the model bot train rebuilt
     # and the catalogue as it is now, once the checks in tests/conversations/ pass.
     mount_reload(app, Reloader(project, model_path(args, project), db, swapper(app)), admin_token)

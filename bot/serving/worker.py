@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.contract import Connector, Delivery, Event, Inbound, Rendered, Reply, SendError
+from bot.contract import Connector, Delivery, Event, Inbound, Rendered, Reply, SendError, StaffMessage
 from bot.render import render
 from bot.serving.conversation import Conversation
 from bot.serving.engine import Engine
+from bot.serving.handover import STAFF_META, Handover
 from bot.serving.store import Message, Outgoing, Store
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class Worker:
     clock: Callable[[], float] = time.time
     backoff_seconds: Sequence[float] = BACKOFF_SECONDS  # tests shorten these two
     poll_seconds: float = POLL_SECONDS
+    handover: Handover | None = None  # staff answer handed-over conversations; None: off
     _conversations: dict[str, Conversation] = field(init=False)
     _busy: set[tuple[str, str]] = field(default_factory=set, init=False)
     _sending: set[tuple[str, str]] = field(default_factory=set, init=False)
@@ -51,7 +53,7 @@ class Worker:
     _tasks: set[asyncio.Task] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
-        self._conversations = {name: Conversation(self.engine, self.store, connector.channel)
+        self._conversations = {name: Conversation(self.engine, self.store, connector.channel, self.handover)
                                for name, connector in self.connectors.items()}
 
     def use_engine(self, engine: Engine) -> None:
@@ -69,6 +71,11 @@ class Worker:
                     logger.info("%s: duplicate %s dropped", event.channel, event.platform_id)
             elif isinstance(event, Delivery):
                 self.store.record_delivery(event.outbound_id, event.status)
+            elif isinstance(event, StaffMessage):
+                staff = {STAFF_META: {"reply_to": event.reply_to, "author": event.author}}
+                if not self.store.accept(event.channel, event.platform_id, event.chat, event.text, staff,
+                                         now=self.clock()):
+                    logger.info("%s: duplicate %s dropped", event.channel, event.platform_id)
         self._inbox_wake.set()
 
     async def run_inbox(self) -> None:
@@ -131,6 +138,12 @@ class Worker:
         connector = self.connectors.get(message.channel)
         if connector is None:  # the channel was switched off since the message arrived
             logger.warning("%s: message %s waits: channel is off", message.channel, message.id)
+            return
+        if STAFF_META in message.meta:  # a staff member's reply in the staff group
+            if self.handover is not None:
+                self.handover.on_staff(message)
+            else:
+                self.store.answer(message.id, message.channel, message.sender, [], now=self.clock())
             return
         inbound = Inbound(message.channel, str(message.id), message.sender, message.text, message.meta)
         try:
