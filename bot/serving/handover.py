@@ -223,7 +223,10 @@ class Handover:
         reason = trigger(events)
         if reason is None:
             return None
-        return self.open_case(channel, sender, reason, transcript(events))
+        said = transcript(events)
+        while said and said[-1][0] == "bot":  # this turn's replies: the citizen gets this one instead
+            said.pop()
+        return self.open_case(channel, sender, reason, said)
 
     async def hand_over(self, agent: Any, channel: str, sender: str,
                         reason: str = REASON_LOW_RATING) -> Reply:

@@ -271,6 +271,22 @@ def test_low_rating_entry_point_posts_the_conversation_from_the_tracker(desk, st
     assert PHRASES["staff.reason.low_rating"] in post and "Dân: khai sinh cần gì" in post
 
 
+def test_asking_for_a_person_opens_a_case_without_the_reply_it_replaces(desk, store):
+    from rasa.core.tracker_store import InMemoryTrackerStore
+
+    trackers = InMemoryTrackerStore(Domain.empty())
+    agent = SimpleNamespace(tracker_store=trackers)
+    events = [UserUttered("lệ phí khai sinh", {"name": "ask_fee"}), BotUttered("Miễn phí.")]
+    asyncio.run(trackers.save(DialogueStateTracker.from_events("5551234567", events)))
+    assert asyncio.run(desk.after_turn(agent, "telegram", "5551234567")) is None
+    events += [UserUttered("gặp cán bộ", {"name": "ask_human"}), BotUttered("Ở đây tôi chưa chuyển được")]
+    asyncio.run(trackers.save(DialogueStateTracker.from_events("5551234567", events)))
+    reply = asyncio.run(desk.after_turn(agent, "telegram", "5551234567"))
+    assert reply.text == PHRASES["handover.opened"]
+    [post] = to_group(store)
+    assert "Bot: Miễn phí." in post and "Dân: gặp cán bộ" in post and "chưa chuyển được" not in post
+
+
 def test_forget_deletes_the_cases_and_what_staff_were_sent(desk, store, tmp_path, capsys):
     desk.open_case("sms", "84912345678", REASON_ASKED, [("user", "gap can bo")])
     desk.append("sms", "84912345678", "toi can hoi")
