@@ -10,7 +10,7 @@ from bot.render import render
 from bot.serving.engine import Engine
 from bot.serving.handover import Handover
 from bot.serving.store import Store
-from bot.serving.subscriptions import answer_keyword
+from bot.serving.subscriptions import answer_keyword, keyword
 from bot.text import search_key
 
 
@@ -24,7 +24,7 @@ class Conversation:
     async def handle(self, sender: str, text: str) -> list[Rendered]:
         optout = answer_keyword(self.engine.reminders, self.engine.phrases, self.channel, sender, text)
         if optout is not None:  # before NLU: STOP never depends on the classifier
-            if self.handover is not None:
+            if self.handover is not None and keyword(text) == "out":
                 self.handover.stopped(self.channel, sender)
             return render(optout, self.channel)
         if self.channel == "sms" and search_key(text).upper() == SMS_MORE_KEYWORD:

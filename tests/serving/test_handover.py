@@ -297,3 +297,34 @@ def test_forget_deletes_the_cases_and_what_staff_were_sent(desk, store, tmp_path
     assert [case.sender for case in desk.cases()] == ["84900000000"]
     assert len(to_group(store)) == 1
     assert forget_cases(store, "84912345678")["handover_cases"] == 0
+
+
+class EchoEngine:
+    """Answers ``re: <text>`` with the project's phrases; reminders and opt-outs in ``store``."""
+
+    agent = None
+
+    def __init__(self, store: Store) -> None:
+        self.phrases = PHRASES
+        self.reminders = Reminders(store)
+
+    async def handle(self, sender: str, text: str, channel: str | None = None) -> list:
+        from bot.contract import Reply
+
+        return [Reply(f"re: {text}")]
+
+
+def test_while_waiting_the_bot_is_quiet_bat_dau_keeps_the_case_and_stop_closes_it(desk, store):
+    from bot.serving.conversation import Conversation
+
+    conversation = Conversation(EchoEngine(store), store, "telegram", desk)
+    talk = lambda text: [m.text for m in asyncio.run(conversation.handle("5551234567", text))]  # noqa: E731
+    desk.open_case("telegram", "5551234567", REASON_ASKED, [])
+    assert talk("le phi bao nhieu") == []
+    assert to_group(store)[-1] == "#1 Dân: le phi bao nhieu"
+    assert talk("BAT DAU") == [PHRASES["optin.already"]]
+    assert desk.waiting("telegram", "5551234567")
+    assert talk("STOP") == [PHRASES["optout.done"]]
+    assert not desk.waiting("telegram", "5551234567")
+    assert to_group(store)[-1] == PHRASES["staff.closed.stop"].format(case=1)
+    assert talk("le phi bao nhieu") == ["re: le phi bao nhieu"]
