@@ -42,7 +42,7 @@ class Scores:
 
 # Intents whose reply carries no procedure's facts: a procedure found in them misleads nobody.
 NOT_ANSWERED_WITH_FACTS = frozenset({"out_of_scope", "greet", "goodbye", "thank", "menu", "cancel",
-                                     "nlu_fallback", "choose_option"})
+                                     "nlu_fallback", "choose_option", "ask_human"})
 
 
 def _procedures(entities: list[dict]) -> set[str]:

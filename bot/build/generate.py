@@ -207,6 +207,7 @@ INTENT_ACTIONS = {
     "choose_option": ["action_choose_option"], "greet": ["utter_greet"],
     "thank": ["utter_thank"], "goodbye": ["utter_goodbye"], "cancel": ["utter_cancelled"],
     "out_of_scope": ["action_out_of_scope"], "nlu_fallback": ["utter_help"],
+    "ask_human": ["utter_ask_human"],  # bot serve hands over to staff instead (bot/serving/handover.py)
     "inform_address": ["action_answer"], "ask_new_unit": ["action_answer"],
     "ask_unit_sources": ["action_answer"], CHOOSE_WARD_INTENT: ["action_answer"],
     **{intent: [reminding.ACTION] for intent in reminding.INTENTS},

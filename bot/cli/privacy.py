@@ -1,9 +1,10 @@
 """``bot forget``: deletes everything stored about one citizen (the right to erasure).
 
-Our tables (inbound, outbound, pending pages, reminders, turn records, ratings) and the
-conversation tracker's events live in the same database (``bot serve --db``, or ``DATABASE_URL``).
-The sender is given as stored: the Telegram chat id, the Zalo user id, or the phone number as
-the SMS channel writes it (``84912345678``).
+Our tables (inbound, outbound, pending pages, reminders, opt-outs, turn records, ratings,
+handover cases and what was posted to staff about them) and the conversation tracker's events live
+in the same database (``bot serve --db``, or ``DATABASE_URL``). The sender is given as stored: the
+Telegram chat id, the Zalo user id, or the phone number as the SMS channel writes it
+(``84912345678``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def run_forget(args: argparse.Namespace, project: Project) -> int:
     from bot.serving.engine import TRACKER_EVENTS_TABLE, forget_conversation
     from bot.serving.journal import Journal
     from bot.serving.ratings import Ratings
+    from bot.serving.handover import forget_cases
     from bot.serving.reminders import Reminders
     from bot.serving.store import Store
 
@@ -41,6 +43,7 @@ def run_forget(args: argparse.Namespace, project: Project) -> int:
     deleted.update(Reminders(store).forget(args.sender, args.channel))
     deleted.update(Journal(store).forget(args.sender, args.channel))
     deleted.update(Ratings(store).forget(args.sender, args.channel))
+    deleted.update(forget_cases(store, args.sender, args.channel))
     deleted[TRACKER_EVENTS_TABLE] = forget_conversation(db, args.sender)
     who = mask_numbers(args.sender) + (f" ({args.channel})" if args.channel else "")
     if not any(deleted.values()):

@@ -46,6 +46,7 @@ def run_serve(args: argparse.Namespace, project: Project) -> int:
     from bot.serving.channels import load_connectors
     from bot.serving.database import checked_url, redis_parts, redis_url, shown
     from bot.serving.engine import Engine
+    from bot.serving.handover import settings_from_env
     from bot.serving.reload import ADMIN_TOKEN_VARIABLE, Reloader, mount_reload, swapper
     from bot.serving.server import build_app
     from bot.serving.store import Store
@@ -62,6 +63,7 @@ def run_serve(args: argparse.Namespace, project: Project) -> int:
         if redis:
             redis_parts(redis)
         store = Store(db)  # before the model: a database that cannot be reached fails at once
+        handover = settings_from_env(os.environ)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -79,7 +81,7 @@ def run_serve(args: argparse.Namespace, project: Project) -> int:
     if model is None:
         return 1
     engine = Engine.load(model, db, project, redis=redis)
-    app = build_app(engine, store, connectors, worker_options={"lease_seconds": lease})
+    app = build_app(engine, store, connectors, worker_options={"lease_seconds": lease}, handover=handover)
     # SIGHUP, or POST /admin/reload when BOT_ADMIN_TOKEN is set: the model bot train rebuilt
     # and the catalogue as it is now, once the checks in tests/conversations/ pass.
     mount_reload(app, Reloader(project, model_path(args, project), db, swapper(app), redis=redis),

@@ -15,10 +15,12 @@ from bot.contract.connector import (
     DEFAULT_MAX_BODY_BYTES,
     MAX_JSON_DEPTH,
     MAX_STORED_INT,
+    REPLY_TO_META,
     Connector,
     Delivery,
     Event,
     Inbound,
+    StaffMessage,
     WebRequest,
     encodable,
     json_depth,
@@ -55,9 +57,9 @@ from bot.contract.settings import HttpUrl, Settings, parse_settings
 __all__ = [
     "Button", "ConfigError", "Connector", "DEDUP_WINDOW_SECONDS", "DEFAULT_MAX_BODY_BYTES", "Delivery",
     "Event", "GSM7_BASIC", "GSM7_EXTENSION", "HttpUrl", "Ignored", "Inbound", "MAX_JSON_DEPTH",
-    "MAX_STORED_INT", "NotConfigured", "Rejected", "Rendered", "Reply", "SMS_MAX_PARTS",
+    "MAX_STORED_INT", "NotConfigured", "REPLY_TO_META", "Rejected", "Rendered", "Reply", "SMS_MAX_PARTS",
     "SMS_MORE_KEYWORD", "SMS_PART_SEPTETS", "SMS_SINGLE_SEPTETS", "SendError", "SendFailure",
-    "Settings", "TELEGRAM_MAX_CALLBACK_BYTES", "TELEGRAM_MAX_TEXT", "Topic", "WebRequest", "ZALO_MAX_BUTTONS",
-    "ZALO_MAX_TEXT", "clean", "encodable", "fits_callback_data", "is_gsm7", "json_depth",
+    "Settings", "StaffMessage", "TELEGRAM_MAX_CALLBACK_BYTES", "TELEGRAM_MAX_TEXT", "Topic", "WebRequest",
+    "ZALO_MAX_BUTTONS", "ZALO_MAX_TEXT", "clean", "encodable", "fits_callback_data", "is_gsm7", "json_depth",
     "parse_settings", "same_secret", "septets", "sms_parts", "stored_int"
 ]

@@ -129,7 +129,29 @@ class Delivery:
     status: str
 
 
-Event = Inbound | Delivery
+# An outbox message's meta key: the platform's id of the message it answers in the same chat (a
+# case's thread in the staff group). Connectors whose platform cannot thread ignore it.
+REPLY_TO_META = "reply_to"
+
+
+@dataclass(frozen=True)
+class StaffMessage:
+    """A staff member's message in the staff group, for a handed-over conversation.
+
+    ``chat`` is the staff group; ``reply_to`` the platform's id of the group message it replies to
+    (which threads it to a case), None when it replies to nothing (a command such as ``/dong 12``).
+    Stored through the inbox like a citizen's message, deduplicated on ``(channel, platform_id)``.
+    """
+
+    channel: str
+    platform_id: str
+    chat: str
+    text: str
+    reply_to: str | None = None
+    author: str = ""
+
+
+Event = Inbound | Delivery | StaffMessage
 
 
 def same_secret(given: str | bytes | None, expected: str) -> bool:
@@ -195,6 +217,11 @@ class Connector(InputChannel):
         """Values that must never reach a log."""
         return ()
 
+    def staff_chat(self) -> str | None:
+        """The staff group's chat on this channel, where handed-over conversations go; None when
+        the channel has none configured."""
+        return None
+
     def handle(self, request: WebRequest) -> tuple[list[Event], tuple[int, str, str]]:
         """Verify then parse: the events to store and the answer to give. Never raises.
 
@@ -250,12 +277,14 @@ class Connector(InputChannel):
 
 
 def _storable(event: Event) -> Event:
-    """An inbound message with its text cleaned; ``Rejected(400)`` if its ids cannot be stored."""
-    if not isinstance(event, Inbound):
+    """An inbound or staff message with its text cleaned; ``Rejected(400)`` if its ids cannot be
+    stored."""
+    if isinstance(event, Delivery):
         return event
-    if encodable(event.sender) != event.sender or encodable(event.platform_id) != event.platform_id:
+    sender = event.sender if isinstance(event, Inbound) else event.chat
+    if encodable(sender) != sender or encodable(event.platform_id) != event.platform_id:
         raise Rejected(400, "sender or message id is not valid text")
-    if not event.sender.strip() or not event.platform_id.strip():
+    if not sender.strip() or not event.platform_id.strip():
         raise Rejected(400, "sender or message id is empty")
     return dataclasses.replace(event, text=clean(event.text))
 

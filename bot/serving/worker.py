@@ -34,10 +34,11 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.contract import Connector, Delivery, Event, Inbound, Rendered, Reply, SendError
+from bot.contract import Connector, Delivery, Event, Inbound, Rendered, Reply, SendError, StaffMessage
 from bot.render import render
 from bot.serving.conversation import Conversation
 from bot.serving.engine import Engine
+from bot.serving.handover import STAFF_META, Handover
 from bot.serving.retention import purge, retention_days
 from bot.serving.store import INBOX, OUTBOX, ClaimLost, Message, Outgoing, Store
 
@@ -82,6 +83,7 @@ class Worker:
     lease_seconds: float = LEASE_SECONDS
     max_conversations: int = MAX_CONVERSATIONS
     worker_id: str = field(default_factory=new_worker_id)
+    handover: Handover | None = None  # staff answer handed-over conversations; None: off
     _conversations: dict[str, Conversation] = field(init=False)
     _busy: set[tuple[str, str]] = field(default_factory=set, init=False)
     _sending: set[tuple[str, str]] = field(default_factory=set, init=False)
@@ -93,7 +95,7 @@ class Worker:
     _alive_at: float = field(default=0.0, init=False)  # time.monotonic() of the loops' last round
 
     def __post_init__(self) -> None:
-        self._conversations = {name: Conversation(self.engine, self.store, connector.channel)
+        self._conversations = {name: Conversation(self.engine, self.store, connector.channel, self.handover)
                                for name, connector in self.connectors.items()}
 
     def use_engine(self, engine: Engine) -> None:
@@ -111,6 +113,11 @@ class Worker:
                     logger.info("%s: duplicate %s dropped", event.channel, event.platform_id)
             elif isinstance(event, Delivery):
                 self.store.record_delivery(event.outbound_id, event.status)
+            elif isinstance(event, StaffMessage):
+                staff = {STAFF_META: {"reply_to": event.reply_to, "author": event.author}}
+                if not self.store.accept(event.channel, event.platform_id, event.chat, event.text, staff,
+                                         now=self.clock()):
+                    logger.info("%s: duplicate %s dropped", event.channel, event.platform_id)
         self._inbox_wake.set()
 
     async def run_inbox(self) -> None:
@@ -223,6 +230,13 @@ class Worker:
         if connector is None:  # the channel was switched off since the message arrived
             logger.warning("%s: message %s waits: channel is off", message.channel, message.id)
             return False
+        if STAFF_META in message.meta:  # a staff member's reply in the staff group
+            if self.handover is not None:
+                self.handover.on_staff(message)
+            else:
+                self.store.answer(message.id, message.channel, message.sender, [], now=self.clock(),
+                                  worker=self.worker_id)
+            return True
         inbound = Inbound(message.channel, str(message.id), message.sender, message.text, message.meta)
         try:
             await connector.before_reply(inbound)

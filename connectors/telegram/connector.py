@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -33,6 +33,7 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.contract import (
+    REPLY_TO_META,
     TELEGRAM_MAX_CALLBACK_BYTES,
     TELEGRAM_MAX_TEXT,
     Button,
@@ -72,10 +73,12 @@ class TelegramConnector(Connector):
     channel = "telegram"
     max_body_bytes = MAX_BODY_BYTES
 
-    def __init__(self, token: str, secret_token: str, base_url: str = DEFAULT_BASE_URL) -> None:
+    def __init__(self, token: str, secret_token: str, base_url: str = DEFAULT_BASE_URL,
+                 staff_group_id: str | None = None) -> None:
         self.token = token
         self.secret_token = secret_token
         self.base_url = base_url
+        self.staff_group_id = staff_group_id
         self._bot: Bot | None = None
 
     @classmethod
@@ -84,10 +87,13 @@ class TelegramConnector(Connector):
         ``ConfigError`` as ``bot.contract.parse_settings`` does."""
         settings = parse_settings(TelegramSettings, credentials)
         return cls(settings.token.get_secret_value(), settings.secret_token.get_secret_value(),
-                   settings.base_url)
+                   settings.base_url, settings.staff_group_id)
 
     def secrets(self) -> tuple[str, ...]:
         return (self.token, self.secret_token)
+
+    def staff_chat(self) -> str | None:
+        return self.staff_group_id
 
     def verify(self, request: WebRequest) -> None:
         if request.method != "POST":
@@ -99,7 +105,7 @@ class TelegramConnector(Connector):
             raise Rejected(400, "Content-Type must be application/json")
 
     def parse(self, request: WebRequest) -> list[Event]:
-        return [parse_update(request.json())]
+        return [parse_update(request.json(), self.staff_group_id)]
 
     async def start(self) -> None:
         """Creates the Bot API client and checks the token with ``getMe``.
@@ -141,8 +147,11 @@ class TelegramConnector(Connector):
         text, markup = self._shape(message)
         if not text.strip():
             raise SendError("empty text: Telegram refuses empty messages", SendFailure.REJECTED)
+        thread = meta.get(REPLY_TO_META)  # Bot API sendMessage reply_parameters
+        reply = ReplyParameters(int(thread), allow_sending_without_reply=True) if thread else None
         try:
-            sent = await self._client().send_message(chat_id=recipient, text=text, reply_markup=markup)
+            sent = await self._client().send_message(chat_id=recipient, text=text, reply_markup=markup,
+                                                     reply_parameters=reply)
         except TelegramError as exc:
             raise send_error(exc, self._scrub) from exc
         return str(sent.message_id)

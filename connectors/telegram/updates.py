@@ -11,6 +11,11 @@ What is answered (Bot API "Update" and "Message" objects, parsed with python-tel
 - ``/start`` and ``/help``, which Telegram clients send by themselves, become a greeting and the
   menu.
 
+Citizens write in private chats. A message in the configured staff group (``staff_chat``) is a
+staff member's, for a handed-over conversation: a reply to one of the bot's posts there (which
+threads it to a case) or a command (``/dong 12``) becomes a ``StaffMessage``; other talk in the
+group is not for the bot. A message in any other group, supergroup or channel is ignored.
+
 Everything else is acknowledged and ignored: edits (the original was answered), service messages
 (members joining, pinned messages), channel posts, messages from other bots, and update types we
 do not subscribe to.
@@ -22,7 +27,7 @@ from typing import Any
 
 from telegram import CallbackQuery, Message, Update
 
-from bot.contract import Ignored, Inbound, Rejected
+from bot.contract import Ignored, Inbound, Rejected, StaffMessage
 
 CHANNEL = "telegram"
 
@@ -34,8 +39,13 @@ MEDIA_FIELDS = ("sticker", "voice", "audio", "photo", "video", "video_note", "an
 COMMANDS = {"start": "/greet", "help": "/menu"}
 
 
-def parse_update(data: Any) -> Inbound:
-    """The message in one webhook body; ``Rejected(400)`` if malformed, ``Ignored`` if nothing to do."""
+PRIVATE = "private"  # Bot API Chat.type of a one-to-one chat with the bot
+
+
+def parse_update(data: Any, staff_chat: str | None = None) -> Inbound | StaffMessage:
+    """The message in one webhook body; ``Rejected(400)`` if malformed, ``Ignored`` if nothing to do.
+
+    ``staff_chat``: the staff group's chat id, whose messages are staff messages."""
     if not isinstance(data, dict) or not _is_int(data.get("update_id")):
         raise Rejected(400, "not a Telegram update: an object with an integer update_id is expected")
     try:
@@ -45,6 +55,8 @@ def parse_update(data: Any) -> Inbound:
         raise Rejected(400, f"malformed update: {type(exc).__name__}") from exc
     platform_id = str(update.update_id)
     if update.message is not None:
+        if staff_chat is not None and _chat_id(update.message) == staff_chat:
+            return _from_staff(platform_id, update.message)
         return _from_message(platform_id, update.message)
     if update.callback_query is not None:
         return _from_callback(platform_id, update.callback_query)
@@ -67,6 +79,8 @@ def _from_message(platform_id: str, message: Message) -> Inbound:
     sender = _chat_id(message)
     if message.from_user is not None and message.from_user.is_bot:
         raise Ignored("message from a bot")
+    if message.chat.type != PRIVATE:
+        raise Ignored(f"a {message.chat.type} chat: neither a citizen's private chat nor the staff group")
     text = message.text if message.text is not None else message.caption
     if text is not None:
         if not isinstance(text, str):
@@ -79,10 +93,26 @@ def _from_message(platform_id: str, message: Message) -> Inbound:
     return Inbound(CHANNEL, platform_id, sender, "", {"kind": kind})
 
 
+def _from_staff(platform_id: str, message: Message) -> StaffMessage:
+    chat = _chat_id(message)
+    if message.from_user is not None and message.from_user.is_bot:
+        raise Ignored("message from a bot")
+    if not isinstance(message.text, str) or not message.text.strip():
+        raise Ignored("staff group message without text")
+    reply = message.reply_to_message
+    reply_to = str(reply.message_id) if reply is not None and _is_int(reply.message_id) else None
+    if reply_to is None and not message.text.startswith("/"):
+        raise Ignored("staff group talk: neither a reply to a case nor a command")
+    author = message.from_user.full_name if message.from_user is not None else ""
+    return StaffMessage(CHANNEL, platform_id, chat, message.text, reply_to, author)
+
+
 def _from_callback(platform_id: str, query: CallbackQuery) -> Inbound:
     if not isinstance(query.data, str) or not query.data:
         raise Ignored("callback query without data (a game button)")
     if query.message is not None:
+        if getattr(query.message.chat, "type", PRIVATE) != PRIVATE:
+            raise Ignored("button tap outside a citizen's private chat")
         sender = _chat_id(query.message)
     elif query.from_user is not None and _is_int(query.from_user.id):
         sender = str(query.from_user.id)  # in a private chat the chat id is the user id

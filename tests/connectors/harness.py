@@ -88,10 +88,11 @@ def request(url: str, body: bytes | None = None, headers: Mapping[str, str] | No
 
 class ServerThread:
     """The real app (webhooks, inbox, outbox) on its own event loop in a daemon thread, with the
-    short worker timing of ``WORKER_OPTIONS`` unless ``worker_options`` says otherwise."""
+    short worker timing of ``WORKER_OPTIONS`` unless ``worker_options`` says otherwise;
+    ``handover``: the handover's ``HandoverSettings``."""
 
     def __init__(self, engine: Any, store: Any, connectors: Mapping[str, Any],
-                 worker_options: Mapping[str, Any] = WORKER_OPTIONS) -> None:
+                 worker_options: Mapping[str, Any] = WORKER_OPTIONS, handover: Any = None) -> None:
         from sanic import Sanic
 
         from bot.serving.server import build_app
@@ -100,7 +101,7 @@ class ServerThread:
 
         self.port = free_port()
         self.app = build_app(engine, store, connectors, name=f"bot_test_{self.port}",
-                             worker_options=worker_options)
+                             worker_options=worker_options, handover=handover)
         self.loop = asyncio.new_event_loop()
         self._server: Any = None
         self._thread = threading.Thread(target=self._run, daemon=True)

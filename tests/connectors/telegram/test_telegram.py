@@ -98,7 +98,7 @@ def test_button_tap_keeps_the_query_id_to_answer_it():
 
 @pytest.mark.parametrize("name, reason", [
     ("edited_message", "edited_message"),
-    ("group_member_joined", "service message"),
+    ("group_member_joined", "neither a citizen's private chat nor the staff group"),
     ("my_chat_member_blocked", "my_chat_member"),
     ("from_other_bot", "from a bot"),
 ])
