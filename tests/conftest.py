@@ -40,6 +40,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.model)
         if item.nodeid.split("::")[0] in ONE_WORKER:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+        elif item.get_closest_marker("scaleout") is not None:
+            # one worker starts PostgreSQL and Redis once (tests/serving/scaleout_services.py)
+            item.add_marker(pytest.mark.xdist_group("scaleout"))
     items.sort(key=_order)
 
 

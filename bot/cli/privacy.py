@@ -29,9 +29,9 @@ def add_commands(commands: Any) -> None:
 def run_forget(args: argparse.Namespace, project: Project) -> int:
     from bot.contract.redact import mask_numbers
     from bot.serving.engine import TRACKER_EVENTS_TABLE, forget_conversation
+    from bot.serving.handover import forget_cases
     from bot.serving.journal import Journal
     from bot.serving.ratings import Ratings
-    from bot.serving.handover import forget_cases
     from bot.serving.reminders import Reminders
     from bot.serving.store import Store
 
