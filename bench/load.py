@@ -70,6 +70,7 @@ ASPECTS = ("ask_documents", "ask_fee", "ask_where", "ask_time", "ask_deadline", 
 STOCK_EPOCHS = 20
 TURN_TIMEOUT = 30.0  # seconds a citizen waits for a reply before typing the next message
 DRAIN_SECONDS = 30.0  # after the last message, how long replies may still arrive
+IDENTS = itertools.count(1)  # one sender per conversation, across scenarios and runs
 CLEAN_ENV = ("TELEGRAM_", "ZALO_", "KANNEL_", "BOT_ADMIN_TOKEN")
 
 
@@ -202,7 +203,7 @@ def python_command(*args: str) -> list[str]:
 def child_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(CLEAN_ENV)}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
-    env.update(RASA_TELEMETRY_ENABLED="false", BOT_ROOT=str(ROOT), **extra)
+    env.update({"RASA_TELEMETRY_ENABLED": "false", "BOT_ROOT": str(ROOT), **extra})
     return env
 
 
@@ -499,7 +500,7 @@ class OurServer(Server):
         at, _ = await asyncio.wait_for(conversation.queue.get(), 120)
         return at - self.started
 
-    async def calibrate(self, client: Any, scripts: Sequence[Script], quiet: float = 0.4) -> None:
+    async def calibrate(self, client: Any, scripts: Sequence[Script], quiet: float = 0.8) -> None:
         """The replies each script gets, one conversation at a time: what load must reproduce."""
         for index, script in enumerate(dict.fromkeys(scripts)):
             conversation = Conversation(900_000 + index, script, self.sender(script.channel, 900_000 + index))
@@ -536,7 +537,7 @@ class StockServer(Server):
                 "--port",
                 str(actions_port),
             ],
-            child_env(),
+            child_env(SANIC_HOST=LOOPBACK),
         )
         (work / "credentials.yml").write_text("rest:\n")
         (work / "endpoints.yml").write_text(
@@ -672,11 +673,10 @@ async def run_scenario(
         max_connections=scenario.conversations + 8, max_keepalive_connections=scenario.conversations + 8
     )
     rng = random.Random(run)
-    base = 1_000_000 * (run + 1) + 10_000 * len(scenario.label) + scenario.conversations * 7
     conversations = []
     for i in range(scenario.conversations):
-        script = scripts[i % len(scripts)]
-        ident = base + i
+        script = scripts[(i + run) % len(scripts)]
+        ident = next(IDENTS)
         conversation = Conversation(ident, script, server.sender(script.channel, ident))
         server.open(conversation)
         conversations.append(conversation)
