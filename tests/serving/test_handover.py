@@ -328,3 +328,27 @@ def test_while_waiting_the_bot_is_quiet_bat_dau_keeps_the_case_and_stop_closes_i
     assert not desk.waiting("telegram", "5551234567")
     assert to_group(store)[-1] == PHRASES["staff.closed.stop"].format(case=1)
     assert talk("le phi bao nhieu") == ["re: le phi bao nhieu"]
+
+
+def test_a_not_useful_rating_hands_the_conversation_to_staff(desk, store):
+    from bot.serving.conversation import Conversation
+    from tests.serving.test_ratings import SCRIPT, ScriptedEngine
+
+    conversation = Conversation(ScriptedEngine(dict(SCRIPT)), store, "telegram", desk)
+    talk = lambda text: [m.text for m in asyncio.run(conversation.handle("5551234567", text))]  # noqa: E731
+    talk("le phi khai sinh")
+    assert talk("2") == [PHRASES["handover.opened"]]
+    [case] = desk.cases()
+    assert (case.sender, case.reason, case.closed_at) == ("5551234567", REASON_LOW_RATING, None)
+    assert PHRASES["staff.reason.low_rating"] in to_group(store)[0]
+    assert talk("le phi khai sinh") == []  # with staff now: the bot stays quiet
+
+
+def test_a_useful_rating_hands_nothing_over(desk, store):
+    from bot.serving.conversation import Conversation
+    from tests.serving.test_ratings import SCRIPT, ScriptedEngine
+
+    conversation = Conversation(ScriptedEngine(dict(SCRIPT)), store, "telegram", desk)
+    asyncio.run(conversation.handle("5551234567", "le phi khai sinh"))
+    [thanks] = asyncio.run(conversation.handle("5551234567", "1"))
+    assert thanks.text == PHRASES["rating.thanks"] and desk.cases() == [] and to_group(store) == []
