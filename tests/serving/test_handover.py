@@ -4,7 +4,6 @@ timeout, what staff see (numbers masked), relays, STOP, erasure."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 from types import SimpleNamespace
 
@@ -19,7 +18,6 @@ from bot.cli import main
 from bot.contract import ConfigError
 from bot.dialogue.phrases import load_phrases
 from bot.serving.handover import (
-    LOCAL_TIME,
     REASON_ASKED,
     REASON_FALLBACK,
     REASON_LOW_RATING,
@@ -34,22 +32,11 @@ from bot.serving.handover import (
 from bot.serving.reminders import Reminders
 from bot.serving.store import Message, OutboundRow, Store
 from tests.paths import PROJECT
+from tests.serving.test_reminders import FakeClock, local
 
 GROUP = "-1001234567890"
 HOURS = "T2-T6 07:30-11:30 13:30-17:00; T7 07:30-11:30"
 PHRASES = load_phrases(PROJECT.phrases)
-
-
-class FakeClock:
-    def __init__(self, at: dt.datetime) -> None:
-        self.now = at.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def local(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=LOCAL_TIME)
 
 
 WEDNESDAY_AFTERNOON = local(2026, 12, 2, 14, 30)
