@@ -209,10 +209,19 @@ def _handover(engine: SqlEngine, since: dt.datetime | None) -> Handover | None:
         return None
     with engine.connect() as connection:
         rows = connection.execute(select(table).order_by(table.c.opened_at)).all()
-    cases = [Case(r.channel, mask_numbers(str(r.sender)), r.opened_at, mask_numbers(r.reason or ""))
+    cases = [Case(r.channel, mask_numbers(str(r.sender)), _moment(r.opened_at), mask_numbers(r.reason or ""))
              for r in rows if r.closed_at is None]
-    closed = sum(1 for r in rows if r.closed_at is not None and (since is None or r.closed_at >= since))
+    closed = sum(1 for r in rows
+                 if r.closed_at is not None and (since is None or _moment(r.closed_at) >= since))
     return Handover(cases, closed)
+
+
+def _moment(value: dt.datetime | float | None) -> dt.datetime | None:
+    """A naive UTC datetime from a column that holds one or a Unix time (the handover keeps its
+    times as ``time.time()`` floats, like the inbox and outbox)."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromtimestamp(float(value), dt.timezone.utc).replace(tzinfo=None)
 
 
 def build(engine: SqlEngine, since: dt.date | None = None, top: int = 20,

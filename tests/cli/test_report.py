@@ -254,3 +254,22 @@ def test_forget_deletes_a_senders_turn_records(db, capsys):
     with sqlite3.connect(db) as connection:
         senders = {s for (s,) in connection.execute("SELECT sender FROM turns")}
     assert "84911222333" not in senders and "555" in senders
+
+
+def test_cases_the_handover_stored_show_in_the_report(db, capsys):
+    """The handover keeps its times as Unix floats: the report reads them as it reads datetimes."""
+    from bot.dialogue.phrases import load_phrases
+    from bot.serving.handover import REASON_ASKED, REASON_LOW_RATING, Handover, WorkingHours
+
+    now = [NOW]
+    desk = Handover(Store.sqlite(db), load_phrases(PROJECT.phrases), "telegram", "-1001",
+                    WorkingHours.parse("T2-CN 00:00-24:00"), 3600.0, lambda: now[0])
+    desk.open_case("sms", "84911222333", REASON_ASKED, [("user", f"goi {PHONE}")])
+    desk.open_case("zalo", "zu1", REASON_LOW_RATING, [])
+    now[0] = NOW + 2 * 3600.0
+    assert desk.close_expired() == 2
+    desk.open_case("telegram", "555", REASON_ASKED, [])
+    assert report(["--db", str(db)], now=NOW + 2 * 3600.0) == 0
+    out = capsys.readouterr().out
+    assert "Chuyển cho cán bộ: đang mở 1, đã đóng 2" in out
+    assert "555: asked" in out and "84911222333" not in out
