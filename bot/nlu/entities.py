@@ -18,7 +18,8 @@ procedure named together with a specific one that refines it is the specific one
 procedure (named or told) with a qualifier of one specific procedure in the same message becomes
 that one; with qualifiers of several, each is told (``procedure_told``), so the bot asks which;
 without a qualifier it stays itself. A qualifier right after a negation ("không mất") does not
-count, nor does a name right after "không phải" when another name is left.
+count, nor does a name right after "không phải", "chưa" or "không" when another name is left
+("bố mẹ chưa đăng ký kết hôn thì làm khai sinh ..." asks about khai sinh).
 """
 
 from __future__ import annotations
@@ -263,7 +264,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         return list(unique.values())
 
     def _denied(self, names: list[dict[str, Any]], message: Message) -> list[dict[str, Any]]:
-        """Names right after "không phải", left out when another name remains."""
+        """Names right after "không phải" or a negation ("chưa kết hôn"), left out when another
+        name remains."""
         tokens = message.get(TOKENS) or []
         words, owners, _, _ = _words(tokens)
         first_word = {tokens[owner].start: index for index, owner in reversed(list(enumerate(owners)))}
@@ -272,7 +274,11 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             index = first_word.get(name["start"], 0)
             return tuple(words[max(0, index - len(NEGATED_NAME)):index])
 
-        denied = [n for n in names if before(n) == NEGATED_NAME]
+        def negated(name: dict[str, Any]) -> bool:
+            words_before = before(name)
+            return words_before == NEGATED_NAME or bool(words_before) and words_before[-1] in NEGATIONS
+
+        denied = [n for n in names if negated(n)]
         return [n for n in names if n not in denied] if len(denied) < len(names) else names
 
     def _entities(self, message: Message) -> list[dict[str, Any]]:

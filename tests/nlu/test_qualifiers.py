@@ -114,8 +114,11 @@ CASES = [
     ("Vợ sinh hôm qua, tôi đi rẫy chưa rảnh. Hạn cuối làm khai sinh là ngày nào", named("khai_sinh")),
     ("toi nguoi dan toc, con moi de, lam giay khai sinh mang giay gi", named("khai_sinh")),
     ("làm khai sinh cho con, muốn đổi dân tộc theo mẹ", named("xac_dinh_lai_dan_toc")),
-    # a name inside a qualifier is part of the story, not a second question
+    # a negated name ("chưa kết hôn") is part of the story, not a second question; parents not
+    # married is no qualifier by itself: a single mother registers a plain khai sinh
     ("bo me chua dang ky ket hon thi lam khai sinh co ghi ten bo dc ko", named("khai_sinh_nhan_cha_me_con")),
+    ("me chua ket hon sinh con thi lam giay khai sinh the nao", named("khai_sinh")),
+    ("CHUA DANG KY KET HON, LAM TAM TRU CHO VO DC KO", named("tam_tru")),
     ("xin bản sao giấy khai sinh ở đâu", named("trich_luc_ho_tich")),
     ("xin trich luc khai sinh online dc ko", named("trich_luc_ho_tich")),
     ("KHAI SINH CUA TOI XIN THEM BAN O DAU", named("trich_luc_ho_tich")),
