@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session, declarative_base
 from bot.contract import REPLY_TO_META, ConfigError, Rendered, Reply, Settings, parse_settings
 from bot.contract.redact import mask_numbers
 from bot.render import render
+from bot.serving.database import create_tables
 from bot.serving.reminders import OptOutRow
 from bot.serving.store import InboundRow, Message, OutboundRow, Store
 from bot.text import search_key
@@ -200,7 +201,7 @@ class Handover:
 
     def __post_init__(self) -> None:
         self.engine = self.store.engine
-        Base.metadata.create_all(self.engine)
+        create_tables(Base.metadata, self.engine)  # two workers may start at once
         OptOutRow.__table__.create(self.engine, checkfirst=True)  # STOP is checked before a relay
 
     @classmethod
@@ -426,7 +427,7 @@ class Handover:
 def forget_cases(store: Store, sender: str, channel: str | None = None) -> dict[str, int]:
     """Deletes ``sender``'s cases (on ``channel``, or on all), their posts to the staff group and
     those posts' outbox rows, in one transaction; rows deleted per table."""
-    Base.metadata.create_all(store.engine)
+    create_tables(Base.metadata, store.engine)  # two workers may start at once
     with Session(store.engine) as session, session.begin():
         query = select(CaseRow.id).where(CaseRow.sender == sender)
         if channel is not None:

@@ -35,6 +35,7 @@ from sqlalchemy.pool import QueuePool
 
 from bot.contract.redact import mask_numbers
 from bot.dialogue.answers import ASPECT_INTENTS, OTHER_ENTITY
+from bot.serving.database import create_tables
 from bot.serving.store import Store, delete_rows
 
 logger = logging.getLogger(__name__)
@@ -193,7 +194,7 @@ class Journal:
     def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
         self.engine = _kept_open(store.engine)
         self.clock = clock
-        Base.metadata.create_all(self.engine)
+        create_tables(Base.metadata, self.engine)  # two workers may start at once
 
     def close(self) -> None:
         """Closes the kept connection (a reloaded engine gets a journal on the live database)."""

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, declarative_base
 from bot.contract import Button, Reply, Topic, fits_callback_data, sms_parts
 from bot.contract.redact import mask_numbers
 from bot.render import paginate_sms, sms_text
+from bot.serving.database import create_tables
 from bot.serving.store import Store, delete_rows
 from bot.text import search_key
 
@@ -138,7 +139,7 @@ class Ratings:
     def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
         self.engine = store.engine
         self.clock = clock
-        Base.metadata.create_all(self.engine)
+        create_tables(Base.metadata, self.engine)  # two workers may start at once
 
     def ask(self, channel: str, sender: str, topic: Topic, answer: str) -> None:
         """Remembers that ``answer`` was offered for rating: the sender's next message may rate it."""

@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from bot.cli import main
+from bot.text import search_key
 
 PHONE, CCCD, BHXH = "0912345678", "079203001234", "7912345678"
 WHICH = "Bạn cần làm thủ tục thuộc nhóm nào?"  # the "which procedure?" question, groups first
@@ -74,7 +75,8 @@ def test_report_on_the_conversations_database(recorded, engine, tmp_path, capsys
                  "--csv", str(tmp_path / "r.csv")]) == 0
     out = capsys.readouterr().out
     assert "le phi bao nhieu" in out and "hỏi lại thủ tục nào" in out
-    assert "lam ho chieu can giay to gi" in out and "thủ tục chưa hỗ trợ" in out
+    # grouped with near-identical questions other tests asked: its group shows a passport question
+    assert "ho chieu" in search_key(out) and "thủ tục chưa hỗ trợ" in out
     html = page.read_text(encoding="utf-8")
     csv_text = (tmp_path / "r.csv").read_text(encoding="utf-8-sig")
     for text in (out, html, csv_text):
