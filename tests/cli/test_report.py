@@ -160,6 +160,15 @@ HANDOVER_DDL = ("CREATE TABLE handover_cases (id INTEGER PRIMARY KEY, channel VA
                 "sender VARCHAR(128), opened_at DATETIME NOT NULL, closed_at DATETIME, reason TEXT)")
 
 
+def add_ratings(db: Path, rows: list[tuple]) -> None:
+    """A ``ratings`` table in the shape the ratings feature writes, with ``rows`` in it."""
+    with sqlite3.connect(db) as connection:
+        connection.execute(RATINGS_DDL)
+        connection.executemany(
+            "INSERT INTO ratings (rated_at, channel, sender, procedure, aspect, score, answer) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+
 @pytest.mark.parametrize("ratings", [None, []], ids=["no table", "empty table"])
 def test_no_ratings_says_so(db, capsys, tmp_path, ratings):
     if ratings is not None:
@@ -172,16 +181,11 @@ def test_no_ratings_says_so(db, capsys, tmp_path, ratings):
 
 
 def test_ratings_per_procedure_and_answers_rated_not_useful(db, capsys, tmp_path):
-    with sqlite3.connect(db) as connection:
-        connection.execute(RATINGS_DDL)
-        connection.executemany(
-            "INSERT INTO ratings (rated_at, channel, sender, procedure, aspect, score, answer) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [("2027-01-14 09:00:00.000000", "sms", "84911222333", "khai_sinh", "fee", 1, "Lệ phí: miễn"),
-             ("2027-01-14 09:05:00.000000", "zalo", "zu1", "khai_sinh", "fee", 1, "Lệ phí: miễn"),
-             ("2027-01-14 10:00:00.000000", "zalo", "zu1", "ket_hon", "where", 2,
-              f"Nộp ở UBND xã; gọi {PHONE}"),
-             ("2027-01-14 11:00:00.000000", "telegram", "555", None, None, 2, "<b>Menu</b>")])
+    add_ratings(db, [
+        ("2027-01-14 09:00:00.000000", "sms", "84911222333", "khai_sinh", "fee", 1, "Lệ phí: miễn"),
+        ("2027-01-14 09:05:00.000000", "zalo", "zu1", "khai_sinh", "fee", 1, "Lệ phí: miễn"),
+        ("2027-01-14 10:00:00.000000", "zalo", "zu1", "ket_hon", "where", 2, f"Nộp ở UBND xã; gọi {PHONE}"),
+        ("2027-01-14 11:00:00.000000", "telegram", "555", None, None, 2, "<b>Menu</b>")])
     page = tmp_path / "r.html"
     assert report(["--db", str(db), "--html", str(page)]) == 0
     out = capsys.readouterr().out

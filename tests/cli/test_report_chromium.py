@@ -6,14 +6,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sqlite3
 import struct
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.cli.test_report import NUMBERS, RATINGS_DDL, TURNS, fill, report
+from tests.cli.test_report import NUMBERS, TURNS, add_ratings, fill, report
 
 pytestmark = pytest.mark.slow
 
@@ -43,13 +42,9 @@ def run_chromium(page: Path, tmp_path: Path, *extra: str) -> subprocess.Complete
 def page(tmp_path) -> Path:
     db = tmp_path / "bot.db"
     fill(db, TURNS)
-    with sqlite3.connect(db) as connection:
-        connection.execute(RATINGS_DDL)
-        connection.executemany(
-            "INSERT INTO ratings (rated_at, channel, sender, procedure, aspect, score, answer) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [("2027-01-14 09:00:00.000000", "sms", "84911222333", "khai_sinh", "fee", 1, "Lệ phí: miễn"),
-             ("2027-01-14 10:00:00.000000", "zalo", "zu1", "ket_hon", "where", 2, "Nộp ở UBND xã")])
+    add_ratings(db, [
+        ("2027-01-14 09:00:00.000000", "sms", "84911222333", "khai_sinh", "fee", 1, "Lệ phí: miễn"),
+        ("2027-01-14 10:00:00.000000", "zalo", "zu1", "ket_hon", "where", 2, "Nộp ở UBND xã")])
     path = tmp_path / "report.html"
     assert report(["--db", str(db), "--html", str(path)]) == 0
     return path
