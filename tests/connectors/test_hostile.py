@@ -51,6 +51,9 @@ json_values = st.recursive(
 ids = st.one_of(st.integers(min_value=-(2**70), max_value=2**70), texts,
                 st.sampled_from(["٣", "１", "2" * 30]))
 header_values = st.one_of(texts, st.sampled_from([TG_SECRET, TG_SECRET + "\udce9", "\udcff\udcfe", ""]))
+# A header value on the wire cannot hold CR or LF (RFC 9110, section 5.5: they would end the
+# header), so http.client refuses to send one; the in-process tests above still get them.
+wire_header_values = header_values.filter(lambda value: "\r" not in value and "\n" not in value)
 
 
 def deep(n: int = DEEP) -> bytes:
@@ -365,7 +368,7 @@ SERVER = settings(max_examples=25, deadline=None,
 
 any_request = st.one_of(
     st.tuples(st.just("telegram"), st.builds(telegram_request, broken_bodies(valid_telegram.map(dumps)),
-                                             st.one_of(st.just(TG_SECRET), header_values))),
+                                             st.one_of(st.just(TG_SECRET), wire_header_values))),
     st.tuples(st.just("zalo"), broken_bodies(valid_zalo.map(dumps)).map(zalo_request)),
     st.tuples(st.just("sms"), st.builds(sms_request, st.dictionaries(
         st.sampled_from(["from", "text", "id", "status"]), st.one_of(texts, ids.map(str)), max_size=4).map(
