@@ -5,7 +5,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from bot.build.training import MODEL_INPUTS, fingerprint, is_current
+import pytest
+
+from bot.build.training import (
+    MODEL_INPUTS,
+    fingerprint,
+    is_current,
+    stack_sentence_features,
+    without_training_cache,
+)
 from bot.project import Project
 from tests.paths import PROJECT, REPO
 
@@ -38,3 +46,62 @@ def test_a_staff_edit_makes_the_model_stale(tmp_path):
 def test_the_session_model_is_current(full_model):
     assert is_current(full_model, PROJECT, REPO / "config.yml")
     assert not is_current(full_model.with_name("missing.tar.gz"), PROJECT, REPO / "config.yml")
+
+
+def _message(intent: str, features: list[tuple[str, list[float]]], dense: bool = False):
+    """A training example with one sentence row per featurizer, and a token sequence beside it."""
+    import numpy as np
+    from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
+    from rasa.shared.nlu.training_data.features import Features
+    from rasa.shared.nlu.training_data.message import Message
+    from scipy.sparse import coo_matrix
+
+    message = Message(data={TEXT: f"cau hoi {intent}", "intent": intent})
+    for origin, row in features:
+        message.add_features(Features(coo_matrix([row, row]), FEATURE_TYPE_SEQUENCE, TEXT, origin))
+        message.add_features(Features(coo_matrix([row]), FEATURE_TYPE_SENTENCE, TEXT, origin))
+    if dense:
+        message.add_features(Features(np.array([[0.5, 2.0]]), FEATURE_TYPE_SENTENCE, TEXT, "dense"))
+    return message
+
+
+@pytest.mark.parametrize("examples", [
+    pytest.param([("hoi_giay_to", [("words", [1, 0, 2]), ("letters", [0, 3])], False),
+                  ("hoi_le_phi", [("words", [0, 0, 0]), ("letters", [1, 1])], False),
+                  ("chao", [("words", [0, 5, 0]), ("letters", [0, 0])], False)],
+                 id="two sparse featurizers"),
+    pytest.param([("hoi_giay_to", [("words", [1, 0]), ("letters", [0, 3]),
+                                   ("focus", [0, 0, 0, 7])], False),
+                  ("chao", [("words", [0, 4]), ("letters", [2, 0]), ("focus", [1, 0, 0, 0])],
+                   False)],
+                 id="three featurizers"),
+    pytest.param([("hoi_giay_to", [("words", [1, 0])], True),
+                  ("chao", [("words", [0, 4])], True)],
+                 id="dense features: Rasa's own path"),
+])
+def test_the_classifier_trains_on_the_matrix_rasa_builds(examples):
+    """The stacked matrix is Rasa's, entry for entry and in the same order, so the fit is too."""
+    messages = [_message(*example) for example in examples]
+    import numpy as np
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    classifier = LogisticRegressionClassifier.__new__(LogisticRegressionClassifier)  # no fit
+    expected = classifier._create_X(messages).tocsr()
+    stack_sentence_features()
+    matrix, intents = classifier._create_training_matrix(TrainingData(training_examples=messages))
+    matrix = matrix.tocsr()
+    assert intents == [m.get("intent") for m in messages]
+    assert (matrix.shape, matrix.dtype) == (expected.shape, expected.dtype)
+    for part in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(matrix, part), getattr(expected, part)), part
+
+
+def test_a_forced_training_leaves_rasas_cache_hook_in_place_afterwards():
+    from rasa.engine.training import graph_trainer
+    from rasa.engine.training.hooks import TrainingHook
+
+    with pytest.raises(RuntimeError), without_training_cache():
+        assert graph_trainer.TrainingHook is not TrainingHook
+        raise RuntimeError("training failed")
+    assert graph_trainer.TrainingHook is TrainingHook
