@@ -26,10 +26,26 @@ MODEL_FIXTURES = {"full_model", "parse", "engine"}  # each needs the session's m
 ONE_WORKER = ("tests/connectors/kannel/test_kannel_real.py", "tests/cli/test_chat_json.py")
 
 
-def _order(item: pytest.Item) -> tuple[bool, bool]:
-    """Tests without the model first (they run while it trains), the slow ones first within each
-    part so that no long test is left for the end of the run."""
-    return item.get_closest_marker("model") is not None, item.get_closest_marker("slow") is None
+SCALEOUT = "scaleout"  # the xdist group of the tests on PostgreSQL and Redis
+
+
+def _order(item: pytest.Item) -> tuple[int, bool]:
+    """Tests without the model first (they run while it trains), then the scale-out group (its
+    load test, the longest of those that need the model, comes last in the group and starts as
+    soon as the model exists), then the other tests that need the model; the slow ones first in
+    the other parts so that no long test is left for the end of the run."""
+    model = item.get_closest_marker("model") is not None
+    if any(mark.args == (SCALEOUT,) for mark in item.iter_markers("xdist_group")):
+        return 1, model
+    return 2 if model else 0, item.get_closest_marker("slow") is None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """pytest-xdist's loadgroup sends the largest groups first unless told not to; here the order
+    of ``_order`` decides, or a group of tests that need the model (``bot chat``, Kannel) would
+    hold a worker idle from the start while the model trains."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -42,7 +58,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
         elif item.get_closest_marker("scaleout") is not None:
             # one worker starts PostgreSQL and Redis once (tests/serving/scaleout_services.py)
-            item.add_marker(pytest.mark.xdist_group("scaleout"))
+            item.add_marker(pytest.mark.xdist_group(SCALEOUT))
     items.sort(key=_order)
 
 
@@ -56,8 +72,25 @@ def _session_model(config: pytest.Config) -> SessionModel:
     return config._session_model
 
 
+def _whole_suite(config: pytest.Config) -> bool:
+    """The controller of a pytest-xdist run of every test (no paths, markers or keywords given):
+    such a run always needs the model."""
+    return (config.pluginmanager.hasplugin("dsession") and not os.environ.get("PYTEST_XDIST_WORKER")
+            and config.args_source == pytest.Config.ArgsSource.TESTPATHS
+            and not config.option.markexpr and not config.option.keyword
+            and not config.option.collectonly)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The whole suite on xdist workers: the controller starts the training at once, before the
+    workers have collected (importing every test module takes each of them a while)."""
+    if _whole_suite(session.config):
+        _session_model(session.config).start()
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Starts the training as soon as a selected test needs the model."""
+    """Starts the training as soon as a selected test needs the model (a no-op when the
+    controller or another worker has started it)."""
     if session.config.option.collectonly:
         return
     if any(item.get_closest_marker("model") for item in session.items):
@@ -86,11 +119,10 @@ def full_model(pytestconfig) -> Path:
 
 
 @pytest.fixture(scope="session")
-def parse(full_model, event_loop_session):
-    from rasa.core.agent import Agent
-
-    agent = Agent.load(str(full_model))
-    return lambda text: event_loop_session.run_until_complete(agent.parse_message(text))
+def parse(engine, event_loop_session):
+    """The NLU of the engine's agent: the model is read once per worker (parsing leaves no trace
+    in the engine's conversations)."""
+    return lambda text: event_loop_session.run_until_complete(engine.agent.parse_message(text))
 
 
 @pytest.fixture(scope="session")

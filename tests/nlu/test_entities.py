@@ -2,37 +2,26 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from functools import partial
 
 import pytest
-from rasa.engine.storage.local_model_storage import LocalModelStorage
-from rasa.engine.storage.resource import Resource
-from rasa.nlu.tokenizers.tokenizer import Token
-from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.entities import TOKENS, LemmaEntityExtractor
+from bot.nlu.entities import LemmaEntityExtractor
 from bot.nlu.segmenter import Segmenter
+from tests.nlu import messages
 
 # "làm khai sinh" is one learnt word, so in the second example the annotated span begins inside
 # a word: only the first example may teach a name.
 SEGMENTER = Segmenter({("lam", "khai", "sinh"), ("bo", "mat")})  # "bố mất": one learnt word
 
 
-def tokenized(text: str, entities: list[tuple[str, str]] = (), entity: str = "procedure") -> Message:
-    message = Message(data={"text": text, "entities": [
-        {"entity": entity, "value": value, "start": text.index(span),
-         "end": text.index(span) + len(span)} for span, value in entities]})
-    message.set(TOKENS, [Token(text[w.start:w.end], w.start, w.end, lemma=w.lemma)
-                         for w in SEGMENTER.segment(text)])
-    return message
+tokenized = partial(messages.tokenized, SEGMENTER)  # (text, [(span, value)], entity)
 
 
 @pytest.fixture(scope="module")
 def extractor(tmp_path_factory: pytest.TempPathFactory) -> LemmaEntityExtractor:
-    storage = LocalModelStorage(Path(tmp_path_factory.mktemp("model")))
-    component = LemmaEntityExtractor(LemmaEntityExtractor.get_default_config(), storage,
-                                     Resource("entities"))
+    component, _ = messages.new_extractor(tmp_path_factory.mktemp("model"))
     component.train(TrainingData([
         tokenized("đăng ký kết hôn cần gì", [("đăng ký kết hôn", "ket_hon")]),
         tokenized("làm khai sinh cho bé ở đâu", [("khai sinh cho bé", "khai_sinh")]),

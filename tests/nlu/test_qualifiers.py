@@ -9,20 +9,17 @@ without, and in SMS capitals.
 
 from __future__ import annotations
 
-from pathlib import Path
+from functools import partial
 
 import pytest
-from rasa.engine.storage.local_model_storage import LocalModelStorage
-from rasa.engine.storage.resource import Resource
-from rasa.nlu.tokenizers.tokenizer import Token
-from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.build.generate import event_values, qualifier_tables
 from bot.catalogue import load_catalogue
-from bot.nlu.entities import TOKENS, LemmaEntityExtractor
+from bot.nlu.entities import LemmaEntityExtractor
 from bot.nlu.segmenter import Segmenter, compounds_from_words
 from bot.text import search_key
+from tests.nlu import messages
 from tests.paths import PROJECT
 
 CATALOGUE = load_catalogue(PROJECT.procedures)
@@ -34,28 +31,20 @@ SEGMENTER = Segmenter({("lao", "dong"), ("rach", "nat"), ("cong", "nghiep")},
                       fixed=compounds_from_words([n for n, _ in NAMES] + [e for e, _ in EVENTS]))
 
 
-def tokenized(text: str, span: tuple[str, str, str] | None = None) -> Message:
-    entities = [] if span is None else [{"entity": span[2], "value": span[1], "start": 0,
-                                         "end": len(span[0])}]
-    message = Message(data={"text": text, "entities": entities})
-    message.set(TOKENS, [Token(text[w.start:w.end], w.start, w.end, lemma=w.lemma)
-                         for w in SEGMENTER.segment(text)])
-    return message
+tokenized = partial(messages.tokenized, SEGMENTER)  # (text, [(span, value)], entity)
 
 
 @pytest.fixture(scope="module")
 def extractor(tmp_path_factory: pytest.TempPathFactory) -> LemmaEntityExtractor:
-    storage = LocalModelStorage(Path(tmp_path_factory.mktemp("model")))
-    component = LemmaEntityExtractor(LemmaEntityExtractor.get_default_config(), storage,
-                                     Resource("entities"))
-    examples = [tokenized(name, (name, value, "procedure")) for name, value in NAMES]
-    examples += [tokenized(event, (event, value, "procedure_event")) for event, value in EVENTS]
+    component, storage = messages.new_extractor(tmp_path_factory.mktemp("model"))
+    examples = [tokenized(name, [(name, value)]) for name, value in NAMES]
+    examples += [tokenized(event, [(event, value)], "procedure_event") for event, value in EVENTS]
     tables = [{"name": name, "elements": elements}
               for name, elements in qualifier_tables(CATALOGUE).items()]
     component.train(TrainingData(examples, lookup_tables=tables))
     # what the model stores is what a loaded model uses
     return LemmaEntityExtractor.load(LemmaEntityExtractor.get_default_config(), storage,
-                                     Resource("entities"), None)
+                                     messages.RESOURCE, None)
 
 
 def found(extractor: LemmaEntityExtractor, text: str) -> set[tuple[str, str]]:

@@ -11,91 +11,27 @@ idempotency key, so the outbox sends it again rather than lose it (``in_flight``
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from tests.connectors.harness import free_port, request, wait_until
+from tests.connectors.harness import wait_until
 from tests.connectors.telegram.fake_telegram import FakeTelegram
-from tests.paths import REPO
+from tests.serve_process import QUESTIONS, TOKEN, ServeProcess
+from tests.serve_process import telegram_update as _update
 
-TOKEN = "123456:crash-test-token"
-SECRET = "crash-test-secret"
 SENDERS = 20
 PER_SENDER = 5
 KILL_AFTER = 50
-QUESTIONS = ["le phi khai sinh bao nhieu", "dang ky ket hon o dau", "thuong tru mat bao lau",
-             "cccd lam online duoc ko", "khai tu can giay to gi"]
 
 
-def _update(update_id: int, chat: int, text: str) -> bytes:
-    return json.dumps({"update_id": update_id, "message": {
-        "message_id": update_id, "date": 1764000000, "text": text,
-        "chat": {"id": chat, "type": "private"},
-        "from": {"id": chat, "is_bot": False, "first_name": "Dân"}}}).encode()
+class Server(ServeProcess):
+    """The server on its SQLite file, restarted on the same one."""
 
-
-class Server:
     def __init__(self, tmp: Path, model: Path, fake: FakeTelegram) -> None:
-        self.port = free_port()
-        self.db = tmp / "bot.db"
-        self.credentials = tmp / "credentials.yml"
-        self.credentials.write_text(
-            "connectors.telegram.TelegramConnector:\n"
-            "  token: ${TG_TOKEN}\n  secret_token: ${TG_SECRET}\n"
-            f"  base_url: {fake.base_url}\n", encoding="utf-8")
-        self.model = model
-        self.log = tmp / "serve.log"
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def webhook(self) -> str:
-        return f"http://127.0.0.1:{self.port}/webhooks/telegram/webhook"
-
-    def start(self) -> None:
-        env = {**os.environ, "TG_TOKEN": TOKEN, "TG_SECRET": SECRET, "RASA_TELEMETRY_ENABLED": "false"}
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "serve", "--credentials", str(self.credentials),
-                 "--port", str(self.port), "--db", str(self.db), "--out", str(self.model.parent),
-                 "--name", self.model.name.removesuffix(".tar.gz")],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        wait_until(self._healthy, timeout=180, step=0.2)
-
-    def _healthy(self) -> bool:
-        assert self.process.poll() is None, self.log.read_text(errors="replace")[-3000:]
-        try:
-            return request(f"http://127.0.0.1:{self.port}/health", timeout=1).status == 200
-        except OSError:
-            return False
-
-    def post(self, body: bytes) -> bool:
-        """True when the server acknowledged the update with 200."""
-        try:
-            answer = request(self.webhook, body, {"Content-Type": "application/json",
-                                                  "X-Telegram-Bot-Api-Secret-Token": SECRET}, timeout=5)
-        except OSError:
-            return False
-        return answer.status == 200
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        super().__init__(tmp, model, fake, db=tmp / "bot.db")
 
     def rows(self, sql: str) -> list[tuple]:
         with sqlite3.connect(self.db) as db:

@@ -12,10 +12,6 @@ platforms give no idempotency key, so it is sent again rather than lost.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,11 +19,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.connectors.harness import free_port, request, wait_until
+from tests.connectors.harness import wait_until
 from tests.connectors.telegram.fake_telegram import FakeTelegram
-from tests.paths import REPO
+from tests.serve_process import QUESTIONS, TOKEN, ServeProcess
+from tests.serve_process import telegram_update as _update
 from tests.serving.scaleout_services import Services, pg_url, services  # noqa: F401 - fixtures
-from tests.serving.test_crash import QUESTIONS, SECRET, TOKEN, _update
 
 CHATS = 8
 ROUNDS = len(QUESTIONS)
@@ -36,56 +32,11 @@ LEASE_SECONDS = 3  # a killed worker's conversations wait this long before the s
 LOAD_TIMEOUT = 60.0  # from the first update to the last reply sent
 
 
-class Worker:
+def worker(tmp: Path, name: str, model: Path, fake: FakeTelegram, database: str, redis: str) -> ServeProcess:
     """One ``bot serve`` process on the shared database and Redis."""
-
-    def __init__(self, tmp: Path, name: str, model: Path, fake: FakeTelegram, database: str,
-                 redis: str) -> None:
-        self.port = free_port()
-        self.log = tmp / f"{name}.log"
-        credentials = tmp / "credentials.yml"
-        credentials.write_text(
-            "connectors.telegram.TelegramConnector:\n"
-            "  token: ${TG_TOKEN}\n  secret_token: ${TG_SECRET}\n"
-            f"  base_url: {fake.base_url}\n", encoding="utf-8")
-        env = {**os.environ, "TG_TOKEN": TOKEN, "TG_SECRET": SECRET, "RASA_TELEMETRY_ENABLED": "false",
-               "DATABASE_URL": database, "REDIS_URL": redis, "BOT_LEASE_SECONDS": str(LEASE_SECONDS),
-               "TICKET_LOCK_LIFETIME": str(LEASE_SECONDS)}  # Rasa's Redis lock of a killed worker
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "serve", "--credentials", str(credentials),
-                 "--port", str(self.port), "--out", str(model.parent),
-                 "--name", model.name.removesuffix(".tar.gz")],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-    def healthy(self) -> bool:
-        assert self.process.poll() is None, self.log.read_text(errors="replace")[-3000:]
-        try:
-            return request(f"http://127.0.0.1:{self.port}/health", timeout=1).status == 200
-        except OSError:
-            return False
-
-    def post(self, body: bytes) -> bool:
-        try:
-            answer = request(f"http://127.0.0.1:{self.port}/webhooks/telegram/webhook", body,
-                             {"Content-Type": "application/json",
-                              "X-Telegram-Bot-Api-Secret-Token": SECRET}, timeout=5)
-        except OSError:
-            return False
-        return answer.status == 200
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+    return ServeProcess(tmp, model, fake, name, env={
+        "DATABASE_URL": database, "REDIS_URL": redis, "BOT_LEASE_SECONDS": str(LEASE_SECONDS),
+        "TICKET_LOCK_LIFETIME": str(LEASE_SECONDS)})  # Rasa's Redis lock of a killed worker
 
 
 @pytest.mark.scaleout
@@ -105,10 +56,12 @@ def run_load(model: Path, database: str, redis: str, tmp: Path) -> dict[str, flo
 
     updates = [(1000 + r * CHATS + c, 5000 + c, QUESTIONS[r]) for r in range(ROUNDS) for c in range(CHATS)]
     with FakeTelegram(TOKEN) as fake:
-        workers = [Worker(tmp, name, model, fake, database, redis) for name in ("a", "b")]
+        workers = [worker(tmp, name, model, fake, database, redis) for name in ("a", "b")]
         try:
-            for worker in workers:
-                wait_until(worker.healthy, timeout=420, step=0.2)
+            for each in workers:
+                each.launch()
+            for each in workers:
+                each.wait_healthy()
             survivor, victim = workers
             started = time.monotonic()
             victim_claims: set[str] = set()
@@ -135,8 +88,8 @@ def run_load(model: Path, database: str, redis: str, tmp: Path) -> dict[str, flo
             wait_until(all_sent, timeout=LOAD_TIMEOUT, step=0.2)
             took = time.monotonic() - started
         finally:
-            for worker in workers:
-                worker.stop()
+            for each in workers:
+                each.stop()
 
         inbound = rows("SELECT id, platform_id, sender, handled_by FROM inbound ORDER BY id")
         outbound = rows("SELECT id, inbound_id, recipient, payload FROM outbound ORDER BY id")

@@ -23,8 +23,8 @@ from bot.serving.worker import Worker
 from tests.connectors.harness import ServerThread, wait_until
 from tests.connectors.telegram.fake_telegram import FakeTelegram
 from tests.connectors.telegram.test_telegram import TOKEN, connector, post
+from tests.serve_process import telegram_update as _update
 from tests.serving.scaleout_services import pg_url, services  # noqa: F401 - fixtures
-from tests.serving.test_crash import _update
 from tests.serving.test_worker import EchoEngine
 from tests.stub_engine import StubEngine
 
