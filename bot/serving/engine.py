@@ -32,7 +32,7 @@ from bot.contract.redact import mask_numbers
 from bot.dialogue.phrases import load_phrases
 from bot.dialogue.reminding import ReminderDesk, desk_bound
 from bot.project import Project
-from bot.serving.database import database_url, redis_lock_store
+from bot.serving.database import database_url, is_sqlite_file, new_engine, redis_lock_store
 from bot.serving.journal import Journal, saved, watching
 from bot.serving.reminders import Reminders
 from bot.serving.store import Store
@@ -161,7 +161,21 @@ def sql_tracker_store(database: Path | str) -> Any:
     actions of the running turn still see the text as it came.
     """
     # a URL given as the host is used as it is (SQLTrackerStore.get_db_url, Rasa 3.6.21)
-    return _masking_tracker_store()(host=database_url(database))
+    store = _masking_tracker_store()(host=database_url(database))
+    if is_sqlite_file(database_url(database)):
+        keep_connections(store)
+    return store
+
+
+def keep_connections(store: Any) -> None:
+    """Gives Rasa's SQL tracker store on a SQLite file our pooled engine (``new_engine``: kept
+    connections, WAL, ``synchronous=NORMAL``): Rasa's own opens the file for every session."""
+    from sqlalchemy.orm import sessionmaker
+
+    rasas = store.engine
+    store.engine = new_engine(str(rasas.url))
+    store.sessionmaker = sessionmaker(bind=store.engine)
+    rasas.dispose()
 
 
 sqlite_tracker_store = sql_tracker_store  # the name before DATABASE_URL; other modules' tests use it
@@ -206,8 +220,6 @@ def masked_event(event: Any) -> Any:
 def forget_conversation(database: Path | str, sender: str) -> int:
     """Deletes the tracker's events of ``sender`` from the database; how many were deleted."""
     from sqlalchemy import inspect, text
-
-    from bot.serving.database import new_engine
 
     engine = new_engine(database_url(database))
     try:
