@@ -1,7 +1,9 @@
 """Our own tables (SQLAlchemy; SQLite by default).
 
 - ``inbound``: every citizen message, stored before the platform is acknowledged and unique on
-  the platform's id, so a redelivered webhook is recognised and not answered twice.
+  the platform's id, so a redelivered webhook is recognised and not answered twice. On a SQLite
+  file it is written with ``synchronous=FULL`` (``durable_engine``): it survives a power cut,
+  which the other writes, at ``synchronous=NORMAL``, may not (``bot.serving.database``).
 - ``outbound``: the outbox. Replies are queued in the same transaction that marks their message
   answered, then sent with retries; a final ``failed`` state stays visible.
 - ``pending_pages``: the rest of a long SMS answer, sent when the citizen asks for more.
