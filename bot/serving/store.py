@@ -199,7 +199,8 @@ def _add_missing_indexes(engine: Any) -> None:
             if index.name not in present:
                 try:
                     index.create(engine, checkfirst=True)
-                except (OperationalError, ProgrammingError):  # a worker starting at once made it
+                # a worker starting at the same moment made it (PostgreSQL may say so either way)
+                except (IntegrityError, OperationalError, ProgrammingError):
                     pass
 
 
@@ -212,11 +213,6 @@ class Store:
         create_tables(Base.metadata, self.engine)
         _add_missing_columns(self.engine)
         _add_missing_indexes(self.engine)
-
-    def close(self) -> None:
-        """Closes the pooled connections (they are opened again if the store is used after)."""
-        self.engine.dispose()
-        self.durable_engine.dispose()
 
     @classmethod
     def sqlite(cls, path: Path) -> Store:
