@@ -29,9 +29,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Float, Integer, String, Text, create_engine, event, insert
+from sqlalchemy import Column, DateTime, Float, Integer, String, Text, insert
 from sqlalchemy.orm import declarative_base
-from sqlalchemy.pool import QueuePool
 
 from bot.contract.redact import mask_numbers
 from bot.dialogue.answers import ASPECT_INTENTS, OTHER_ENTITY
@@ -172,32 +171,16 @@ def read_turn(tracker: Any) -> Turn:
                 str(procedure) if procedure else None, str(aspect) if aspect else None)
 
 
-def _busy_timeout(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.execute("PRAGMA busy_timeout=10000")  # WAL is set on the file by the Store
-
-
-def _kept_open(engine: Any) -> Any:
-    """An engine on the same database that keeps its connection: SQLAlchemy 1.4 opens a new one
-    for every transaction on a SQLite file, which made a turn record cost 32 ms instead of 10 ms
-    (median of 40, on a loaded machine)."""
-    if engine.url.get_backend_name() != "sqlite" or engine.url.database in (None, "", ":memory:"):
-        return engine
-    kept = create_engine(engine.url, future=True, poolclass=QueuePool, pool_size=1, max_overflow=4,
-                         connect_args={"check_same_thread": False})
-    event.listen(kept, "connect", _busy_timeout)
-    return kept
-
-
 class Journal:
     """Writes turn records; a failure to write is logged and never reaches the citizen."""
 
     def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
-        self.engine = _kept_open(store.engine)
+        self.engine = store.engine  # kept connections on a SQLite file (bot.serving.database)
         self.clock = clock
         create_tables(Base.metadata, self.engine)  # two workers may start at once
 
     def close(self) -> None:
-        """Closes the kept connection (a reloaded engine gets a journal on the live database)."""
+        """Closes the kept connections (a reloaded engine gets a journal on the live database)."""
         self.engine.dispose()
 
     async def after_turn(self, tracker: Any, tracker_store: Any, channel: str | None, sender: str,

@@ -1,7 +1,9 @@
 """Our own tables (SQLAlchemy; SQLite by default).
 
 - ``inbound``: every citizen message, stored before the platform is acknowledged and unique on
-  the platform's id, so a redelivered webhook is recognised and not answered twice.
+  the platform's id, so a redelivered webhook is recognised and not answered twice. On a SQLite
+  file it is written with ``synchronous=FULL`` (``durable_engine``): it survives a power cut,
+  which the other writes, at ``synchronous=NORMAL``, may not (``bot.serving.database``).
 - ``outbound``: the outbox. Replies are queued in the same transaction that marks their message
   answered, then sent with retries; a final ``failed`` state stays visible.
 - ``pending_pages``: the rest of a long SMS answer, sent when the citizen asks for more.
@@ -12,6 +14,11 @@
   same one; a worker renews its claims while it runs, and a killed worker's claims expire after
   their lease and are taken over. Answering a message and marking a reply in flight check, in
   the same transaction, that the claim is still held (``ClaimLost`` otherwise).
+
+Each wake-up of the inbox loop reads only what it needs: the waiting conversations from the index
+``ix_inbound_waiting`` (state, channel, sender, id), without reading messages' rows, and a claimed
+conversation's next few messages; the outbox likewise through ``ix_outbound_queue``. Indexes a
+newer version declares are added to an older database at start, like missing columns.
 
 Every message text is stored with citizens' numbers masked (``bot.contract.redact.mask_numbers``:
 ID card, social insurance and bank numbers, phones): only the sender's address (``sender``,
@@ -30,6 +37,7 @@ from typing import Any
 from sqlalchemy import (
     Column,
     Float,
+    Index,
     Integer,
     String,
     Text,
@@ -42,7 +50,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, declarative_base
 
 from bot.contract import DEDUP_WINDOW_SECONDS
@@ -77,7 +85,8 @@ class PendingPages(Base):
 
 class InboundRow(Base):
     __tablename__ = "inbound"
-    __table_args__ = (UniqueConstraint("channel", "platform_id"),)
+    __table_args__ = (UniqueConstraint("channel", "platform_id"),
+                      Index("ix_inbound_waiting", "state", "channel", "sender", "id"))
     id = Column(Integer, primary_key=True, autoincrement=True)
     channel = Column(String(16), nullable=False)
     platform_id = Column(String(128), nullable=False)
@@ -91,6 +100,7 @@ class InboundRow(Base):
 
 class OutboundRow(Base):
     __tablename__ = "outbound"
+    __table_args__ = (Index("ix_outbound_queue", "state", "channel", "recipient", "id"),)
     id = Column(Integer, primary_key=True, autoincrement=True)
     inbound_id = Column(Integer, nullable=True, index=True)
     channel = Column(String(16), nullable=False)
@@ -180,12 +190,29 @@ def _add_missing_columns(engine: Any) -> None:
                     connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}'))
 
 
+def _add_missing_indexes(engine: Any) -> None:
+    """Creates the indexes newer versions declare on tables an older version created."""
+    existing = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        present = {index["name"] for index in existing.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in present:
+                try:
+                    index.create(engine, checkfirst=True)
+                # a worker starting at the same moment made it (PostgreSQL may say so either way)
+                except (IntegrityError, OperationalError, ProgrammingError):
+                    pass
+
+
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url  # the one database of this process: other modules put their tables there too
         self.engine = new_engine(url)
+        # accepting a message must survive a power cut (bot.serving.database): its own engine
+        self.durable_engine = new_engine(url, durable=True)
         create_tables(Base.metadata, self.engine)
         _add_missing_columns(self.engine)
+        _add_missing_indexes(self.engine)
 
     @classmethod
     def sqlite(cls, path: Path) -> Store:
@@ -199,17 +226,16 @@ class Store:
         it. A free or expired claim is taken by a conditional UPDATE (one winner: the loser's
         UPDATE waits for the row and then no longer matches), a new one by an INSERT on the
         primary key (the loser gets an IntegrityError)."""
-        with Session(self.engine) as session, session.begin():
-            taken = session.execute(update(ClaimRow).where(
-                ClaimRow.kind == kind, ClaimRow.channel == channel, ClaimRow.address == address,
-                or_(ClaimRow.claimed_until < now, ClaimRow.claimed_by == worker))
-                .values(claimed_by=worker, claimed_until=now + lease)).rowcount
-        if taken:
-            return True
         try:
             with Session(self.engine) as session, session.begin():
-                session.add(ClaimRow(kind=kind, channel=channel, address=address, claimed_by=worker,
-                                     claimed_until=now + lease))
+                taken = session.execute(update(ClaimRow).where(
+                    ClaimRow.kind == kind, ClaimRow.channel == channel, ClaimRow.address == address,
+                    or_(ClaimRow.claimed_until < now, ClaimRow.claimed_by == worker))
+                    .values(claimed_by=worker, claimed_until=now + lease)).rowcount
+                if not taken:  # in the same transaction: the UPDATE changed nothing to roll back
+                    session.add(ClaimRow(kind=kind, channel=channel, address=address,
+                                         claimed_by=worker, claimed_until=now + lease))
+                    session.flush()
         except IntegrityError:
             return False
         return True
@@ -272,13 +298,13 @@ class Store:
                          meta=json.dumps(meta or {}), state="pending",
                          received_at=time.time() if now is None else now)
         try:
-            with Session(self.engine) as session, session.begin():
+            with Session(self.durable_engine) as session, session.begin():
                 session.add(row)
         except IntegrityError:
             return False
         return True
 
-    def pending_inbound(self, limit: int = 500, channel: str | None = None,
+    def pending_inbound(self, limit: int = 20, channel: str | None = None,
                         sender: str | None = None) -> list[Message]:
         """Unanswered messages (of one sender, if given), oldest first (the order each conversation
         must be handled in)."""
@@ -292,13 +318,16 @@ class Store:
     def waiting_senders(self, now: float, limit: int = 200) -> list[tuple[str, str]]:
         """The (channel, sender) with unanswered messages that no worker has claimed, the longest
         waiting first."""
-        with Session(self.engine) as session:
-            rows = session.execute(select(InboundRow.channel, InboundRow.sender)
-                                   .where(InboundRow.state == "pending")
-                                   .group_by(InboundRow.channel, InboundRow.sender)
-                                   .order_by(func.min(InboundRow.id)).limit(limit)).all()
-        held = self.held_claims(INBOX, now)
-        return [(c, s) for c, s in rows if (c, s) not in held]
+        waiting = (select(InboundRow.channel, InboundRow.sender, func.min(InboundRow.id).label("first"))
+                   .where(InboundRow.state == "pending")
+                   .group_by(InboundRow.channel, InboundRow.sender).subquery())
+        held = select(ClaimRow.address).where(
+            ClaimRow.kind == INBOX, ClaimRow.channel == waiting.c.channel,
+            ClaimRow.address == waiting.c.sender, ClaimRow.claimed_until >= now)
+        with Session(self.engine) as session:  # from the index alone: no message row is read
+            rows = session.execute(select(waiting.c.channel, waiting.c.sender).where(~held.exists())
+                                   .order_by(waiting.c.first).limit(limit)).all()
+        return [(c, s) for c, s in rows]
 
     def answer(self, inbound_id: int, channel: str, recipient: str,
                messages: Iterable[tuple[str, Sequence[tuple[str, str]]]],

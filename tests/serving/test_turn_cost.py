@@ -1,0 +1,75 @@
+"""What keeps a turn cheap keeps its guarantees: the SQLite settings say what survives a power cut,
+connections are kept, the inbox reads waiting conversations from its index, and an older database
+gets the new indexes."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from bot.serving.engine import sql_tracker_store
+from bot.serving.store import INBOX, Store
+
+
+def _pragmas(engine) -> tuple[str, int]:
+    with engine.connect() as connection:
+        return (connection.exec_driver_sql("PRAGMA journal_mode").scalar(),
+                connection.exec_driver_sql("PRAGMA synchronous").scalar())
+
+
+def test_an_accepted_message_waits_for_the_disk_and_the_rest_does_not(tmp_path):
+    store = Store.sqlite(tmp_path / "bot.db")
+    assert _pragmas(store.durable_engine) == ("wal", 2)  # FULL: survives a power cut
+    assert _pragmas(store.engine) == ("wal", 1)  # NORMAL: a power cut may undo the last answers
+    tracker_store = sql_tracker_store(tmp_path / "bot.db")
+    assert _pragmas(tracker_store.engine) == ("wal", 1)
+
+
+def test_sessions_reuse_one_sqlite_connection(tmp_path):
+    store = Store.sqlite(tmp_path / "bot.db")
+    seen = set()
+    for n in range(3):
+        store.accept("sms", f"m{n}", "84912345678", "xin chao")
+        store.pending_inbound()
+        with store.engine.connect() as connection:
+            seen.add(id(connection.connection.dbapi_connection))
+    assert len(seen) == 1
+
+
+def test_waiting_conversations_come_longest_waiting_first_without_the_claimed(tmp_path):
+    store = Store.sqlite(tmp_path / "bot.db")
+    for n, sender in enumerate(["b", "a", "c", "b", "a", "d"]):
+        store.accept("telegram", f"u{n}", sender, f"tin {n}", now=100.0 + n)
+    store.accept("sms", "s1", "a", "tin sms", now=200.0)
+    assert store.claim(INBOX, "telegram", "c", "worker-1", now=100.0, lease=30.0)
+    assert store.claim(INBOX, "telegram", "d", "worker-1", now=100.0, lease=1.0)  # lapses at 101
+    assert store.waiting_senders(now=110.0) == [("telegram", "b"), ("telegram", "a"), ("telegram", "d"),
+                                                ("sms", "a")]
+    assert store.waiting_senders(now=110.0, limit=2) == [("telegram", "b"), ("telegram", "a")]
+    assert [m.text for m in store.pending_inbound(channel="telegram", sender="a")] == ["tin 1", "tin 4"]
+    assert [m.text for m in store.pending_inbound(limit=1, channel="telegram", sender="a")] == ["tin 1"]
+
+
+def test_a_claim_is_taken_once_whether_new_or_expired(tmp_path):
+    store = Store.sqlite(tmp_path / "bot.db")
+    assert store.claim(INBOX, "sms", "849", "worker-1", now=100.0, lease=10.0)
+    assert not store.claim(INBOX, "sms", "849", "worker-2", now=105.0, lease=10.0)
+    assert store.claim(INBOX, "sms", "849", "worker-2", now=111.0, lease=10.0)  # expired: taken over
+    store.release(INBOX, "sms", "849", "worker-2")
+    assert store.claim(INBOX, "sms", "849", "worker-1", now=112.0, lease=10.0)  # released: new row
+
+
+def test_an_older_database_gets_the_queue_indexes(tmp_path):
+    path = tmp_path / "old.db"
+    Store.sqlite(path).accept("sms", "m1", "849", "xin chao")
+    with sqlite3.connect(path) as db:  # as a version before the indexes left it
+        db.execute("DROP INDEX ix_inbound_waiting")
+        db.execute("DROP INDEX ix_outbound_queue")
+    store = Store.sqlite(path)
+    with sqlite3.connect(path) as db:
+        names = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        plan = " ".join(row[-1] for row in db.execute(
+            "EXPLAIN QUERY PLAN SELECT channel, sender, min(id) FROM inbound WHERE state = 'pending' "
+            "GROUP BY channel, sender"))
+    assert {"ix_inbound_waiting", "ix_outbound_queue"} <= names
+    assert "COVERING INDEX ix_inbound_waiting" in plan
+    assert store.waiting_senders(now=0.0) == [("sms", "849")]
