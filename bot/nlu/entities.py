@@ -19,7 +19,10 @@ procedure (named or told) with a qualifier of one specific procedure in the same
 that one; with qualifiers of several, each is told (``procedure_told``), so the bot asks which;
 without a qualifier it stays itself. A qualifier right after a negation ("không mất") does not
 count, nor does a name right after "không phải", "chưa" or "không" when another name is left
-("bố mẹ chưa đăng ký kết hôn thì làm khai sinh ..." asks about khai sinh).
+("bố mẹ chưa đăng ký kết hôn thì làm khai sinh ..." asks about khai sinh), nor one named as a
+paper, a status or a place ("có cần giấy xác nhận tình trạng hôn nhân", "nhà tôi hộ nghèo",
+"nơi thường trú"). Of two specific procedures, one that refines the other by a qualifier found
+in the message wins (a lost certificate is trích lục; with the register gone, đăng ký lại).
 """
 
 from __future__ import annotations
@@ -50,6 +53,14 @@ QUALIFIER_TABLE = "qualifier"
 # Folded words that, one or two words before a qualifier, deny it ("sổ đỏ không bị mất").
 NEGATIONS = frozenset({"khong", "chua", "chang"})
 NEGATED_NAME = ("khong", "phai")  # "chứ không phải nhập khẩu": that name is not the question
+# Folded words right before a name that make it a paper asked for or lacking, a status or a
+# place rather than the procedure asked about ("kết hôn có cần giấy xác nhận tình trạng hôn
+# nhân", "nhà tôi hộ nghèo, đăng ký thường trú...", "làm ở nơi thường trú"): dropped when
+# another name is left.
+NOT_THE_QUESTION = frozenset({("co", "can"), ("can", "mang"), ("mang", "theo"), ("khong", "co"),
+                              ("chua", "co"), ("nha", "toi"), ("nha", "em"), ("nha", "e"),
+                              ("thuoc", "dien"), ("phai", "noi"), ("tai", "noi"), ("o", "noi"),
+                              ("theo", "noi")})
 
 
 def qualifier_table(general: str, specific: str) -> str:
@@ -247,7 +258,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             if any(specific in named for specific, _ in options):
                 continue  # "mất sổ đỏ" beside "sổ đỏ": the specific one is named already
             hits = self._qualifier_hits(options, mention, message)
-            chosen = sorted({specific for specific, _, _ in hits})
+            chosen = self._most_specific(sorted({specific for specific, _, _ in hits}), mention, message)
             used += [(start, end) for _, start, end in hits]
             if not chosen:
                 result.append(mention)
@@ -263,6 +274,17 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             unique.setdefault((mention["entity"], mention["value"]), mention)
         return list(unique.values())
 
+    def _most_specific(self, chosen: list[str], mention: dict[str, Any], message: Message) -> list[str]:
+        """Of several specific procedures, those no other one refines by its qualifiers found in
+        the message: a lost marriage certificate is trích lục, unless the register is gone too
+        ("sổ ở xã cũng cháy"), which makes it đăng ký lại."""
+        if len(chosen) < 2:
+            return chosen
+        beaten = {specific for specific in chosen if self._qualifier_hits(
+            [o for o in self.qualifiers.get(specific, []) if o[0] in chosen and o[0] != specific],
+            mention, message)}
+        return [specific for specific in chosen if specific not in beaten] or chosen
+
     def _denied(self, names: list[dict[str, Any]], message: Message) -> list[dict[str, Any]]:
         """Names right after "không phải" or a negation ("chưa kết hôn"), left out when another
         name remains."""
@@ -276,7 +298,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
 
         def negated(name: dict[str, Any]) -> bool:
             words_before = before(name)
-            return words_before == NEGATED_NAME or bool(words_before) and words_before[-1] in NEGATIONS
+            return (words_before in (NEGATED_NAME, *NOT_THE_QUESTION)
+                    or bool(words_before) and words_before[-1] in NEGATIONS)
 
         denied = [n for n in names if negated(n)]
         return [n for n in names if n not in denied] if len(denied) < len(names) else names

@@ -11,6 +11,10 @@ catalogue (a driving licence) are not entities and are unaffected.
 
 ``PlaceScopeRanker``: so is a message naming a commune or a district.
 
+``QuestionCueRanker``: a message read as ``faq`` whose last clause is a plain aspect question
+("..., giờ làm sổ đỏ thì hết bao nhiêu tiền") gets that aspect; one naming or telling a procedure
+and asking nothing is telling it.
+
 ``KnownTextRanker``: a message that is one of the training examples gets that example's intent;
 a message with no word of the training data is not understood.
 """
@@ -18,8 +22,11 @@ a message with no word of the training data is not understood.
 from __future__ import annotations
 
 import json
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import yaml
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -29,7 +36,11 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, PREDICT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.focus import focus_start
+from bot.nlu.segmenter import Segmenter
+
 INTENT_RANKING = "intent_ranking"
+QUESTION_CUES = Path(__file__).with_name("question_cues.yml")
 _KNOWN_FILE = "known_text.json"
 
 
@@ -126,6 +137,96 @@ class PlaceScopeRanker(_ScopeRanker):
 
         found = AddressBook.shared().find(message.get(TEXT) or "")
         return found is not None and (found.kind in (WARD_KIND, SPLIT_KIND) or bool(found.old_district))
+
+
+def _phrase(text: str) -> tuple[str, ...]:
+    """A cue phrase as the words the tokenizer reads (folded, chat spellings expanded)."""
+    return tuple(s for word in Segmenter(()).segment(text) for s in word.syllables)
+
+
+@cache
+def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
+    """``bot/nlu/question_cues.yml`` with every phrase as a tuple of words."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {"aspects": {intent: [_phrase(p) for p in phrases] for intent, phrases in raw["aspects"].items()},
+            "special_case": [_phrase(p) for p in raw["special_case"]],
+            "not_where": [_phrase(p) for p in raw["not_where"]],
+            "question_words": frozenset(raw["question_words"])}
+
+
+def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
+    size = len(phrase)
+    return any(tuple(words[i:i + size]) == phrase for i in range(len(words) - size + 1))
+
+
+def _with_top(ranking: list[dict[str, Any]], intent: str) -> list[dict[str, Any]]:
+    """``ranking`` with ``intent`` first, taking the confidence the first one had."""
+    top = ranking[0][PREDICTED_CONFIDENCE_KEY] if ranking else 1.0
+    chosen = next((r for r in ranking if r.get(INTENT_NAME_KEY) == intent),
+                  {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 0.0})
+    rest = [r for r in ranking if r.get(INTENT_NAME_KEY) != intent]
+    return [{**chosen, PREDICTED_CONFIDENCE_KEY: top}] + rest
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class QuestionCueRanker(GraphComponent):
+    """What the shape of a message read as ``faq`` says about it (``bot/nlu/question_cues.yml``).
+
+    - Its last clause is a plain aspect question of exactly one aspect ("... gio dang ky lai khai
+      tu thi lam o dau"), and nothing in it tells a special case (a penalty, being late, a
+      rejection): that aspect. Citizens tell their story first; a story full of lost papers and
+      deaths sounds like the FAQ's situations, while the question asked is the fee or the office.
+    - It names or tells a procedure and asks nothing (no question word, no question mark:
+      "tui mua mieng dat cua ong hang xom"): ``inform_procedure``.
+    """
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"faq_intent": "faq", "inform_intent": "inform_procedure", "window": 12, "min_clause": 3,
+                "entities": ["procedure", "procedure_told"], "where_intent": "ask_where"}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._config = config
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> QuestionCueRanker:
+        return cls(config)
+
+    def _aspect(self, message: Message, words: list[str]) -> str | None:
+        cues = question_cues()
+        if any(_contains(words, phrase) for phrase in cues["special_case"]):
+            return None
+        tokens = message.get(TOKENS_NAMES[TEXT]) or []
+        start = focus_start(message.get(TEXT) or "", tokens, self._config["window"],
+                            self._config["min_clause"])
+        clause = [w for t in tokens[start:] for w in t.lemma.split("_")]
+        found = [intent for intent, phrases in cues["aspects"].items()
+                 if any(_contains(clause, phrase) for phrase in phrases)]
+        if found == [self._config["where_intent"]] and any(
+                _contains(clause, phrase) for phrase in cues["not_where"]):
+            return None
+        return found[0] if len(found) == 1 else None
+
+    def _statement(self, message: Message, words: list[str]) -> bool:
+        named = any(e.get("entity") in self._config["entities"] for e in message.get(ENTITIES) or [])
+        return (named and "?" not in (message.get(TEXT) or "")
+                and not set(words) & question_cues()["question_words"])
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != self._config["faq_intent"]:
+                continue
+            words = [w for t in message.get(TOKENS_NAMES[TEXT]) or [] for w in t.lemma.split("_")]
+            intent = self._aspect(message, words)
+            if intent is None and self._statement(message, words):
+                intent = self._config["inform_intent"]
+            if intent is None:
+                continue
+            ranking = _with_top(message.get(INTENT_RANKING) or [], intent)
+            message.set(INTENT_RANKING, ranking, add_to_output=True)
+            message.set(INTENT, dict(ranking[0]), add_to_output=True)
+        return messages
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)

@@ -134,6 +134,20 @@ CASES = [
     ("dang ky thuong tru can gi", named("thuong_tru")),
     ("con trai muốn tách ra khỏi sổ hộ khẩu của bố mẹ", named("tach_ho")),
     ("cat ten khoi so ho khau cua bo me thi len dau", named("xoa_thuong_tru")),
+    # a register gone too makes a lost certificate đăng ký lại, not a copy
+    ("mất giấy đăng ký kết hôn, ủy ban xã cũng không còn sổ lưu, làm sao", named("dang_ky_lai_ket_hon")),
+    ("GIAY KHAI SINH CUA ONG BI MAT, SO GOC CUNG CHAY LUON", named("dang_ky_lai_khai_sinh")),
+    # the original lost while the register survives: a copy
+    ("mat ban chinh giay khai sinh nhung so o xa van con", named("trich_luc_ho_tich")),
+    # a word between the parts of a qualifier
+    ("muốn kết thúc việc giám hộ vì cháu đã đủ tuổi", named("cham_dut_giam_ho")),
+    ("chua cuoi ma co con, lam khai sinh co ten ba duoc khong", named("khai_sinh_nhan_cha_me_con")),
+    ("mới lấy chồng, muốn chuyển hộ khẩu về nhà chồng", told("thuong_tru")),
+    # a name asked for as a paper, told as a status or a place is not the question
+    ("ket hon co can giay xac nhan doc than ko", named("ket_hon")),
+    ("làm căn cước có cần mang sổ hộ khẩu không", named("can_cuoc")),
+    ("nhà tôi hộ cận nghèo, làm khai tử có mất tiền không", named("khai_tu")),
+    ("chứng thực chữ ký làm ở nơi tạm trú được không", named("chung_thuc_chu_ky")),
     # the name after "không phải" is not the question
     ("chu nha bao phai dk tam tru chu khong phai nhap khau, can gi", named("tam_tru")),
 ]

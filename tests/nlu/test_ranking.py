@@ -80,3 +80,57 @@ TOLD = [{"entity": "procedure_told", "value": "thua_ke_dat"}]
 ])
 def test_a_procedure_named_or_told_is_not_small_talk_nor_the_help_line(entities, ranking, expected):
     assert ranked(entities, ranking) == expected
+
+
+def shaped(text: str, intent: str = "faq", entities: list[dict] | None = None) -> str:
+    """The intent QuestionCueRanker gives ``text`` read by the classifier as ``intent``."""
+    from rasa.nlu.tokenizers.tokenizer import Token
+
+    from bot.nlu.ranking import QuestionCueRanker
+    from bot.nlu.segmenter import Segmenter
+
+    ranking = [{"name": intent, "confidence": 0.7}, {"name": "ask_steps", "confidence": 0.2},
+               {"name": "ask_fee", "confidence": 0.1}]
+    message = Message(data={"text": text, "intent": dict(ranking[0]), "intent_ranking": ranking,
+                            "entities": entities or []})
+    message.set("text_tokens", [Token(text[w.start:w.end], w.start, w.end, lemma=w.lemma)
+                                for w in Segmenter(()).segment(text)])
+    QuestionCueRanker(QuestionCueRanker.get_default_config()).process([message])
+    assert message.get("intent")["confidence"] == 0.7  # the confidence stays the classifier's
+    return message.get("intent")["name"]
+
+
+NAMED = [{"entity": "procedure", "value": "dat_dai_lan_dau"}]
+TOLD = [{"entity": "procedure_told", "value": "khai_tu"}]
+
+# (message read as faq, entities, intent after re-ranking)
+SHAPES = [
+    # a story, then a plain aspect question: the aspect
+    ("nhà cháy hết giấy tờ, giờ làm lại sổ đỏ thì hết bao nhiêu tiền", NAMED, "ask_fee"),
+    ("bo e mat nam ngoai, giay to that lac het, gio lam khai tu thi nop o dau", TOLD, "ask_where"),
+    ("ten con bi ghi nham, sua xong thi bao lau moi co", [], "ask_time"),
+    ("tui o xa lam, lam so do thi can giay to chi", NAMED, "ask_documents"),
+    ("bo mat roi, xoa ten trong so thi co han khong", TOLD, "ask_deadline"),
+    ("dat cua ong ba, gio sang ten cho con thi trinh tu the nao", NAMED, "ask_steps"),
+    # a penalty or being late is a special case whatever the ending
+    ("tre han lam khai tu 2 thang roi, bi phat bao nhieu tien", TOLD, "faq"),
+    # "where to correct a record" is not a question about an office
+    ("the bhyt ghi sai ngay sinh thi sua o dau", [], "faq"),
+    # two aspects in the last clause: the classifier's reading stays
+    ("giờ làm sổ đỏ hết bao nhiêu tiền và nộp ở đâu", NAMED, "faq"),
+    # a situation told, nothing asked: telling the procedure
+    ("nha tui moi mua mieng dat cua hang xom", NAMED, "inform_procedure"),
+    ("ông nội tôi mất để lại mảnh ruộng", TOLD, "inform_procedure"),
+    # ... but not without a procedure, nor with a question word
+    ("nha tui moi mua mieng dat cua hang xom", [], "faq"),
+    ("nha tui moi mua mieng dat cua hang xom thi sao", NAMED, "faq"),
+]
+
+
+@pytest.mark.parametrize("text,entities,expected", SHAPES)
+def test_the_shape_of_a_message_read_as_faq(text, entities, expected):
+    assert shaped(text, "faq", entities) == expected
+
+
+def test_only_a_faq_reading_is_reshaped():
+    assert shaped("gio lam so do thi het bao nhieu tien", "ask_steps", NAMED) == "ask_steps"
