@@ -9,6 +9,7 @@ both answer some. Stopping ``bot serve`` stops its answering processes, and so d
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -21,6 +22,8 @@ from tests.paths import REPO
 from tests.serving.test_crash import QUESTIONS, SECRET, TOKEN, Server, _update
 
 SENDERS = 12
+START_SECONDS = 400.0  # two processes loading the model at once, on two busy cores
+STOP_SECONDS = 90.0
 
 
 class Workers(Server):
@@ -35,6 +38,17 @@ class Workers(Server):
                  "--name", self.model.name.removesuffix(".tar.gz"), "--workers", "2"],
                 cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         wait_until(self._healthy, timeout=180, step=0.2)
+
+    def stop(self) -> None:
+        """SIGTERM; both answering processes finish their turn first (up to 30 s each on a busy
+        machine), so the wait is longer than the crash test's."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
 
     def children(self) -> list[int]:
         path = f"/proc/{self.process.pid}/task/{self.process.pid}/children"
@@ -60,7 +74,8 @@ def test_two_answering_processes_answer_each_message_once_in_order(full_model, t
             children = server.children()
             assert len(children) == 2
             started = [f"answering process {child} started" for child in children]
-            wait_until(lambda: all(s in server.log.read_text(errors="replace") for s in started), 180, 0.2)
+            wait_until(lambda: all(s in server.log.read_text(errors="replace") for s in started),
+                       START_SECONDS, 0.2)
             updates = [(1000 + n, 7000 + n % SENDERS, QUESTIONS[n // SENDERS]) for n in range(SENDERS * 3)]
             for update_id, chat, text in updates:
                 assert server.post(_update(update_id, chat, text))
