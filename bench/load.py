@@ -70,6 +70,7 @@ ASPECTS = ("ask_documents", "ask_fee", "ask_where", "ask_time", "ask_deadline", 
 STOCK_EPOCHS = 2
 TURN_TIMEOUT = 60.0  # seconds a citizen waits for a reply before typing the next message
 DRAIN_SECONDS = 60.0  # after the last message, how long replies may still arrive (else lost)
+FIRST_REPLY_TIMEOUT = 300.0  # seconds; with --workers the answering processes load the model
 IDENTS = itertools.count(1)  # one sender per conversation, across scenarios and runs
 CLEAN_ENV = ("TELEGRAM_", "ZALO_", "KANNEL_", "BOT_ADMIN_TOKEN")
 
@@ -207,6 +208,14 @@ def peak_rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+def child_pids(pid: int) -> list[int]:
+    """The process's children (``bot serve --workers N``'s answering processes)."""
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def python_command(*args: str) -> list[str]:
@@ -402,6 +411,7 @@ class OurServer(Server):
         telegram: FakeTelegram,
         kannel: FakeKannel,
         model: Path,
+        workers: int = 1,
     ) -> None:
         self.inboxes = inboxes
         self.expected: dict[Script, list[list[str]]] = {}
@@ -434,6 +444,7 @@ class OurServer(Server):
                 str(model.parent),
                 "--name",
                 model.name.removesuffix(".tar.gz"),
+                *(["--workers", str(workers)] if workers > 1 else []),
             ),
             env,
         )
@@ -511,7 +522,7 @@ class OurServer(Server):
                     break
             await asyncio.sleep(0.1)
         assert conversation.queue is not None
-        at, _ = await asyncio.wait_for(conversation.queue.get(), 120)
+        at, _ = await asyncio.wait_for(conversation.queue.get(), FIRST_REPLY_TIMEOUT)
         return at - self.started
 
     async def calibrate(self, client: Any, scripts: Sequence[Script], quiet: float = 0.8) -> None:
@@ -1043,7 +1054,7 @@ async def drive(
     scripts = build_scripts(args.scripts, args.turns)
     results: dict[str, Any] = {"scenarios": [], "cold_start": {}, "peak_rss_mb": {}}
     async with httpx.AsyncClient(timeout=TURN_TIMEOUT) as client:
-        ours = OurServer(processes, work / "bot.db", inboxes, telegram, kannel, our_model)
+        ours = OurServer(processes, work / "bot.db", inboxes, telegram, kannel, our_model, args.workers)
         results["cold_start"]["ours"] = await ours.first_reply(client)
         print(f"ours: first reply {results['cold_start']['ours']:.1f} s after start", flush=True)
         stock = None
@@ -1080,6 +1091,7 @@ async def drive(
     if profile_pid is not None:
         results["profile"] = await profile(args, ours, scripts, work)
     results["peak_rss_mb"]["ours"] = peak_rss_mb(ours.pid)
+    results["peak_rss_mb"]["ours answering"] = [peak_rss_mb(pid) for pid in child_pids(ours.pid)]
     if stock is not None:
         results["peak_rss_mb"]["rasa stock"] = peak_rss_mb(stock.pid)
         results["peak_rss_mb"]["rasa actions"] = peak_rss_mb(stock.actions.pid)
@@ -1159,7 +1171,8 @@ def report(args: argparse.Namespace, results: dict[str, Any], extra: dict[str, A
     rows.append(
         (
             "peak RSS of the server process",
-            f"{rss['ours']:.0f} MB",
+            f"{rss['ours']:.0f} MB" + "".join(f" (+ answering process {mb:.0f} MB)"
+                                              for mb in rss.get("ours answering", [])),
             f"{rss['rasa stock']:.0f} MB (+ actions {rss['rasa actions']:.0f} MB)"
             if "rasa stock" in rss
             else "-",
@@ -1208,6 +1221,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", type=Path, default=None, help="folder for a py-spy profile (50 conv.)")
     parser.add_argument("--py-spy", default="py-spy", help="the py-spy executable")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--logs", type=Path, default=None, help="keep the servers' logs in this folder")
+    parser.add_argument("--workers", type=int, default=1, help="bot serve --workers (answering processes)")
     args = parser.parse_args(argv)
     args.only = (
         [Scenario(f"{args.conversations} conversations", args.conversations, runs=args.runs)]
@@ -1222,7 +1237,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(machine(), flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp, stopping() as processes_of:
         work = Path(tmp)
-        processes = processes_of(work)
+        if args.logs:
+            args.logs.mkdir(parents=True, exist_ok=True)
+        processes = processes_of(args.logs or work)
         our_model = args.model or ensure_our_model()
         stock_model = None if args.no_stock else ensure_stock_model(args.stock_epochs)
         inboxes = Inboxes()

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import logging
 import os
+import signal
+import socket
+import subprocess
 import sys
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +30,10 @@ def add_commands(commands: Any) -> None:
     serve.add_argument("--port", type=int, default=5005)
     serve.add_argument("--db", type=Path, default=None,
                        help="a SQLite file; default: $DATABASE_URL, else var/bot.db")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="answering processes sharing the database (default 1; 2 on two cores)")
+    serve.add_argument("--answer-only", action="store_true", help=argparse.SUPPRESS)
+    serve.add_argument("--wake-fd", type=int, default=None, help=argparse.SUPPRESS)
     model_options(serve)
     serve.set_defaults(run=run_serve)
 
@@ -48,8 +60,9 @@ def run_serve(args: argparse.Namespace, project: Project) -> int:
     from bot.serving.engine import Engine
     from bot.serving.handover import settings_from_env
     from bot.serving.reload import ADMIN_TOKEN_VARIABLE, Reloader, mount_reload, swapper
-    from bot.serving.server import build_app
+    from bot.serving.server import AnsweringReloader, build_answering, build_app, build_web
     from bot.serving.store import Store
+    from bot.serving.worker import waker
 
     quiet()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -77,18 +90,163 @@ def run_serve(args: argparse.Namespace, project: Project) -> int:
     if not connectors:
         print(f"{credentials}: no channel is configured; see README.md, 'Connecting the channels'.",
               file=sys.stderr)
+    if not 1 <= args.workers <= MAX_WORKERS:
+        print(f"--workers: cần từ 1 đến {MAX_WORKERS}", file=sys.stderr)
+        return 2
     model = current_model(args, project)
     if model is None:
         return 1
-    engine = Engine.load(model, db, project, redis=redis)
-    app = build_app(engine, store, connectors, worker_options={"lease_seconds": lease}, handover=handover)
-    # SIGHUP, or POST /admin/reload when BOT_ADMIN_TOKEN is set: the model bot train rebuilt
-    # and the catalogue as it is now, once the checks in tests/conversations/ pass.
-    mount_reload(app, Reloader(project, model_path(args, project), db, swapper(app), redis=redis),
-                 admin_token)
+    options: dict[str, Any] = {"lease_seconds": lease}
+    if args.workers > 1:  # a turn holds its process's CPU: claim few, leave the rest to the others
+        options["max_conversations"] = SHARED_CONVERSATIONS
+    if args.answer_only:
+        engine = Engine.load(model, db, project, redis=redis)
+        answering = build_answering(engine, store, connectors, options, handover)
+        reloader = Reloader(project, model_path(args, project), db, answering.worker.use_engine, redis=redis)
+        return answer_only(answering, reloader, args.wake_fd)
+    others: list[Answerer] = []
+    if args.workers == 1:  # one process: the answering in a thread beside the web server
+        engine = Engine.load(model, db, project, redis=redis)
+        app = build_app(engine, store, connectors, worker_options=options, handover=handover)
+        # SIGHUP, or POST /admin/reload when BOT_ADMIN_TOKEN is set: the model bot train rebuilt
+        # and the catalogue as it is now, once the checks in tests/conversations/ pass.
+        reloader = Reloader(project, model_path(args, project), db, swapper(app), redis=redis)
+        mount_reload(app, AnsweringReloader(reloader, app.ctx.answering), admin_token)
+    else:  # the web server alone here, without the model; each answering process loads its own
+        others = start_answerers(args.workers)
+        app = build_web(connectors, web_accept(store, [waker(other.wake) for other in others]))
+        mount_forwarded_reload(app, others, admin_token)
+
+        @app.listener("after_server_stop")
+        async def stop_others(_app: Any, loop: Any) -> None:
+            await loop.run_in_executor(None, stop_answerers, others)
+
     print(f"Serving {', '.join(sorted(connectors)) or 'no channel'} on http://{args.host}:{args.port}"
-          f" (database {shown(db)}, locks {'in Redis' if redis else 'in this process'})", flush=True)
-    app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
+          f" (database {shown(db)}, locks {'in Redis' if redis else 'in this process'}, "
+          f"{args.workers} answering process{'es' if args.workers > 1 else ''})", flush=True)
+    try:
+        app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
+    finally:
+        stop_answerers(others)
+    return 0
+
+
+def web_accept(store: Any, notify: list[Callable[[], None]]) -> Callable[[list[Any]], Awaitable[None]]:
+    """The web process's ``accept``: stores the events, then wakes the answering processes."""
+    import time
+
+    from bot.serving.worker import store_events
+
+    async def accept(events: list[Any]) -> None:
+        store_events(store, events, time.time())
+        for wake in notify:
+            wake()
+
+    return accept
+
+
+def mount_forwarded_reload(app: Any, answerers: list[Answerer], token: str | None) -> None:
+    """SIGHUP, or ``POST /admin/reload`` when ``token`` is set, is passed on to every answering
+    process as SIGHUP; each loads and checks the new model on its own and logs the outcome, so
+    the route answers 202 without waiting for it."""
+    from sanic import response
+
+    from bot.serving.reload import RELOAD_ROUTE, authorized
+
+    def forward() -> int:
+        for answerer in answerers:
+            answerer.hang_up()
+        return len(answerers)
+
+    @app.listener("after_server_start")
+    async def sighup(_app: Any, _loop: Any) -> None:
+        signal.signal(signal.SIGHUP, lambda *_: forward())
+
+    if not token:
+        return
+
+    @app.post(RELOAD_ROUTE)
+    async def reload(request: Any) -> Any:
+        if not authorized(request.headers.get("authorization"), token):
+            return response.json({"error": "unauthorized"}, status=401,
+                                 headers={"WWW-Authenticate": "Bearer"})
+        count = forward()
+        return response.json({"reloaded": None, "reason": f"{count} answering processes reload on their own; "
+                              "each logs the outcome"}, status=202)
+
+
+MAX_WORKERS = 8
+# Conversations one answering process claims at once beside others: turns run one after the
+# other in a process (the model holds its CPU), so a larger share only makes the others idle.
+SHARED_CONVERSATIONS = 4
+STOP_SECONDS = 30.0  # an answering process that has not stopped by then is killed
+
+
+@dataclass
+class Answerer:
+    """An answering process started by ``bot serve --workers N``, and the web side of its
+    wake-up socket."""
+
+    process: subprocess.Popen
+    wake: socket.socket
+
+    def hang_up(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(signal.SIGHUP)
+
+
+def start_answerers(count: int) -> list[Answerer]:
+    """``count`` answering processes: this command again with ``--answer-only``, each with its end
+    of a wake-up socket; they load the model while this process loads its own."""
+    from bot.serving.worker import wake_pair
+
+    answerers = []
+    for _ in range(count):
+        web, answering = wake_pair()
+        command = [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())",
+                   *sys.argv[1:], "--answer-only", "--wake-fd", str(answering.fileno())]
+        process = subprocess.Popen(command, pass_fds=[answering.fileno()])
+        answering.close()
+        answerers.append(Answerer(process, web))
+    return answerers
+
+
+def stop_answerers(answerers: list[Answerer]) -> None:
+    """SIGTERM, then SIGKILL after ``STOP_SECONDS``; each finishes or gives up its turns first."""
+    for answerer in answerers:
+        if answerer.process.poll() is None:
+            answerer.process.terminate()
+    for answerer in answerers:
+        try:
+            answerer.process.wait(STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            answerer.process.kill()
+            answerer.process.wait()
+        answerer.wake.close()
+
+
+def answer_only(answering: Any, reloader: Any, wake_fd: int | None) -> int:
+    """An answering process: the worker's loops without a web server, until SIGTERM or SIGINT, or
+    until the ``bot serve`` that started it is gone; SIGHUP reloads."""
+    from bot.serving.worker import listen_for_wakeups
+
+    stopping = threading.Event()
+    answering.start()
+    loop = answering.loop
+    if wake_fd is not None:
+        sock = socket.socket(fileno=wake_fd)
+
+        async def listen() -> None:
+            listen_for_wakeups(sock, answering.worker, stopping.set)
+
+        asyncio.run_coroutine_threadsafe(listen(), loop).result()
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: stopping.set())
+    signal.signal(signal.SIGHUP, lambda *_: loop.call_soon_threadsafe(reloader.spawn))
+    print(f"answering process {os.getpid()} started", flush=True)
+    while not stopping.wait(1.0):
+        pass
+    answering.stop()
     return 0
 
 

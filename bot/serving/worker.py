@@ -25,14 +25,16 @@ though Rasa's tracker may then hold that user message twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from bot.contract import Connector, Delivery, Event, Inbound, Rendered, Reply, SendError, StaffMessage
 from bot.render import render
@@ -43,6 +45,7 @@ from bot.serving.retention import purge, retention_days
 from bot.serving.store import INBOX, OUTBOX, ClaimLost, Message, Outgoing, Store
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BACKOFF_SECONDS = (2.0, 10.0, 60.0, 300.0, 1800.0)  # then the message is marked failed
 POLL_SECONDS = 0.5  # backstop when no wake-up arrives
@@ -55,6 +58,22 @@ LEASE_SECONDS = 30.0
 # one's next round), so that traffic spreads over the workers instead of the first one grabbing all.
 MAX_CONVERSATIONS = 32
 HUNG_LEASES = 4  # loops that did not turn for this many leases: the worker is stuck, let go
+
+
+def store_events(store: Store, events: Sequence[Event], now: float) -> None:
+    """What a webhook does before the platform gets its answer: stores the messages (duplicates
+    of an earlier delivery are dropped) and the delivery reports."""
+    for event in events:
+        if isinstance(event, Inbound):
+            if not store.accept(event.channel, event.platform_id, event.sender, event.text,
+                                dict(event.meta), now=now):
+                logger.info("%s: duplicate %s dropped", event.channel, event.platform_id)
+        elif isinstance(event, Delivery):
+            store.record_delivery(event.outbound_id, event.status)
+        elif isinstance(event, StaffMessage):
+            staff = {STAFF_META: {"reply_to": event.reply_to, "author": event.author}}
+            if not store.accept(event.channel, event.platform_id, event.chat, event.text, staff, now=now):
+                logger.info("%s: duplicate %s dropped", event.channel, event.platform_id)
 
 
 def new_worker_id() -> str:
@@ -93,32 +112,40 @@ class Worker:
     _stopping: threading.Event = field(default_factory=threading.Event, init=False)
     _heartbeat_thread: threading.Thread | None = field(default=None, init=False)
     _alive_at: float = field(default=0.0, init=False)  # time.monotonic() of the loops' last round
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)  # where the loops run
+    # called after each accepted webhook, from the web server's thread: wakes answering processes
+    notify: list[Callable[[], None]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self._conversations = {name: Conversation(self.engine, self.store, connector.channel, self.handover)
                                for name, connector in self.connectors.items()}
 
     def use_engine(self, engine: Engine) -> None:
-        """Answers with ``engine`` from the next turn on; a turn in progress ends with the old one."""
+        """Answers with ``engine`` from the next turn on; a turn in progress ends with the old one.
+        Called from another thread, the swap is done on the worker's own loop, between two turns."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed() and not _running_on(loop):
+            loop.call_soon_threadsafe(self.use_engine, engine)
+            return
         self.engine = engine
         for conversation in self._conversations.values():
             conversation.engine = engine
 
     async def accept(self, events: list[Event]) -> None:
         """Stores webhook events before the platform is acknowledged; duplicates are dropped."""
-        for event in events:
-            if isinstance(event, Inbound):
-                if not self.store.accept(event.channel, event.platform_id, event.sender, event.text,
-                                         dict(event.meta), now=self.clock()):
-                    logger.info("%s: duplicate %s dropped", event.channel, event.platform_id)
-            elif isinstance(event, Delivery):
-                self.store.record_delivery(event.outbound_id, event.status)
-            elif isinstance(event, StaffMessage):
-                staff = {STAFF_META: {"reply_to": event.reply_to, "author": event.author}}
-                if not self.store.accept(event.channel, event.platform_id, event.chat, event.text, staff,
-                                         now=self.clock()):
-                    logger.info("%s: duplicate %s dropped", event.channel, event.platform_id)
-        self._inbox_wake.set()
+        store_events(self.store, events, self.clock())
+        self.wake()
+        for notify in self.notify:
+            notify()
+
+    def wake(self) -> None:
+        """Wakes the inbox loop, from any thread (the webhooks run on the web server's loop, the
+        worker's loops on a loop of their own: ``Answering``)."""
+        loop = self._loop
+        if loop is None or _running_on(loop):
+            self._inbox_wake.set()
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(self._inbox_wake.set)
 
     async def run_inbox(self) -> None:
         forgotten_at = 0.0
@@ -176,7 +203,9 @@ class Worker:
                 logger.exception("renewing claims failed")
 
     def start(self) -> None:
-        """Starts the loops; whatever the database holds from before a crash is handled first."""
+        """Starts the loops on the running event loop; whatever the database holds from before a
+        crash is handled first."""
+        self._loop = asyncio.get_event_loop()
         self._alive_at = time.monotonic()
         self._spawn(self.run_inbox())
         self._spawn(self.run_outbox())
@@ -296,6 +325,111 @@ class Worker:
             return False
         self.store.mark_sent(message.id, platform_id, now=self.clock())
         return True
+
+
+class Answering:
+    """The worker's loops, the connectors' clients and the loops beside them (reminders, handover)
+    on an event loop of their own, in a thread.
+
+    The web server's loop then only validates a webhook, stores it (``Worker.accept``, one small
+    transaction) and answers the platform: a turn of the model never delays an acknowledgement by
+    more than the interpreter's switch interval. The connectors' clients (httpx, PTB) are created
+    and closed on this loop, the only one that sends.
+    """
+
+    def __init__(self, worker: Worker, beside: Sequence[Callable[[], Awaitable[None]]] = ()) -> None:
+        self.worker = worker
+        self.beside = beside  # further loops to run next to the worker's, cancelled on stop
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="answering", daemon=True)
+        self._tasks: list[asyncio.Future] = []
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
+
+    def start(self, timeout: float = 120.0) -> None:
+        """Starts the thread, the connectors and the loops; returns once they run."""
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(timeout)
+
+    async def _start(self) -> None:
+        for connector in self.worker.connectors.values():
+            await connector.start()
+        self.worker.start()
+        self._tasks = [asyncio.ensure_future(run()) for run in self.beside]
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Stops the loops (a turn in progress is cancelled: its message stays unanswered in the
+        database and is answered at the next start), closes the connectors, ends the thread."""
+        if not self._thread.is_alive():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(timeout)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout)
+
+    async def _stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.worker.stop()
+        for connector in self.worker.connectors.values():
+            await connector.close()
+
+    async def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Runs ``coroutine`` on the answering loop and waits for it from the caller's loop."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, self.loop))
+
+
+def wake_pair() -> tuple[socket.socket, socket.socket]:
+    """A connected pair for wake-ups from the web server's process to an answering process:
+    the web side's end (non-blocking) and the answering side's end. Sequenced packets: the
+    answering side also learns at once when the web server's process is gone (end of file)."""
+    web, answering = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    web.setblocking(False)
+    return web, answering
+
+
+def waker(sock: socket.socket) -> Callable[[], None]:
+    """Sends one wake-up; never blocks: a full buffer means wake-ups are pending already, and an
+    answering process that is gone is woken by nobody (its conversations' claims expire)."""
+    def wake() -> None:
+        with contextlib.suppress(OSError):
+            sock.send(b"w")
+    return wake
+
+
+def listen_for_wakeups(sock: socket.socket, worker: Worker, gone: Callable[[], None]) -> None:
+    """On the running loop: each wake-up from the web server wakes ``worker``'s inbox loop;
+    ``gone`` is called once when the web server's process has closed its end."""
+    loop = asyncio.get_running_loop()
+    sock.setblocking(False)
+
+    def readable() -> None:
+        try:
+            data = sock.recv(64)
+            while data:
+                data = sock.recv(64)
+        except (BlockingIOError, InterruptedError):
+            worker.wake()
+            return
+        except OSError:
+            pass
+        loop.remove_reader(sock.fileno())
+        gone()
+
+    loop.add_reader(sock.fileno(), readable)
+
+
+def _running_on(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:

@@ -23,7 +23,7 @@ import pytest
 from bot.project import Project
 from bot.serving.engine import Engine
 from bot.serving.reload import RELOAD_ROUTE, Reloader, authorized, listen_for_sighup, mount_reload, swapper
-from bot.serving.server import build_app
+from bot.serving.server import AnsweringReloader, build_app
 from bot.serving.store import Store
 from connectors.telegram import TelegramConnector
 from connectors.telegram.connector import SECRET_HEADER
@@ -124,7 +124,9 @@ def test_reload_under_traffic(full_model, tmp_path, caplog):
         telegram = TelegramConnector.from_credentials(
             {"token": TOKEN, "secret_token": SECRET, "base_url": fake.base_url})
         server = ServerThread(Engine.load(full_model, live, project), store, {"telegram": telegram})
-        reloader = Reloader(project, full_model, live, swapper(server.app))
+        # as bot serve wires it: the candidate is checked and swapped in on the answering loop
+        reloader = AnsweringReloader(Reloader(project, full_model, live, swapper(server.app)),
+                                     server.app.ctx.answering)
         mount_reload(server.app, reloader, ADMIN)
         with server:
             traffic = Traffic(f"{server.url}/webhooks/telegram/webhook", lambda: len(fake.sent()))
