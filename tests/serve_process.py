@@ -13,7 +13,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tests.connectors.harness import free_port, request, wait_until
@@ -54,6 +54,8 @@ class ServeProcess:
         self.env = {**os.environ, "TG_TOKEN": TOKEN, "TG_SECRET": SECRET, "RASA_TELEMETRY_ENABLED": "false",
                     **(env or {})}
         self.process: subprocess.Popen | None = None
+        self.extra_args: Sequence[str] = ()  # more options of ``bot serve`` (``--workers 2``)
+        self.stop_seconds = 20.0  # how long a SIGTERM may take before the process is killed
 
     @property
     def webhook(self) -> str:
@@ -66,7 +68,7 @@ class ServeProcess:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bot", "serve", "--credentials", str(self.credentials),
                  "--port", str(self.port), *database, "--out", str(self.model.parent),
-                 "--name", self.model.name.removesuffix(".tar.gz")],
+                 "--name", self.model.name.removesuffix(".tar.gz"), *self.extra_args],
                 cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
     def start(self) -> None:
@@ -101,7 +103,7 @@ class ServeProcess:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=20)
+                self.process.wait(timeout=self.stop_seconds)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)

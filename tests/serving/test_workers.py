@@ -8,18 +8,15 @@ both answer some. Stopping ``bot serve`` stops its answering processes, and so d
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from tests.connectors.harness import wait_until
 from tests.connectors.telegram.fake_telegram import FakeTelegram
-from tests.paths import REPO
-from tests.serving.test_crash import QUESTIONS, SECRET, TOKEN, Server, _update
+from tests.serve_process import QUESTIONS, TOKEN, telegram_update
+from tests.serving.test_crash import Server
 
 SENDERS = 12
 START_SECONDS = 400.0  # two processes loading the model at once, on two busy cores
@@ -27,28 +24,13 @@ STOP_SECONDS = 90.0
 
 
 class Workers(Server):
-    """``bot serve --workers 2`` on the crash test's Telegram set-up."""
+    """``bot serve --workers 2`` on the crash test's Telegram set-up. Both answering processes
+    finish their turn on SIGTERM (up to 30 s each on a busy machine), so the stop waits longer."""
 
-    def start(self) -> None:
-        env = {**os.environ, "TG_TOKEN": TOKEN, "TG_SECRET": SECRET, "RASA_TELEMETRY_ENABLED": "false"}
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "serve", "--credentials", str(self.credentials),
-                 "--port", str(self.port), "--db", str(self.db), "--out", str(self.model.parent),
-                 "--name", self.model.name.removesuffix(".tar.gz"), "--workers", "2"],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        wait_until(self._healthy, timeout=180, step=0.2)
-
-    def stop(self) -> None:
-        """SIGTERM; both answering processes finish their turn first (up to 30 s each on a busy
-        machine), so the wait is longer than the crash test's."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+    def __init__(self, tmp: Path, model: Path, fake: FakeTelegram) -> None:
+        super().__init__(tmp, model, fake)
+        self.extra_args = ("--workers", "2")
+        self.stop_seconds = STOP_SECONDS
 
     def children(self) -> list[int]:
         path = f"/proc/{self.process.pid}/task/{self.process.pid}/children"
@@ -78,7 +60,7 @@ def test_two_answering_processes_answer_each_message_once_in_order(full_model, t
                        START_SECONDS, 0.2)
             updates = [(1000 + n, 7000 + n % SENDERS, QUESTIONS[n // SENDERS]) for n in range(SENDERS * 3)]
             for update_id, chat, text in updates:
-                assert server.post(_update(update_id, chat, text))
+                assert server.post(telegram_update(update_id, chat, text))
 
             def all_sent() -> bool:
                 return server.rows("SELECT count(*) FROM outbound WHERE state = 'sent'")[0][0] >= len(updates)
