@@ -128,9 +128,10 @@ def _mentions(tracker: Tracker) -> tuple[set[str], set[str], str | None]:
 def route(intent: str, tracker: Tracker, dispatcher: CollectingDispatcher
           ) -> tuple[list[EventType] | None, Procedure | None]:
     """Before a typed message is answered: a procedure we do not cover gets the honest reply
-    (never the facts of the procedure talked about before); with no procedure named or under
-    discussion, a story leads to its procedure, or to the question which one when it fits
-    several. Returns the reply already given, or the procedure to answer about."""
+    (never the facts of the procedure talked about before); with no procedure named, a story
+    leads to its procedure, or to the question which one when it fits several or when it leads
+    away from the procedure under discussion. Returns the reply already given, or the procedure
+    to answer about."""
     book = answers()
     named, told, other = _mentions(tracker)
     entry = book.catalogue.not_covered_entry(other)
@@ -139,8 +140,10 @@ def route(intent: str, tracker: Tracker, dispatcher: CollectingDispatcher
                                                            SlotSet("aspect", None)], None
     current = _procedure_of(tracker)
     candidates = [p for p in book.catalogue if p.id in told]
-    if named or current is not None or not candidates:
+    if named or not candidates or current in candidates:
         return None, current
+    if current is not None:  # a new story mid-conversation ("bố tôi mới mất" after khai sinh):
+        candidates = [current, *candidates]  # ask, rather than answer with the earlier topic's facts
     if len(candidates) > 1:
         return say(dispatcher, book.which_of(intent, candidates)), None
     return None, candidates[0]
