@@ -149,30 +149,23 @@ def mount_forwarded_reload(app: Any, answerers: list[Answerer], token: str | Non
     """SIGHUP, or ``POST /admin/reload`` when ``token`` is set, is passed on to every answering
     process as SIGHUP; each loads and checks the new model on its own and logs the outcome, so
     the route answers 202 without waiting for it."""
-    from sanic import response
-
-    from bot.serving.reload import RELOAD_ROUTE, authorized
+    from bot.serving.reload import mount_admin
 
     def forward() -> int:
         for answerer in answerers:
             answerer.hang_up()
         return len(answerers)
 
-    @app.listener("after_server_start")
-    async def sighup(_app: Any, _loop: Any) -> None:
-        signal.signal(signal.SIGHUP, lambda *_: forward())
-
-    if not token:
-        return
-
-    @app.post(RELOAD_ROUTE)
-    async def reload(request: Any) -> Any:
-        if not authorized(request.headers.get("authorization"), token):
-            return response.json({"error": "unauthorized"}, status=401,
-                                 headers={"WWW-Authenticate": "Bearer"})
+    async def on_post() -> tuple[dict[str, Any], int]:
         count = forward()
-        return response.json({"reloaded": None, "reason": f"{count} answering processes reload on their own; "
-                              "each logs the outcome"}, status=202)
+        return {"reloaded": None, "reason": f"{count} answering processes reload on their own; "
+                "each logs the outcome"}, 202
+
+    def on_start(_loop: Any) -> None:
+        if threading.current_thread() is threading.main_thread():  # where signals can be taken
+            signal.signal(signal.SIGHUP, lambda *_: forward())
+
+    mount_admin(app, token, on_start, on_post)
 
 
 MAX_WORKERS = 8

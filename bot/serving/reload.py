@@ -19,7 +19,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,14 +135,15 @@ def listen_for_sighup(loop: asyncio.AbstractEventLoop, reloader: Reloader) -> bo
     return True
 
 
-def mount_reload(app: Any, reloader: Reloader, token: str | None) -> None:
-    """SIGHUP once the server runs; ``POST /admin/reload`` only when ``token`` is set."""
+def mount_admin(app: Any, token: str | None, on_start: Callable[[Any], None],
+                on_post: Callable[[], Awaitable[tuple[dict[str, Any], int]]]) -> None:
+    """``on_start(loop)`` once the server runs (where SIGHUP is taken); ``POST /admin/reload``,
+    only when ``token`` is set, refused without it and answered with what ``on_post`` returns."""
     from sanic import response
 
     @app.listener("after_server_start")
-    async def sighup(_app: Any, loop: Any) -> None:
-        if listen_for_sighup(loop, reloader):
-            logger.info("reload on SIGHUP%s", f" or POST {RELOAD_ROUTE}" if token else "")
+    async def started(_app: Any, loop: Any) -> None:
+        on_start(loop)
 
     if not token:
         return
@@ -152,9 +153,21 @@ def mount_reload(app: Any, reloader: Reloader, token: str | None) -> None:
         if not authorized(request.headers.get("authorization"), token):
             return response.json({"error": "unauthorized"}, status=401,
                                  headers={"WWW-Authenticate": "Bearer"})
+        body, status = await on_post()
+        return response.json(body, status=status)
+
+
+def mount_reload(app: Any, reloader: Reloader, token: str | None) -> None:
+    """SIGHUP once the server runs; ``POST /admin/reload`` only when ``token`` is set."""
+    def on_start(loop: Any) -> None:
+        if listen_for_sighup(loop, reloader):
+            logger.info("reload on SIGHUP%s", f" or POST {RELOAD_ROUTE}" if token else "")
+
+    async def on_post() -> tuple[dict[str, Any], int]:
         outcome = await reloader.reload()
-        return response.json({"reloaded": outcome.reloaded, "reason": outcome.reason},
-                             status=200 if outcome.reloaded else 409)
+        return {"reloaded": outcome.reloaded, "reason": outcome.reason}, 200 if outcome.reloaded else 409
+
+    mount_admin(app, token, on_start, on_post)
 
 
 def swapper(app: Any) -> Callable[[Engine], None]:

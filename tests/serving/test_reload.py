@@ -12,6 +12,9 @@ import logging
 import os
 import shutil
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -233,3 +236,31 @@ def test_admin_route_absent_without_token():
 ])
 def test_authorized(header, ok):
     assert authorized(header, ADMIN) is ok
+
+
+def test_forwarded_reload_hangs_up_every_answering_process(tmp_path):
+    """``bot serve --workers N``: the admin route passes the reload on to each answering process
+    as SIGHUP and answers 202; without the token it answers 401 and signals nobody."""
+    from bot.cli.serve import Answerer, mount_forwarded_reload
+    from tests.stub_engine import StubEngine
+
+    sleepers = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) for _ in range(2)]
+    answerers = [Answerer(process, socket.socket()) for process in sleepers]
+    try:
+        server = ServerThread(StubEngine(), Store.sqlite(tmp_path / "bot.db"), {})
+        mount_forwarded_reload(server.app, answerers, ADMIN)
+        with server:
+            refused = request(f"{server.url}{RELOAD_ROUTE}", b"", {"Authorization": "Bearer wrong"})
+            assert refused.status == 401
+            assert all(process.poll() is None for process in sleepers)
+            accepted = request(f"{server.url}{RELOAD_ROUTE}", b"", {"Authorization": f"Bearer {ADMIN}"})
+            assert accepted.status == 202
+            assert "2 answering processes" in json.loads(accepted.body)["reason"]
+            for process in sleepers:  # SIGHUP's default action ends the stand-in process
+                assert process.wait(timeout=10) == -signal.SIGHUP
+    finally:
+        for answerer in answerers:
+            answerer.wake.close()
+            if answerer.process.poll() is None:
+                answerer.process.kill()
+                answerer.process.wait(timeout=10)
