@@ -238,15 +238,26 @@ def test_authorized(header, ok):
     assert authorized(header, ADMIN) is ok
 
 
+HUNG_UP = 7
+STAND_IN = ("import signal, sys, time\n"
+            f"signal.signal(signal.SIGHUP, lambda *_: sys.exit({HUNG_UP}))\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(60)\n")
+
+
 def test_forwarded_reload_hangs_up_every_answering_process(tmp_path):
     """``bot serve --workers N``: the admin route passes the reload on to each answering process
     as SIGHUP and answers 202; without the token it answers 401 and signals nobody."""
     from bot.cli.serve import Answerer, mount_forwarded_reload
     from tests.stub_engine import StubEngine
 
-    sleepers = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) for _ in range(2)]
+    # stand-ins for answering processes: each exits with HUNG_UP on SIGHUP (its own handler, so a
+    # SIGHUP ignored by the test's parent, as under nohup, does not matter)
+    sleepers = [subprocess.Popen([sys.executable, "-c", STAND_IN], stdout=subprocess.PIPE, text=True)
+                for _ in range(2)]
     answerers = [Answerer(process, socket.socket()) for process in sleepers]
     try:
+        assert all(process.stdout.readline() == "ready\n" for process in sleepers)
         server = ServerThread(StubEngine(), Store.sqlite(tmp_path / "bot.db"), {})
         mount_forwarded_reload(server.app, answerers, ADMIN)
         with server:
@@ -256,8 +267,8 @@ def test_forwarded_reload_hangs_up_every_answering_process(tmp_path):
             accepted = request(f"{server.url}{RELOAD_ROUTE}", b"", {"Authorization": f"Bearer {ADMIN}"})
             assert accepted.status == 202
             assert "2 answering processes" in json.loads(accepted.body)["reason"]
-            for process in sleepers:  # SIGHUP's default action ends the stand-in process
-                assert process.wait(timeout=10) == -signal.SIGHUP
+            for process in sleepers:
+                assert process.wait(timeout=10) == HUNG_UP
     finally:
         for answerer in answerers:
             answerer.wake.close()
