@@ -78,7 +78,9 @@ def run_load(model: Path, database: str, redis: str, tmp: Path) -> dict[str, flo
                         f"SELECT id FROM outbound WHERE in_flight = 1 AND handled_by LIKE "
                         f"'%:{victim.process.pid}:%'")}
                 body = _update(update_id, chat, question)
-                first = workers[n % 2]
+                # before the kill, the victim is woken by every update, so that it holds some
+                # conversations when killed (the survivor would otherwise claim them all first)
+                first = victim if n < KILL_AFTER_ROUNDS * CHATS else workers[n % 2]
                 assert first.post(body) or workers[(n + 1) % 2].post(body), "no worker took the update"
 
             def all_sent() -> bool:
