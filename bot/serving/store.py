@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, declarative_base
 
@@ -59,6 +60,10 @@ from bot.errors import BotError
 from bot.serving.database import create_tables, database_url, new_engine
 
 Base = declarative_base()
+
+# INSERT ... ON CONFLICT DO NOTHING where the database has it: a redelivered message is skipped
+# without aborting the transaction it shares with the other messages of its group.
+_UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 INBOX, OUTBOX = "inbox", "outbox"  # what a claim is for: answering a sender, sending to a recipient
 
@@ -131,6 +136,18 @@ class Message:
     sender: str
     text: str
     meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """An inbound message to store (``Store.accept_group``), as a webhook brought it."""
+
+    channel: str
+    platform_id: str
+    sender: str
+    text: str
+    meta: Mapping[str, Any]
+    received_at: float
 
 
 @dataclass(frozen=True)
@@ -294,15 +311,34 @@ class Store:
     def accept(self, channel: str, platform_id: str, sender: str, text: str,
                meta: dict[str, Any] | None = None, now: float | None = None) -> bool:
         """Stores one inbound message, numbers masked; False if this platform id was already stored."""
-        row = InboundRow(channel=channel, platform_id=platform_id, sender=sender, text=mask_numbers(text),
-                         meta=json.dumps(meta or {}), state="pending",
-                         received_at=time.time() if now is None else now)
+        received_at = time.time() if now is None else now
+        return self.accept_group([Incoming(channel, platform_id, sender, text, meta or {}, received_at)])[0]
+
+    def accept_group(self, messages: Sequence[Incoming]) -> list[bool]:
+        """Stores ``messages`` in one durable transaction (one sync of the disk for all), in their
+        order, numbers masked; for each, False if its platform id was already stored (earlier, or
+        earlier in ``messages``). Any other error rolls the whole group back and is raised."""
+        table = InboundRow.__table__
+        dialect = self.durable_engine.dialect.name
+        if dialect in _UPSERT:  # a duplicate inserts nothing, and says so by its row count
+            statement = _UPSERT[dialect](table).on_conflict_do_nothing(
+                index_elements=["channel", "platform_id"])
+        else:
+            statement = table.insert()
+        stored: list[bool] = []
         try:
-            with Session(self.durable_engine) as session, session.begin():
-                session.add(row)
+            with self.durable_engine.begin() as connection:
+                for message in messages:
+                    stored.append(connection.execute(statement, {
+                        "channel": message.channel, "platform_id": message.platform_id,
+                        "sender": message.sender, "text": mask_numbers(message.text),
+                        "meta": json.dumps(dict(message.meta)), "state": "pending",
+                        "received_at": message.received_at}).rowcount == 1)
         except IntegrityError:
-            return False
-        return True
+            if dialect in _UPSERT or len(messages) != 1:
+                raise
+            return [False]  # another database: the unique constraint refused the one message
+        return stored
 
     def pending_inbound(self, limit: int = 20, channel: str | None = None,
                         sender: str | None = None) -> list[Message]:
