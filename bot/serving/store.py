@@ -50,7 +50,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, declarative_base
 
@@ -62,8 +61,14 @@ from bot.serving.database import create_tables, database_url, new_engine
 Base = declarative_base()
 
 # INSERT ... ON CONFLICT DO NOTHING where the database has it: a redelivered message is skipped
-# without aborting the transaction it shares with the other messages of its group.
-_UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+# without aborting the transaction it shares with the other messages of its group. As text: the
+# dialects' on_conflict constructs are compiled anew at each execution in SQLAlchemy 1.4 (1 ms a
+# row, measured), a text() statement once.
+_UPSERT = ("sqlite", "postgresql")
+_INBOUND_VALUES = ("INSERT INTO inbound (channel, platform_id, sender, text, meta, state, received_at) "
+                   "VALUES (:channel, :platform_id, :sender, :text, :meta, :state, :received_at)")
+_INSERT_INBOUND = text(_INBOUND_VALUES)
+_INSERT_INBOUND_SKIPPING_KNOWN = text(f"{_INBOUND_VALUES} ON CONFLICT (channel, platform_id) DO NOTHING")
 
 INBOX, OUTBOX = "inbox", "outbox"  # what a claim is for: answering a sender, sending to a recipient
 
@@ -318,13 +323,8 @@ class Store:
         """Stores ``messages`` in one durable transaction (one sync of the disk for all), in their
         order, numbers masked; for each, False if its platform id was already stored (earlier, or
         earlier in ``messages``). Any other error rolls the whole group back and is raised."""
-        table = InboundRow.__table__
         dialect = self.durable_engine.dialect.name
-        if dialect in _UPSERT:  # a duplicate inserts nothing, and says so by its row count
-            statement = _UPSERT[dialect](table).on_conflict_do_nothing(
-                index_elements=["channel", "platform_id"])
-        else:
-            statement = table.insert()
+        statement = _INSERT_INBOUND_SKIPPING_KNOWN if dialect in _UPSERT else _INSERT_INBOUND
         stored: list[bool] = []
         try:
             with self.durable_engine.begin() as connection:
