@@ -777,6 +777,7 @@ class Summary:
     p50: float | None
     p95: float | None
     p99: float | None
+    ack_p50: float | None
     ack_p95: float | None
     ack_p99: float | None
     errors: int
@@ -804,6 +805,7 @@ def summarise(outcomes: Sequence[Outcome]) -> Summary:
         p50=med(lambda o: quantile(o.latencies, 50)),
         p95=med(lambda o: quantile(o.latencies, 95)),
         p99=med(lambda o: quantile(o.latencies, 99)),
+        ack_p50=med(lambda o: quantile(o.acks, 50)),
         ack_p95=med(lambda o: quantile(o.acks, 95)),
         ack_p99=med(lambda o: quantile(o.acks, 99)),
         errors=max(o.errors for o in outcomes),
@@ -855,8 +857,8 @@ def scenario_rows(
         (f"{label}: turn latency p95", ms(ours.p95), ms(s.p95) if s else "-", ratio(ours.p95, s and s.p95)),
         (f"{label}: turn latency p99", ms(ours.p99), ms(s.p99) if s else "-", ratio(ours.p99, s and s.p99)),
         (
-            f"{label}: webhook ack p95 / p99",
-            f"{ms(ours.ack_p95)} / {ms(ours.ack_p99)}",
+            f"{label}: webhook ack p50 / p95 / p99",
+            f"{ms(ours.ack_p50)} / {ms(ours.ack_p95)} / {ms(ours.ack_p99)}",
             "n/a (synchronous)" if s else "-",
             "-",
         ),
@@ -1082,6 +1084,8 @@ async def drive(
                 print(
                     f"  {scenario.label} run {run + 1} {server.name}: {outcome.throughput:.1f} turns/s, "
                     f"p95 {ms(quantile(outcome.latencies, 95))}, "
+                    f"ack p50/p95/p99 {ms(quantile(outcome.acks, 50))}/{ms(quantile(outcome.acks, 95))}/"
+                    f"{ms(quantile(outcome.acks, 99))}, "
                     f"errors {outcome.errors}, lost {outcome.lost}",
                     flush=True,
                 )

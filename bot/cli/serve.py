@@ -135,10 +135,12 @@ def web_accept(store: Any, notify: list[Callable[[], None]]) -> Callable[[list[A
     """The web process's ``accept``: stores the events, then wakes the answering processes."""
     import time
 
-    from bot.serving.worker import store_events
+    from bot.serving.intake import GroupCommit
+
+    intake = GroupCommit(store)
 
     async def accept(events: list[Any]) -> None:
-        store_events(store, events, time.time())
+        await intake.store_events(events, time.time())
         for wake in notify:
             wake()
 

@@ -8,7 +8,8 @@ opt-outs and queues due reminders; ``journal`` records each turn's outcome for `
 ``report_html``); ``retention`` deletes citizen text older than ``BOT_RETENTION_DAYS``;
 ``subscriptions`` handles STOP/BAT DAU before NLU; ``ratings``
 offers a rating after an answer and stores the reply that rates it, also before NLU;
-``channels`` loads the connectors from ``credentials.yml``; ``server`` mounts their webhooks.
+``channels`` loads the connectors from ``credentials.yml``; ``server`` mounts their webhooks;
+``intake`` stores the webhooks arriving together in one durable commit before they are answered.
 
 May import: ``bot.dialogue``, ``bot.render``, ``bot.contract`` and the layers below; never
 ``connectors`` (they are loaded by dotted path from ``credentials.yml``).

@@ -36,11 +36,12 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bot.contract import Connector, Delivery, Event, Inbound, Rendered, Reply, SendError, StaffMessage
+from bot.contract import Connector, Event, Inbound, Rendered, Reply, SendError
 from bot.render import render
 from bot.serving.conversation import Conversation
 from bot.serving.engine import Engine
 from bot.serving.handover import STAFF_META, Handover
+from bot.serving.intake import GroupCommit
 from bot.serving.retention import purge, retention_days
 from bot.serving.store import INBOX, OUTBOX, ClaimLost, Message, Outgoing, Store
 
@@ -58,22 +59,6 @@ LEASE_SECONDS = 30.0
 # one's next round), so that traffic spreads over the workers instead of the first one grabbing all.
 MAX_CONVERSATIONS = 32
 HUNG_LEASES = 4  # loops that did not turn for this many leases: the worker is stuck, let go
-
-
-def store_events(store: Store, events: Sequence[Event], now: float) -> None:
-    """What a webhook does before the platform gets its answer: stores the messages (duplicates
-    of an earlier delivery are dropped) and the delivery reports."""
-    for event in events:
-        if isinstance(event, Inbound):
-            if not store.accept(event.channel, event.platform_id, event.sender, event.text,
-                                dict(event.meta), now=now):
-                logger.info("%s: duplicate %s dropped", event.channel, event.platform_id)
-        elif isinstance(event, Delivery):
-            store.record_delivery(event.outbound_id, event.status)
-        elif isinstance(event, StaffMessage):
-            staff = {STAFF_META: {"reply_to": event.reply_to, "author": event.author}}
-            if not store.accept(event.channel, event.platform_id, event.chat, event.text, staff, now=now):
-                logger.info("%s: duplicate %s dropped", event.channel, event.platform_id)
 
 
 def new_worker_id() -> str:
@@ -104,6 +89,7 @@ class Worker:
     worker_id: str = field(default_factory=new_worker_id)
     handover: Handover | None = None  # staff answer handed-over conversations; None: off
     _conversations: dict[str, Conversation] = field(init=False)
+    _intake: GroupCommit = field(init=False)  # the webhooks' group commit, on the web server's loop
     _busy: set[tuple[str, str]] = field(default_factory=set, init=False)
     _sending: set[tuple[str, str]] = field(default_factory=set, init=False)
     _inbox_wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
@@ -117,6 +103,7 @@ class Worker:
     notify: list[Callable[[], None]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
+        self._intake = GroupCommit(self.store)
         self._conversations = {name: Conversation(self.engine, self.store, connector.channel, self.handover)
                                for name, connector in self.connectors.items()}
 
@@ -132,8 +119,9 @@ class Worker:
             conversation.engine = engine
 
     async def accept(self, events: list[Event]) -> None:
-        """Stores webhook events before the platform is acknowledged; duplicates are dropped."""
-        store_events(self.store, events, self.clock())
+        """Stores webhook events before the platform is acknowledged, grouped with the webhooks
+        arriving meanwhile into one commit (``bot.serving.intake``); duplicates are dropped."""
+        await self._intake.store_events(events, self.clock())
         self.wake()
         for notify in self.notify:
             notify()
@@ -331,10 +319,10 @@ class Answering:
     """The worker's loops, the connectors' clients and the loops beside them (reminders, handover)
     on an event loop of their own, in a thread.
 
-    The web server's loop then only validates a webhook, stores it (``Worker.accept``, one small
-    transaction) and answers the platform: a turn of the model never delays an acknowledgement by
-    more than the interpreter's switch interval. The connectors' clients (httpx, PTB) are created
-    and closed on this loop, the only one that sends.
+    The web server's loop then only validates a webhook, stores it (``Worker.accept``, a group
+    commit on a writer thread, ``bot.serving.intake``) and answers the platform: a turn of the
+    model never delays an acknowledgement by more than the interpreter's switch interval. The
+    connectors' clients (httpx, PTB) are created and closed on this loop, the only one that sends.
     """
 
     def __init__(self, worker: Worker, beside: Sequence[Callable[[], Awaitable[None]]] = ()) -> None:
