@@ -1203,6 +1203,32 @@ class ScaleOut(OurServer):
                                                 peak_rss_mb(worker.pid))
 
 
+def explain(conversations: Sequence[Conversation], expected: dict[Script, list[list[str]]],
+            most: int = 3) -> None:
+    """Prints the first ``most`` conversations whose replies were lost, doubled, reordered or
+    unexpected: what each sent, should have got and got, with the times (seconds into it)."""
+    def wrong(conversation: Conversation) -> bool:
+        want = [r for replies in expected[conversation.script][: len(conversation.turns)] for r in replies]
+        return any(check(want, [r for t in conversation.turns for r in t.replies] + conversation.late))
+
+    flawed = [c for c in conversations if wrong(c)]
+    if len(flawed) > most:
+        print(f"    {len(flawed)} conversations with replies lost, doubled or reordered; the first {most}:")
+    for conversation in flawed[:most]:
+        want = [r for replies in expected[conversation.script][: len(conversation.turns)] for r in replies]
+        received = [r for t in conversation.turns for r in t.replies] + conversation.late
+        start = conversation.turns[0].sent_at if conversation.turns else 0.0
+        print(f"    {conversation.script.channel} {conversation.sender}: lost, duplicated, reordered, "
+              f"unexpected = {check(want, received)}", flush=True)
+        for k, turn in enumerate(conversation.turns):
+            print(f"      sent {conversation.script.turns[k]!r} at {turn.sent_at - start:.1f} s, first reply "
+                  f"after {'-' if turn.latency is None else f'{turn.latency:.1f} s'}, error {turn.error}; "
+                  f"expected {[r[:40] for r in expected[conversation.script][k]]}, "
+                  f"got {[r[:40] for r in turn.replies]}", flush=True)
+        if conversation.late:
+            print(f"      late: {[r[:40] for r in conversation.late]}", flush=True)
+
+
 def late_replies(conversations: Sequence[Conversation]) -> int:
     return sum(len(c.late) for c in conversations)
 
@@ -1283,6 +1309,7 @@ async def drive_scaleout(args: argparse.Namespace, processes: Processes, work: P
                           + (f", victim's waiting conversations {figures.waiting}, waits "
                              f"{', '.join(f'{w:.1f}' for w in sorted(figures.waits))} s" if kill else ""),
                           flush=True)
+                    explain(played, server.expected)
                     if kill is not None:
                         scale.rss[f"killed pid {kill.pid}"] = kill.peak_rss_mb
                         await scale.replace(len(scale.workers) - 1, client)
