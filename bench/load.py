@@ -1587,6 +1587,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                        help="also runs where one of them is killed (SIGKILL) this long into the run")
     scale.add_argument("--lease", type=float, default=LEASE_SECONDS, metavar="SECONDS",
                        help="BOT_LEASE_SECONDS of the workers: how long a killed worker's conversations wait")
+    scale.add_argument("--backlog", action="store_true",
+                       help=f"the fakes' listening sockets take {FAKE_BACKLOG} pending connections, not 5")
     scale.add_argument("--sizes", type=int, nargs="+", default=None, metavar="N",
                        help="conversations per scenario (default: 50 200), no pause")
     args = parser.parse_args(argv)
@@ -1631,10 +1633,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+FAKE_BACKLOG = 256  # pending connections the fakes' listening sockets take (socketserver's default: 5)
+
+
 def run_scaleout(args: argparse.Namespace, processes: Processes, work: Path, model: Path) -> dict[str, Any]:
     inboxes = Inboxes()
     with scaleout_services() as (database, redis), RecordingTelegram(TOKEN, inboxes) as telegram, \
             RecordingKannel(inboxes) as kannel:
+        if args.backlog:
+            # three servers sending at once overflow a backlog of 5 while the harness process is
+            # busy: the kernel drops the connections and the servers back off up to 300 s
+            for fake in (telegram, kannel):
+                fake._http._server.socket.listen(FAKE_BACKLOG)
         try:
             results = asyncio.run(drive_scaleout(args, processes, work, inboxes, telegram, kannel, model,
                                                  database, redis))
