@@ -4,7 +4,6 @@ indexed are read back on the next start, and a change to a procedure file is ans
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
