@@ -68,7 +68,8 @@ def checked_catalogue(project: Project) -> tuple[Catalogue, list[Any]]:
     from bot.cache import cached, fingerprint
 
     files = [p for p in project.procedures.glob("*") if p.suffix in (".yaml", ".yml") and p.is_file()]
-    key = fingerprint(files, libraries=("PyYAML", "underthesea"), extra=(dt.date.today().isoformat(),))
+    key = fingerprint(files, libraries=("PyYAML", "underthesea"),
+                      extra=(str(project.procedures), dt.date.today().isoformat()))  # paths in errors
 
     def build() -> tuple[Catalogue, list[Any]]:
         catalogue = load_catalogue(project.procedures)
