@@ -76,6 +76,11 @@ class Project:
         return self.root / "models"
 
     @property
+    def cache(self) -> Path:
+        """What the start of ``bot serve`` and ``bot chat`` keeps between runs (``bot.cache``)."""
+        return self.root / "var" / "cache"
+
+    @property
     def database(self) -> Path:
         return self.root / "var" / "bot.db"
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
+from collections.abc import Callable
+from functools import cached_property, lru_cache
+from pathlib import Path
 from typing import Any
 
 from bot.address.gazetteer import Gazetteer, NewProvince, NewWard, OldDistrict, OldProvince, OldWard
@@ -30,8 +33,16 @@ def _by_name(unit: Unit) -> str:
 class AddressBook:
     """Understands Vietnamese addresses, pre- or post-2025, with or without diacritics."""
 
-    def __init__(self, gazetteer: Gazetteer) -> None:
-        self._gaz = gazetteer
+    def __init__(self, gazetteer: Gazetteer | Callable[[], Gazetteer]) -> None:
+        """``gazetteer``, or what builds it when an address is first read."""
+        if isinstance(gazetteer, Gazetteer):
+            self.__dict__["_gaz"] = gazetteer
+        else:
+            self._build = gazetteer
+
+    @cached_property
+    def _gaz(self) -> Gazetteer:
+        return self._build()
 
     @classmethod
     def load(cls) -> AddressBook:
@@ -40,8 +51,16 @@ class AddressBook:
 
     @classmethod
     def shared(cls) -> AddressBook:
-        """One book per process, for the NLU pipeline and the dialogue alike."""
+        """One book per process, for the NLU pipeline and the dialogue alike. Its gazetteer is built
+        when an address is first read, from the copy kept by ``keep_in`` if there is one: most
+        messages name no place, and a start does not wait for it."""
         return _shared_book()
+
+    @staticmethod
+    def keep_in(folder: Path | None) -> None:
+        """Keeps the shared book's gazetteer in ``folder`` (``bot.cache``), keyed on the library's
+        version and our code: indexing it took seconds of every start, reading it back a fraction."""
+        _cache_folder[0] = folder
 
     @property
     def gazetteer(self) -> Gazetteer:
@@ -250,6 +269,18 @@ class AddressBook:
         return lower_type(province.name, self._gaz.province_type(province))
 
 
+_cache_folder: list[Path | None] = [None]
+_building = threading.Lock()
+
+
+def _kept_gazetteer() -> Gazetteer:
+    from bot.cache import cached, fingerprint
+
+    with _building:  # two turns reading the first addresses at once build it once
+        key = fingerprint((), libraries=("vietnamadminunits",))
+        return cached(_cache_folder[0], "gazetteer", key, Gazetteer)
+
+
 @lru_cache(maxsize=1)
 def _shared_book() -> AddressBook:
-    return AddressBook.load()
+    return AddressBook(_kept_gazetteer)

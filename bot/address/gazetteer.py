@@ -142,6 +142,10 @@ def _clean_short(short: str) -> str:
     return _PARENTHESIS.sub("", nfc(short)).strip()
 
 
+def _name_index() -> defaultdict[str, list[Any]]:
+    return defaultdict(list)  # a module-level function, not a lambda: the gazetteer is pickled
+
+
 class Gazetteer:
     """The two generations of units, name indexes over both, and the conversion tables."""
 
@@ -161,8 +165,8 @@ class Gazetteer:
         # (level, "old"|"new") -> name key -> units. ``spaced`` holds official names with their
         # syllables apart ("ia phi"); ``glued`` the same without spaces plus the library's aliases
         # and variant spellings ("iaphi", "phucsa", former names), which keep no syllable breaks.
-        self.spaced: dict[tuple[str, str], dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
-        self.glued: dict[tuple[str, str], dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+        self.spaced: dict[tuple[str, str], dict[str, list[Any]]] = defaultdict(_name_index)
+        self.glued: dict[tuple[str, str], dict[str, list[Any]]] = defaultdict(_name_index)
         self.prefixes: set[str] = set()  # every leading run of words of a spaced name ("ia", "ia phi")
 
         for row in get_data(LEGACY_FIELDS, table="admin_units_legacy"):

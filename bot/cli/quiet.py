@@ -17,18 +17,26 @@ import sys
 import warnings
 from collections.abc import Iterator
 
+from bot.serving.lean import defer_tensorflow
+
 # Matches every module name except ours: the origin of a warning the libraries raise.
 THIRD_PARTY = r"(?!(bot|connectors|tests)(\.|$))"
 NOISY_LOGGERS = ("rasa", "tensorflow", "absl", "sanic", "apscheduler")
 
 
-def quiet() -> None:
-    """Silences the libraries' warnings and chatter; keeps ours."""
+def quiet_warnings() -> None:
+    """The part of ``quiet`` that imports nothing: for what runs before the libraries load."""
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     warnings.filterwarnings("ignore", module=THIRD_PARTY)
-    # Imported before TensorFlow: skops first halves Rasa's cold start (docs/nlu.md).
-    import skops.io  # noqa: F401
+
+
+def quiet() -> None:
+    """Silences the libraries' warnings and chatter; keeps ours."""
+    quiet_warnings()
+    # skops first, then Rasa's TensorFlow-only module deferred until something uses it: serving
+    # never does (bot/serving/lean.py; docs/benchmarks.md, "Cold start and memory, after").
+    defer_tensorflow()
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.WARNING)

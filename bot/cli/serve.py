@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.model import current_model, model_options, model_path
-from bot.cli.quiet import quiet
+from bot.cli.quiet import quiet, quiet_warnings
 from bot.project import Project
 
 
@@ -45,38 +45,41 @@ def add_commands(commands: Any) -> None:
 
 
 def run_serve(args: argparse.Namespace, project: Project) -> int:
-    from sqlalchemy.exc import OperationalError
-
-    from bot.contract import ConfigError, redact
-    from bot.serving.retention import retention_days
-
-    try:
-        retention_days()  # BOT_RETENTION_DAYS: a wrong value stops here, not in the worker
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    from bot.serving.channels import load_connectors
+    """Settings first, each with what it cheaply needs, so that a wrong one stops the command in
+    about a second with the setting named: the environment's (``BOT_LEASE_SECONDS``,
+    ``DATABASE_URL``, ``REDIS_URL``), then those read with Rasa's channel stack imported (the
+    connectors', ``BOT_RETENTION_DAYS``, ``HANDOVER_*``), then the database reached; the
+    catalogue and the model only after all of them."""
+    from bot.contract import ConfigError
     from bot.serving.database import checked_url, redis_parts, redis_url, shown
-    from bot.serving.engine import Engine
-    from bot.serving.handover import settings_from_env
-    from bot.serving.reload import ADMIN_TOKEN_VARIABLE, Reloader, mount_reload, swapper
-    from bot.serving.server import AnsweringReloader, build_answering, build_app, build_web
-    from bot.serving.store import Store
-    from bot.serving.worker import waker
 
-    quiet()
+    quiet_warnings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for ours in ("bot", "connectors"):  # Rasa set up the root logger first: basicConfig did nothing
-        logging.getLogger(ours).setLevel(logging.INFO)
-    credentials = args.credentials or project.credentials
+    if not 1 <= args.workers <= MAX_WORKERS:
+        print(f"--workers: cần từ 1 đến {MAX_WORKERS}", file=sys.stderr)
+        return 2
     try:
-        connectors = load_connectors(credentials)
-        lease = lease_seconds()
         db, redis = checked_url(database(args, project)), redis_url()
         if redis:
             redis_parts(redis)
-        store = Store(db)  # before the model: a database that cannot be reached fails at once
+        lease = lease_seconds()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    from sqlalchemy.exc import OperationalError
+
+    from bot.contract import redact
+    from bot.serving.channels import load_connectors
+    from bot.serving.handover import settings_from_env
+    from bot.serving.retention import retention_days
+    from bot.serving.store import Store
+
+    credentials = args.credentials or project.credentials
+    try:
+        retention_days()  # BOT_RETENTION_DAYS: a wrong value stops here, not in the worker
+        connectors = load_connectors(credentials)
         handover = settings_from_env(os.environ)
+        store = Store(db)  # before the model: a database that cannot be reached fails at once
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -84,15 +87,20 @@ def run_serve(args: argparse.Namespace, project: Project) -> int:
         print(f"{shown(db)}: không kết nối được cơ sở dữ liệu ({type(exc.orig).__name__}); "
               f"kiểm tra DATABASE_URL và máy chủ", file=sys.stderr)
         return 2
+    from bot.serving.engine import Engine
+    from bot.serving.reload import ADMIN_TOKEN_VARIABLE, Reloader, mount_reload, swapper
+    from bot.serving.server import AnsweringReloader, build_answering, build_app, build_web
+    from bot.serving.worker import waker
+
+    quiet()
+    for ours in ("bot", "connectors"):  # quiet() may set the libraries' loggers' levels
+        logging.getLogger(ours).setLevel(logging.INFO)
     admin_token = os.environ.get(ADMIN_TOKEN_VARIABLE) or None
     redact.install([*(secret for c in connectors.values() for secret in c.secrets()),
                     *([admin_token] if admin_token else [])])
     if not connectors:
         print(f"{credentials}: no channel is configured; see README.md, 'Connecting the channels'.",
               file=sys.stderr)
-    if not 1 <= args.workers <= MAX_WORKERS:
-        print(f"--workers: cần từ 1 đến {MAX_WORKERS}", file=sys.stderr)
-        return 2
     model = current_model(args, project)
     if model is None:
         return 1
@@ -253,10 +261,11 @@ def lease_seconds() -> float:
     default ``bot.serving.worker.LEASE_SECONDS``): after a crash, the delay before another
     ``bot serve`` takes its conversations over."""
     from bot.contract import ConfigError
-    from bot.serving.worker import LEASE_SECONDS
 
     given = os.environ.get(LEASE_VARIABLE, "").strip()
     if not given:
+        from bot.serving.worker import LEASE_SECONDS
+
         return LEASE_SECONDS
     try:
         lease = float(given)

@@ -10,23 +10,6 @@ May import: ``bot.errors`` and third-party libraries only.
 """
 
 from bot.contract.cleaning import clean
-from bot.contract.connector import (
-    DEDUP_WINDOW_SECONDS,
-    DEFAULT_MAX_BODY_BYTES,
-    MAX_JSON_DEPTH,
-    MAX_STORED_INT,
-    REPLY_TO_META,
-    Connector,
-    Delivery,
-    Event,
-    Inbound,
-    StaffMessage,
-    WebRequest,
-    encodable,
-    json_depth,
-    same_secret,
-    stored_int,
-)
 from bot.contract.errors import (
     ConfigError,
     Ignored,
@@ -63,3 +46,32 @@ __all__ = [
     "ZALO_MAX_BUTTONS", "ZALO_MAX_TEXT", "clean", "encodable", "fits_callback_data", "is_gsm7", "json_depth",
     "parse_settings", "same_secret", "septets", "sms_parts", "stored_int"
 ]
+
+# The connector interface subclasses Rasa's ``InputChannel``, whose import loads Rasa's channel
+# stack (seconds): it is imported when one of its names is first read, so that the settings and
+# the errors can be checked before (``bot serve`` stops on a malformed setting at once).
+_CONNECTOR_NAMES = frozenset({
+    "DEDUP_WINDOW_SECONDS",
+    "DEFAULT_MAX_BODY_BYTES",
+    "MAX_JSON_DEPTH",
+    "MAX_STORED_INT",
+    "REPLY_TO_META",
+    "Connector",
+    "Delivery",
+    "Event",
+    "Inbound",
+    "StaffMessage",
+    "WebRequest",
+    "encodable",
+    "json_depth",
+    "same_secret",
+    "stored_int",
+})
+
+
+def __getattr__(name: str) -> object:
+    if name in _CONNECTOR_NAMES:
+        from bot.contract import connector
+
+        return getattr(connector, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,7 +17,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.catalogue import Procedure, load_catalogue
+from bot.catalogue import Catalogue, Procedure, load_catalogue
 from bot.contract.reply import Reply
 from bot.dialogue import reminding
 from bot.dialogue.answers import (
@@ -52,8 +52,30 @@ def load(project: Project) -> dict[str, Any]:
     address book takes about a second the first time; see docs/address.md)."""
     from bot.address import AddressBook
 
-    book = Answers(load_catalogue(project.procedures), load_phrases(project.phrases))
+    catalogue, faq_index = checked_catalogue(project)
+    AddressBook.keep_in(project.cache)
+    book = Answers(catalogue, load_phrases(project.phrases), faq_index)
     return {"answers": book, "directions": Directions(AddressBook.shared(), book.catalogue, book.phrases)}
+
+
+def checked_catalogue(project: Project) -> tuple[Catalogue, list[Any]]:
+    """The published catalogue and its FAQ index, read and checked once per day and catalogue:
+    kept in ``project.cache`` under a fingerprint of the procedure files, our code and the day
+    (``bot.cache``), since reading and checking them took a quarter of the start. Invalid files
+    are never kept: they raise ``CatalogueInvalid`` at every start, as ``bot validate`` does."""
+    import datetime as dt
+
+    from bot.cache import cached, fingerprint
+
+    files = [p for p in project.procedures.glob("*") if p.suffix in (".yaml", ".yml") and p.is_file()]
+    key = fingerprint(files, libraries=("PyYAML", "underthesea"),
+                      extra=(str(project.procedures), dt.date.today().isoformat()))  # paths in errors
+
+    def build() -> tuple[Catalogue, list[Any]]:
+        catalogue = load_catalogue(project.procedures)
+        return catalogue, Answers.faq_index(catalogue)
+
+    return cached(project.cache, "catalogue", key, build)
 
 
 def install(project: Project, loaded: dict[str, Any] | None = None) -> dict[str, Any]:

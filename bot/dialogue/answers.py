@@ -54,12 +54,20 @@ def payload(intent: str, **entities: str) -> str:
 class Answers:
     """Replies for one catalogue and one phrase book."""
 
-    def __init__(self, catalogue: Catalogue, phrases: Mapping[str, str]) -> None:
+    def __init__(self, catalogue: Catalogue, phrases: Mapping[str, str],
+                 faq_index: list[tuple[Procedure, Faq, Counter]] | None = None) -> None:
+        """``faq_index``: ``faq_index(catalogue)`` when it was kept from an earlier start."""
         self.catalogue = catalogue
         self.phrases = phrases
         self._segmenter = Segmenter()
-        self._faq_index = [(proc, faq, self._bag(q)) for proc in catalogue
-                           for faq in proc.faq for q in faq.questions]
+        self._faq_index = faq_index if faq_index is not None else self.faq_index(catalogue)
+
+    @staticmethod
+    def faq_index(catalogue: Catalogue) -> list[tuple[Procedure, Faq, Counter]]:
+        """Each FAQ phrasing of ``catalogue`` as the lemmas it holds (about 2 s: segmentation)."""
+        segmenter = Segmenter()
+        return [(proc, faq, Counter(w.lemma for w in segmenter.segment(q))) for proc in catalogue
+                for faq in proc.faq for q in faq.questions]
 
     # ----------------------------------------------------------------- facts
 

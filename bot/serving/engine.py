@@ -247,16 +247,20 @@ class Engine:
              clock: Callable[[], float] = time.time, redis: str | None = None) -> Engine:
         """``database``: a SQLite file or a SQLAlchemy URL; ``redis``: a Redis URL for Rasa's lock
         store (default: in memory, for one process)."""
+        from bot.serving.lean import defer_tensorflow, predict_graph_only
+
+        defer_tensorflow()  # before Rasa's agent: answering never needs TensorFlow (bot.serving.lean)
         from rasa.core.agent import Agent
 
         from bot.dialogue import actions
 
         loaded = actions.load(project)  # this engine's own: a candidate never changes the running one
         reminders = Reminders(Store(database_url(database)), clock)
-        return cls(Agent.load(str(model), tracker_store=sql_tracker_store(database),
-                              lock_store=redis_lock_store(redis) if redis else None,
-                              action_endpoint=InProcessActionEndpoint(desk=reminders)),
-                   load_phrases(project.phrases), loaded, reminders, Journal(reminders.store, clock))
+        with predict_graph_only():
+            agent = Agent.load(str(model), tracker_store=sql_tracker_store(database),
+                               lock_store=redis_lock_store(redis) if redis else None,
+                               action_endpoint=InProcessActionEndpoint(desk=reminders))
+        return cls(agent, load_phrases(project.phrases), loaded, reminders, Journal(reminders.store, clock))
 
     def attach_database(self, database: Path | str, redis: str | None = None) -> None:
         """Keeps conversations and reminders in ``database`` (a SQLite file or a URL) and locks

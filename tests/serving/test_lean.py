@@ -1,0 +1,66 @@
+"""Answering without TensorFlow: `bot chat` and `bot serve` load the model and answer with Rasa's
+TensorFlow-only module left unimported (bot/serving/lean.py), about 360 MB less per process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.paths import REPO
+
+# `bot chat --json` run by main() in a child, which then says what it imported and its peak memory.
+CHILD = """
+import json, sys
+from bot.cli import main
+code = main(sys.argv[1:])
+status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
+print(json.dumps({"code": code, "tensorflow": "tensorflow" in sys.modules,
+                  "train_utils": type(sys.modules["rasa.utils.train_utils"]).__name__,
+                  "peak_mb": int(status) // 1024}))
+"""
+
+
+@pytest.mark.slow  # a process of its own loads the model: about 10 s
+def test_chat_loads_the_model_and_answers_without_importing_tensorflow(full_model: Path, tmp_path):
+    env = dict(os.environ, BOT_ROOT=str(REPO), RASA_TELEMETRY_ENABLED="false")
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, "chat", "--channel", "sms", "--json", "--out", str(full_model.parent),
+         "--name", full_model.name.removesuffix(".tar.gz"), "--db", str(tmp_path / "bot.db")],
+        input=json.dumps({"sender": "0912000001", "text": "dang ky khai sinh can giay to gi"}) + "\n",
+        capture_output=True, text=True, cwd=REPO, env=env, timeout=300, check=True)
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    answer, state = lines
+    assert "khai sinh" in answer["replies"][0]["text"].lower()
+    assert state["code"] == 0
+    assert state["tensorflow"] is False
+    assert state["train_utils"] == "DeferredModule"
+    assert state["peak_mb"] < 700  # issue 16's bound per process; with TensorFlow it was 705
+
+
+def test_the_deferred_module_is_imported_on_first_use_and_then_is_the_real_one(tmp_path):
+    package = tmp_path / "deferpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "heavy.py").write_text("import sys\nsys.modules['deferpkg'].loads += 1\nVALUE = 42\n")
+    code = """
+import sys
+import deferpkg
+deferpkg.loads = 0
+from bot.serving import lean
+lean.DEFERRED_MODULES = ("deferpkg.heavy",)
+lean.defer_tensorflow()
+import deferpkg.heavy
+from deferpkg import heavy
+before = deferpkg.loads
+print(before, heavy.VALUE, deferpkg.loads, sys.modules["deferpkg.heavy"].VALUE, deferpkg.loads,
+      type(sys.modules["deferpkg.heavy"]).__name__, hasattr(heavy, "__path__"))
+"""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO)]))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=120, check=True)
+    assert done.stdout.split() == ["0", "42", "1", "42", "1", "module", "False"]
