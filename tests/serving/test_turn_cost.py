@@ -135,3 +135,39 @@ def test_the_tracker_store_writes_and_reads_what_rasas_own_does(tmp_path):
     assert _rows(tmp_path / "ours.db") == _rows(tmp_path / "rasa.db")
     assert "0912345678" not in str(_rows(tmp_path / "ours.db"))
     assert asyncio.run(ours.retrieve("someone else")) is None
+
+
+def _graph_of(*components):
+    """An agent's shape as far as ``contiguous_coefficients`` reads it (Rasa's DaskGraphRunner)."""
+    from types import SimpleNamespace
+
+    nodes = {f"node_{n}": SimpleNamespace(_component=c) for n, c in enumerate(components)}
+    return SimpleNamespace(processor=SimpleNamespace(graph_runner=SimpleNamespace(_instantiated_nodes=nodes)))
+
+
+def test_a_classifiers_coefficients_are_reordered_without_changing_a_prediction():
+    from types import SimpleNamespace
+
+    import numpy as np
+    from scipy.sparse import random as sparse_random
+    from sklearn.linear_model import LogisticRegression
+
+    from bot.serving.engine import contiguous_coefficients
+
+    x = sparse_random(200, 3000, density=0.01, format="csr", random_state=1)
+    clf = LogisticRegression(max_iter=200).fit(x, np.arange(200) % 5)
+    before = clf.predict_proba(x)
+    agent = _graph_of(SimpleNamespace(clf=clf), SimpleNamespace(), object())
+    assert contiguous_coefficients(agent) == 1
+    assert clf.coef_.flags["F_CONTIGUOUS"] and clf.coef_.T.flags["C_CONTIGUOUS"]  # no copy per message
+    assert np.array_equal(clf.predict_proba(x), before)
+    assert contiguous_coefficients(agent) == 0
+
+
+def test_the_loaded_engines_classifier_needs_no_copy_per_message(engine, parse):
+    from bot.serving.engine import contiguous_coefficients
+
+    assert parse("khai sinh can giay to gi")["intent"]["name"] == "ask_documents"
+    assert contiguous_coefficients(engine.agent) == 0  # Engine.load did it
+    nodes = engine.agent.processor.graph_runner._instantiated_nodes.values()
+    assert any(getattr(getattr(n._component, "clf", None), "coef_", None) is not None for n in nodes)
