@@ -210,6 +210,18 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of the process and of its live children (``--workers``)."""
+    total = 0.0
+    for each in (pid, *child_pids(pid)):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return total
+
+
 def child_pids(pid: int) -> list[int]:
     """The process's children (``bot serve --workers N``'s answering processes)."""
     try:
@@ -665,10 +677,15 @@ class Outcome:
     unexpected: int = 0  # replies that are not among the expected ones
     finished: float = 0.0  # share of conversations that sent every turn and got every reply
     not_understood: int = 0  # turns answered with the fallback help (utter_help)
+    cpu: float = 0.0  # CPU seconds the server's processes spent during the run
 
     @property
     def throughput(self) -> float:
         return self.turns_answered / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_per_turn(self) -> float | None:
+        return self.cpu / self.turns_answered if self.turns_answered and self.cpu else None
 
 
 def quantile(values: Sequence[float], q: float) -> float | None:
@@ -712,6 +729,7 @@ async def run_scenario(
         conversations.append(conversation)
     expected = getattr(server, "expected", {})
     outcome = Outcome()
+    cpu_at_start = cpu_seconds(server.pid)
     async with httpx.AsyncClient(limits=limits, timeout=TURN_TIMEOUT) as client:
         started = time.monotonic()
         stop_at = started + scenario.bound if scenario.bound else float("inf")
@@ -741,6 +759,7 @@ async def run_scenario(
                     conversation.late.append(text)
                     got += 1
         outcome.seconds = time.monotonic() - started
+    outcome.cpu = cpu_seconds(server.pid) - cpu_at_start
     finished = 0
     for conversation in conversations:
         outcome.turns_sent += len(conversation.turns)
@@ -793,6 +812,8 @@ class Summary:
     turns_sent: int
     turns_answered: int
     not_understood: int
+    cpu_per_turn: float | None = None  # the server's CPU seconds per answered turn
+
 
 
 def _median(values: Sequence[float | None]) -> float | None:
@@ -821,6 +842,7 @@ def summarise(outcomes: Sequence[Outcome]) -> Summary:
         turns_sent=int(med(lambda o: o.turns_sent) or 0),
         turns_answered=int(med(lambda o: o.turns_answered) or 0),
         not_understood=int(med(lambda o: o.not_understood) or 0),
+        cpu_per_turn=med(lambda o: o.cpu_per_turn),
     )
 
 
@@ -856,6 +878,12 @@ def scenario_rows(
             f"{ours.throughput:.1f}",
             f"{s.throughput:.1f}" if s else "-",
             ratio(ours.throughput, s.throughput if s else None),
+        ),
+        (
+            f"{label}: server CPU per turn",
+            ms(ours.cpu_per_turn),
+            ms(s.cpu_per_turn) if s else "-",
+            ratio(ours.cpu_per_turn, s and s.cpu_per_turn),
         ),
         (f"{label}: turn latency p50", ms(ours.p50), ms(s.p50) if s else "-", ratio(ours.p50, s and s.p50)),
         (f"{label}: turn latency p95", ms(ours.p95), ms(s.p95) if s else "-", ratio(ours.p95, s and s.p95)),
@@ -1438,7 +1466,7 @@ async def drive(
                 per_server[server.name].append(outcome)
                 print(
                     f"  {scenario.label} run {run + 1} {server.name}: {outcome.throughput:.1f} turns/s, "
-                    f"p95 {ms(quantile(outcome.latencies, 95))}, "
+                    f"p95 {ms(quantile(outcome.latencies, 95))}, CPU {ms(outcome.cpu_per_turn)}/turn, "
                     f"ack p50/p95/p99 {ms(quantile(outcome.acks, 50))}/{ms(quantile(outcome.acks, 95))}/"
                     f"{ms(quantile(outcome.acks, 99))}, "
                     f"errors {outcome.errors}, lost {outcome.lost}",
@@ -1482,7 +1510,8 @@ async def profile(args: argparse.Namespace, ours: OurServer, scripts: Sequence[S
     outcome = await run_scenario(ours, Scenario("50 no pause (profiled)", 50), scripts, 9, args.turns)
     spy.send_signal(signal.SIGINT)
     spy.wait(timeout=60)
-    print(f"  profiled run: {outcome.throughput:.1f} turns/s", flush=True)
+    print(f"  profiled run: {outcome.throughput:.1f} turns/s, CPU {ms(outcome.cpu_per_turn)}/turn",
+          flush=True)
     if not raw.exists():
         return "py-spy wrote nothing: " + (work / "py-spy.log").read_text(errors="replace")[-500:]
     return profile_table(raw)

@@ -23,7 +23,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +149,27 @@ class InProcessActionEndpoint:
             raise ClientResponseError(404, "not found", str(exc)) from exc
 
 
+def contiguous_coefficients(agent: Any) -> int:
+    """Stores each loaded linear classifier's coefficients column-major; how many were changed.
+
+    scikit-learn predicts with ``X @ coef_.T``; scipy multiplies a sparse ``X`` by a dense matrix
+    through its flat buffer, so a row-major ``coef_`` (as trained) is copied at every message: 25
+    intents by 60928 features, 12 MB per parse, 10 ms of a parse's CPU against 6 ms without the
+    copy (``docs/benchmarks.md``, "Turn cost, session 7"). The same numbers in another memory
+    order: the same sums, the same predictions."""
+    import numpy as np
+
+    changed = 0
+    nodes = getattr(getattr(getattr(agent, "processor", None), "graph_runner", None),
+                    "_instantiated_nodes", {})  # Rasa 3.6.21's DaskGraphRunner
+    for node in nodes.values():
+        coef = getattr(getattr(getattr(node, "_component", None), "clf", None), "coef_", None)
+        if isinstance(coef, np.ndarray) and coef.ndim == 2 and not coef.flags["F_CONTIGUOUS"]:
+            node._component.clf.coef_ = np.asfortranarray(coef)
+            changed += 1
+    return changed
+
+
 # The table Rasa's SQLTrackerStore keeps events in (SQLTrackerStore.SQLEvent, Rasa 3.6.21).
 TRACKER_EVENTS_TABLE = "events"
 
@@ -181,17 +202,79 @@ def keep_connections(store: Any) -> None:
 sqlite_tracker_store = sql_tracker_store  # the name before DATABASE_URL; other modules' tests use it
 
 
+class TrackerStatements:
+    """The queries of Rasa's ``SQLTrackerStore`` (Rasa 3.6.21: ``_event_query``, ``save``) as Core
+    statements built once: the same rows, selected and written without building an ORM query
+    and a session for each turn (``docs/benchmarks.md``, "Turn cost, session 7")."""
+
+    def __init__(self, table: Any) -> None:
+        from rasa.shared.core.events import SessionStarted
+        from sqlalchemy import bindparam, func, insert, or_, select
+
+        sender = bindparam("b_sender")
+        # the events of the latest conversation session: from its SessionStarted on, or all
+        start = (select(func.max(table.c.timestamp))
+                 .where(table.c.sender_id == sender, table.c.type_name == SessionStarted.type_name)
+                 .scalar_subquery())
+        session = (table.c.sender_id == sender) & or_(table.c.timestamp >= start, start.is_(None))
+        self.events = select(table.c.data).where(session).order_by(table.c.id)
+        self.count = select(func.count()).select_from(table).where(session)
+        self.insert = insert(table)
+
+
 def _masking_tracker_store() -> type:
-    from rasa.core.tracker_store import SQLTrackerStore
+    import itertools
+    import os
+
+    from rasa.core.tracker_store import POSTGRESQL_SCHEMA, SQLTrackerStore
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
     class MaskingSQLTrackerStore(SQLTrackerStore):
-        """Rasa's SQL tracker store; user and bot events are written with numbers masked."""
+        """Rasa's SQL tracker store; user and bot events are written with numbers masked. The
+        latest session is read and new events written with prebuilt Core statements, one
+        connection and one transaction each (Rasa's own path is kept for a PostgreSQL schema set
+        by ``POSTGRESQL_SCHEMA``, which it checks on every session)."""
+
+        @cached_property
+        def statements(self) -> TrackerStatements:
+            return TrackerStatements(self.SQLEvent.__table__)
+
+        @staticmethod
+        def _rasas_path() -> bool:
+            return bool(os.environ.get(POSTGRESQL_SCHEMA))
 
         def _additional_events(self, session: Any, tracker: Any) -> Any:
             return (masked_event(event) for event in super()._additional_events(session, tracker))
 
+        async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:
+            if fetch_events_from_all_sessions or self._rasas_path():
+                return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+            with self.engine.connect() as connection:
+                rows = connection.execute(self.statements.events, {"b_sender": sender_id}).all()
+            if not self.domain or not rows:
+                return None
+            return DialogueStateTracker.from_dict(sender_id, [json.loads(data) for (data,) in rows],
+                                                  self.domain.slots)
+
         async def save(self, tracker: Any) -> None:
-            await super().save(tracker)
+            if self._rasas_path():
+                await super().save(tracker)
+            else:
+                await self.stream_events(tracker)
+                with self.engine.begin() as connection:
+                    stored = connection.execute(self.statements.count,
+                                                {"b_sender": tracker.sender_id}).scalar()
+                    rows = []
+                    for event in itertools.islice(tracker.events, stored, len(tracker.events)):
+                        data = masked_event(event).as_dict()
+                        rows.append({"sender_id": tracker.sender_id, "type_name": event.type_name,
+                                     "timestamp": data.get("timestamp"),
+                                     "intent_name": (data.get("parse_data") or {}).get("intent", {})
+                                     .get(INTENT_NAME_KEY),
+                                     "action_name": data.get("name"), "data": json.dumps(data)})
+                    if rows:
+                        connection.execute(self.statements.insert, rows)
             saved(tracker)  # the turn's journal record reads it, not the database
 
     return MaskingSQLTrackerStore
@@ -260,6 +343,7 @@ class Engine:
             agent = Agent.load(str(model), tracker_store=sql_tracker_store(database),
                                lock_store=redis_lock_store(redis) if redis else None,
                                action_endpoint=InProcessActionEndpoint(desk=reminders))
+        contiguous_coefficients(agent)
         return cls(agent, load_phrases(project.phrases), loaded, reminders, Journal(reminders.store, clock))
 
     def attach_database(self, database: Path | str, redis: str | None = None) -> None:

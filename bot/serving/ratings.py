@@ -25,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Column, DateTime, Integer, String, Text, select
+from sqlalchemy import Column, DateTime, Integer, String, Text, bindparam, delete, insert, select
 from sqlalchemy.orm import Session, declarative_base
 
 from bot.contract import Button, Reply, Topic, fits_callback_data, sms_parts
@@ -64,6 +64,14 @@ class PromptRow(Base):
     aspect = Column(String(128), nullable=True)
     answer = Column(Text, nullable=False)  # numbers masked
     offered_at = Column(DateTime, nullable=False)
+
+
+# Asked and taken at every turn: statements built once, run on a connection (no ORM session).
+_prompts = PromptRow.__table__
+_PROMPT_KEY = (_prompts.c.channel == bindparam("b_channel"), _prompts.c.sender == bindparam("b_sender"))
+_PROMPT = select(_prompts.c.procedure, _prompts.c.aspect, _prompts.c.answer).where(*_PROMPT_KEY)
+_DROP_PROMPT = delete(_prompts).where(*_PROMPT_KEY)
+_NEW_PROMPT = insert(_prompts)
 
 
 @dataclass(frozen=True)
@@ -143,18 +151,20 @@ class Ratings:
 
     def ask(self, channel: str, sender: str, topic: Topic, answer: str) -> None:
         """Remembers that ``answer`` was offered for rating: the sender's next message may rate it."""
-        with Session(self.engine) as session, session.begin():
-            session.merge(PromptRow(channel=channel, sender=sender, procedure=topic.procedure,
-                                    aspect=topic.aspect, answer=mask_numbers(answer),
-                                    offered_at=_utc(self.clock)))
+        with self.engine.begin() as connection:  # the sender's one offer, replaced
+            connection.execute(_DROP_PROMPT, {"b_channel": channel, "b_sender": sender})
+            connection.execute(_NEW_PROMPT, {"channel": channel, "sender": sender,
+                                             "procedure": topic.procedure, "aspect": topic.aspect,
+                                             "answer": mask_numbers(answer), "offered_at": _utc(self.clock)})
 
     def take(self, channel: str, sender: str) -> Prompt | None:
         """The offer waiting for this message, removed: only the next message can rate."""
-        with Session(self.engine) as session, session.begin():
-            row = session.get(PromptRow, (channel, sender))
+        key = {"b_channel": channel, "b_sender": sender}
+        with self.engine.begin() as connection:
+            row = connection.execute(_PROMPT, key).first()
             if row is None:
                 return None
-            session.delete(row)
+            connection.execute(_DROP_PROMPT, key)
             return Prompt(row.procedure, row.aspect, row.answer)
 
     def record(self, channel: str, sender: str, prompt: Prompt, score: int) -> Rated:
