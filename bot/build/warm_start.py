@@ -28,6 +28,8 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
+_SEPARATOR = "\x00"  # between two feature names in the saved state; in no n-gram
+
 
 @dataclass
 class FitState:
@@ -43,7 +45,10 @@ class FitState:
 
     def save(self, path: Path) -> None:
         temporary = path.with_name(path.name + ".tmp.npz")
-        np.savez(temporary, classes=self.classes, names=self.names, coef=self.coef,
+        # the names as one UTF-8 text: a fixed-width unicode array would be 4 bytes per
+        # character of the longest name, for each of some 60,000 names
+        names = np.frombuffer(_SEPARATOR.join(self.names.tolist()).encode(), dtype=np.uint8)
+        np.savez(temporary, classes=self.classes, names=names, coef=self.coef,
                  intercept=self.intercept, settings=np.array(self.settings),
                  iterations=np.array(self.iterations), warm=np.array(self.warm))
         temporary.replace(path)
@@ -55,10 +60,10 @@ class FitState:
             return None
         try:
             with np.load(path, allow_pickle=False) as saved:
-                return cls(saved["classes"], saved["names"], saved["coef"], saved["intercept"],
-                           str(saved["settings"]), int(saved["iterations"]),
-                           bool(saved["warm"]) if "warm" in saved else False)
-        except (OSError, ValueError, KeyError) as error:
+                names = np.array(saved["names"].tobytes().decode().split(_SEPARATOR))
+                return cls(saved["classes"], names, saved["coef"], saved["intercept"],
+                           str(saved["settings"]), int(saved["iterations"]), bool(saved["warm"]))
+        except (OSError, ValueError, KeyError, UnicodeDecodeError) as error:
             logger.warning("ignoring the classifier's previous state %s: %s", path, error)
             return None
 
