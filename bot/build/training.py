@@ -127,6 +127,69 @@ def sentence_matrix(examples: list[Any]) -> tuple[Any, list[str]] | None:
     return matrix, origins
 
 
+def batch_featurizing() -> None:
+    """Counts the n-grams of all training examples in one call per featurizer and attribute.
+
+    Rasa's ``CountVectorsFeaturizer.process`` calls scikit-learn's ``transform`` twice per message
+    (its tokens, then its whole text): 14 % of a retraining (py-spy), mostly per-call overhead.
+    Here each attribute's tokens of all messages go through one ``transform``, its texts through
+    another, and each message gets its own rows of the result: the same matrices, entry for entry,
+    added in the same order. Idempotent.
+    """
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+        CountVectorsFeaturizer,
+    )
+
+    original = CountVectorsFeaturizer.process
+    if getattr(original, "batched", False):
+        return
+
+    @functools.wraps(original)  # Rasa checks a graph component's method signatures
+    def process(self: Any, messages: list[Any]) -> list[Any]:
+        if self.vectorizers is None:
+            return original(self, messages)
+        features = {}
+        for attribute in self._attributes:
+            tokens = [self._get_processed_message_tokens_by_attribute(m, attribute) for m in messages]
+            features[attribute] = _batched_features(self, attribute, tokens)
+        for index, message in enumerate(messages):
+            for attribute in self._attributes:
+                sequences, sentences = features[attribute]
+                self.add_features_to_message(sequences[index], sentences[index], attribute, message)
+        return messages
+
+    process.batched = True  # type: ignore[attr-defined]
+    CountVectorsFeaturizer.process = process
+
+
+def _batched_features(featurizer: Any, attribute: str,
+                      all_tokens: list[list[str]]) -> tuple[list[Any], list[Any]]:
+    """``CountVectorsFeaturizer._create_features`` for many messages with two ``transform``s."""
+    from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
+
+    sequences: list[Any] = [None] * len(all_tokens)
+    sentences: list[Any] = [None] * len(all_tokens)
+    vectorizer = featurizer.vectorizers.get(attribute)
+    present = [i for i, tokens in enumerate(all_tokens) if tokens]
+    if not vectorizer or not present:
+        return sequences, sentences
+    words = vectorizer.transform([token for i in present for token in all_tokens[i]]).tocsr()
+    texts = (vectorizer.transform([" ".join(all_tokens[i]) for i in present]).tocsr()
+             if attribute in DENSE_FEATURIZABLE_ATTRIBUTES else None)
+    start = 0
+    for row, index in enumerate(present):
+        end = start + len(all_tokens[index])
+        sequence = words[start:end]
+        sequence.sort_indices()
+        sequences[index] = sequence.tocoo()
+        if texts is not None:
+            sentence = texts[row]
+            sentence.sort_indices()
+            sentences[index] = sentence.tocoo()
+        start = end
+    return sequences, sentences
+
+
 @contextlib.contextmanager
 def without_training_cache() -> Iterator[None]:
     """Runs a forced training without filling Rasa's training cache.
@@ -195,6 +258,7 @@ def train_nlu(project: Project, config: Path, output: Path, fixed_name: str | No
 
     memoize_entity_annotations()
     stack_sentence_features()
+    batch_featurizing()
     _prepare(project, None)
     output.mkdir(parents=True, exist_ok=True)
     with without_training_cache(), \
@@ -221,6 +285,7 @@ def train(project: Project, config: Path, output: Path, fixed_name: str | None =
 
     memoize_entity_annotations()
     stack_sentence_features()
+    batch_featurizing()
     _prepare(project, catalogue)
     output.mkdir(parents=True, exist_ok=True)
     stamp = fingerprint(project, config)
