@@ -3,6 +3,7 @@
 Run from the repository root (a few minutes; both models are trained first when missing)::
 
     PYTHONPATH=. .venv/bin/python bench/load.py [--runs 3] [--train-timing] [--profile DIR]
+    PYTHONPATH=. .venv/bin/python bench/load.py --train-only [--train-runs 3]
 
 Our side: ``bot serve`` as a subprocess on a free 127.0.0.1 port, a fresh SQLite file, the
 Telegram and Kannel channels switched on by their environment variables and pointed at the
@@ -956,51 +957,83 @@ def edit_one_procedure(root: Path) -> str:
     return path.name
 
 
-def training_times(logs: Path) -> tuple[float, float]:
-    """``bot train`` in a temporary copy of the project: from scratch, then after one procedure edit."""
-    with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
-        copy = Path(tmp) / "project"
-        shutil.copytree(
-            ROOT,
-            copy,
-            ignore=shutil.ignore_patterns(
-                ".git",
-                ".venv",
-                "models",
-                "var",
-                ".rasa",
-                "__pycache__",
-                "*.pyc",
-                ".pytest_cache",
-                ".ruff_cache",
-            ),
+@dataclass
+class TrainTime:
+    """One ``bot train``: wall seconds and CPU seconds (user + system, the process and its
+    children), and whether the classifier's fit started from the previous model."""
+
+    wall: float
+    cpu: float
+    warm: bool | None = None
+
+
+def _timed_train(copy: Path, env: dict[str, str], log_path: Path) -> TrainTime:
+    before = os.times()
+    started = time.monotonic()
+    with open(log_path, "wb") as log:
+        subprocess.run(
+            [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())",
+             "--root", str(copy), "train"],
+            env=env, cwd=copy, stdout=log, stderr=subprocess.STDOUT, check=True,
         )
-        env = child_env(
-            BOT_ROOT=str(copy), PYTHONPATH=str(copy), RASA_CACHE_DIRECTORY=str(Path(tmp) / "cache")
-        )
-        times = []
-        for step in ("scratch", "edit"):
-            if step == "edit":
-                edit_one_procedure(copy)
-            started = time.monotonic()
-            with open(logs / f"train-{step}.log", "wb") as log:
-                subprocess.run(
-                    [
-                        sys.executable,
-                        "-c",
-                        "import sys; from bot.cli import main; sys.exit(main())",
-                        "--root",
-                        str(copy),
-                        "train",
-                    ],
-                    env=env,
-                    cwd=copy,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    check=True,
-                )
-            times.append(time.monotonic() - started)
-        return times[0], times[1]
+    wall = time.monotonic() - started
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    state = copy / "models" / "current.warm.npz"
+    warm = None
+    if state.exists():
+        import numpy as np
+
+        with np.load(state) as saved:
+            warm = bool(saved["warm"])
+    return TrainTime(wall, cpu, warm)
+
+
+def training_times(logs: Path, runs: int = 1) -> dict[str, list[TrainTime]]:
+    """``bot train`` in a fresh copy of the project (no model, empty Rasa cache), then again after
+    adding one alias to one procedure file; ``runs`` times, each in a copy of its own."""
+    times: dict[str, list[TrainTime]] = {"scratch": [], "edit": []}
+    for run in range(runs):
+        with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
+            copy = Path(tmp) / "project"
+            shutil.copytree(
+                ROOT,
+                copy,
+                ignore=shutil.ignore_patterns(
+                    ".git", ".venv", "models", "var", ".rasa", "__pycache__", "*.pyc",
+                    ".pytest_cache", ".ruff_cache",
+                ),
+            )
+            env = child_env(
+                BOT_ROOT=str(copy), PYTHONPATH=str(copy), RASA_CACHE_DIRECTORY=str(Path(tmp) / "cache")
+            )
+            for step in ("scratch", "edit"):
+                if step == "edit":
+                    edit_one_procedure(copy)
+                timed = _timed_train(copy, env, logs / f"train-{step}-{run + 1}.log")
+                times[step].append(timed)
+                print(f"  bot train, {step} ({run + 1}/{runs}): {timed.wall:.1f} s wall, "
+                      f"{timed.cpu:.1f} s CPU, load average {os.getloadavg()[0]:.1f}", flush=True)
+    return times
+
+
+def training_rows(times: dict[str, list[TrainTime]]) -> list[tuple[str, str, str, str]]:
+    """Medians of the ``training_times`` runs, as rows of the report."""
+    rows = []
+    for step, label in (("scratch", "bot train from scratch"),
+                        ("edit", "bot train after one procedure edit")):
+        runs = times[step]
+        warm = {t.warm for t in runs}
+        fit = "" if warm == {None} else (" (warm fit)" if warm == {True} else
+                                         " (cold fit)" if warm == {False} else " (warm and cold)")
+        rows.append((
+            f"{label}, median of {len(runs)}{fit}",
+            f"{statistics.median(t.wall for t in runs):.1f} s wall, "
+            f"{statistics.median(t.cpu for t in runs):.1f} s CPU",
+            "-",
+            "-",
+        ))
+    return rows
 
 
 # ---------------------------------------------------------------- profile
@@ -1578,9 +1611,7 @@ def report(args: argparse.Namespace, results: dict[str, Any], extra: dict[str, A
             )
         )
     if "train" in extra:
-        scratch, edit = extra["train"]
-        rows.append(("bot train from scratch", f"{scratch:.0f} s", "-", "-"))
-        rows.append(("bot train after one procedure edit", f"{edit:.0f} s", "-", "-"))
+        rows += training_rows(extra["train"])
     for scenario, ours, stock in results["scenarios"]:
         rows += scenario_rows(scenario, ours, stock)
     return table(rows)
@@ -1605,6 +1636,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--conversations", type=int, default=None, help="one scenario of this many conversations instead"
     )
     parser.add_argument("--train-timing", action="store_true", help="also time bot train (slow)")
+    parser.add_argument("--train-only", action="store_true",
+                        help="time bot train only (from scratch, after one edit), no servers")
+    parser.add_argument("--train-runs", type=int, default=1, help="runs of the training timing (medians)")
     parser.add_argument("--no-parse", action="store_true", help="skip the NLU parse timing")
     parser.add_argument("--profile", type=Path, default=None, help="folder for a py-spy profile (50 conv.)")
     parser.add_argument("--py-spy", default="py-spy", help="the py-spy executable")
@@ -1662,7 +1696,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if stock_model is not None:
                 results["parse"]["rasa stock"] = parse_times(stock_model, texts)
         if args.train_timing:
-            results["train"] = training_times(work)
+            results["train"] = training_times(work, args.train_runs)
     return results
 
 
@@ -1690,6 +1724,16 @@ def run_scaleout(args: argparse.Namespace, processes: Processes, work: Path, mod
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.train_only:
+        print(machine(), flush=True)
+        logs = args.logs or Path(tempfile.mkdtemp(prefix="bench-train-logs-"))
+        logs.mkdir(parents=True, exist_ok=True)
+        times = training_times(logs, args.train_runs)
+        print(f"\n{machine()}\n{table(training_rows(times))}\nlogs: {logs}")
+        if args.json:
+            args.json.write_text(json.dumps({"machine": machine(), "train": times}, indent=2,
+                                            default=lambda t: t.__dict__))
+        return 0
     results = run(args)
     if args.scaleout:
         print()

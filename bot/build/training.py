@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.build.generate import generate
+from bot.build.warm_start import Session, state_path, warm_started
 from bot.catalogue import Catalogue, load_catalogue
 from bot.errors import BotError
 from bot.project import Project
@@ -91,18 +92,19 @@ def stack_sentence_features() -> None:
 
     def create_training_matrix(self: Any, training_data: Any) -> tuple[Any, list[str]]:
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
-        matrix = _sentence_matrix(examples)
-        if matrix is None:
+        stacked = sentence_matrix(examples)
+        if stacked is None:
             return original(self, training_data)
-        return matrix, [e.get(INTENT) for e in examples]
+        return stacked[0], [e.get(INTENT) for e in examples]
 
     create_training_matrix.stacked = True  # type: ignore[attr-defined]
     LogisticRegressionClassifier._create_training_matrix = create_training_matrix
 
 
-def _sentence_matrix(examples: list[Any]) -> Any:
-    """The examples' sparse sentence features, one row each, featurizers in the order they ran;
-    None when some example has dense features or the featurizers differ between examples."""
+def sentence_matrix(examples: list[Any]) -> tuple[Any, list[str]] | None:
+    """The examples' sparse sentence features, one row each, featurizers in the order they ran,
+    and those featurizers (the features' origins); None when some example has dense features or
+    the featurizers differ between examples."""
     from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
     from scipy.sparse import csr_matrix, hstack, vstack
 
@@ -119,9 +121,73 @@ def _sentence_matrix(examples: list[Any]) -> Any:
             return None
         for column, feature in zip(columns, features, strict=True):
             column.append(feature.features)
-    if not columns:
+    if not columns or origins is None:
         return None
-    return csr_matrix(hstack([vstack(column) for column in columns], format="csr"), dtype=float)
+    matrix = csr_matrix(hstack([vstack(column) for column in columns], format="csr"), dtype=float)
+    return matrix, origins
+
+
+def batch_featurizing() -> None:
+    """Counts the n-grams of all training examples in one call per featurizer and attribute.
+
+    Rasa's ``CountVectorsFeaturizer.process`` calls scikit-learn's ``transform`` twice per message
+    (its tokens, then its whole text): 14 % of a retraining (py-spy), mostly per-call overhead.
+    Here each attribute's tokens of all messages go through one ``transform``, its texts through
+    another, and each message gets its own rows of the result: the same matrices, entry for entry,
+    added in the same order. Idempotent.
+    """
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+        CountVectorsFeaturizer,
+    )
+
+    original = CountVectorsFeaturizer.process
+    if getattr(original, "batched", False):
+        return
+
+    @functools.wraps(original)  # Rasa checks a graph component's method signatures
+    def process(self: Any, messages: list[Any]) -> list[Any]:
+        if self.vectorizers is None:
+            return original(self, messages)
+        features = {}
+        for attribute in self._attributes:
+            tokens = [self._get_processed_message_tokens_by_attribute(m, attribute) for m in messages]
+            features[attribute] = _batched_features(self, attribute, tokens)
+        for index, message in enumerate(messages):
+            for attribute in self._attributes:
+                sequences, sentences = features[attribute]
+                self.add_features_to_message(sequences[index], sentences[index], attribute, message)
+        return messages
+
+    process.batched = True  # type: ignore[attr-defined]
+    CountVectorsFeaturizer.process = process
+
+
+def _batched_features(featurizer: Any, attribute: str,
+                      all_tokens: list[list[str]]) -> tuple[list[Any], list[Any]]:
+    """``CountVectorsFeaturizer._create_features`` for many messages with two ``transform``s."""
+    from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
+
+    sequences: list[Any] = [None] * len(all_tokens)
+    sentences: list[Any] = [None] * len(all_tokens)
+    vectorizer = featurizer.vectorizers.get(attribute)
+    present = [i for i, tokens in enumerate(all_tokens) if tokens]
+    if not vectorizer or not present:
+        return sequences, sentences
+    words = vectorizer.transform([token for i in present for token in all_tokens[i]]).tocsr()
+    texts = (vectorizer.transform([" ".join(all_tokens[i]) for i in present]).tocsr()
+             if attribute in DENSE_FEATURIZABLE_ATTRIBUTES else None)
+    start = 0
+    for row, index in enumerate(present):
+        end = start + len(all_tokens[index])
+        sequence = words[start:end]
+        sequence.sort_indices()
+        sequences[index] = sequence.tocoo()
+        if texts is not None:
+            sentence = texts[row]
+            sentence.sort_indices()
+            sentences[index] = sentence.tocoo()
+        start = end
+    return sequences, sentences
 
 
 @contextlib.contextmanager
@@ -167,40 +233,68 @@ def _checked(model: str | None) -> Path:
     return Path(model)
 
 
-def train_nlu(project: Project, config: Path, output: Path, fixed_name: str | None = None) -> Path:
-    """Trains only the NLU part (for evaluation), from scratch as ``train``; returns the archive."""
+def _previous_state(output: Path, fixed_name: str | None, warm: bool) -> Path | None:
+    """The classifier's state of the model this training replaces, if it is to be reused."""
+    return state_path(output / f"{fixed_name}.tar.gz") if warm and fixed_name else None
+
+
+def _keep_state(model: Path, session: Session) -> None:
+    """Saves this training's classifier state beside the model, or drops an outdated one."""
+    path = state_path(model)
+    if session.fit is None:
+        path.unlink(missing_ok=True)
+    else:
+        session.fit.save(path)
+
+
+def train_nlu(project: Project, config: Path, output: Path, fixed_name: str | None = None,
+              *, warm: bool = True) -> Path:
+    """Trains only the NLU part (for evaluation), forced as ``train``; returns the archive.
+
+    With ``warm`` the classifier starts from the state the previous ``fixed_name`` model left
+    (``bot.build.warm_start``); without it, or without such a model, it fits from scratch.
+    """
     from rasa.model_training import train_nlu as rasa_train_nlu
 
     memoize_entity_annotations()
     stack_sentence_features()
+    batch_featurizing()
     _prepare(project, None)
     output.mkdir(parents=True, exist_ok=True)
-    with without_training_cache():
-        return _checked(rasa_train_nlu(config=str(config), nlu_data=str(project.nlu_data),
-                                       output=str(output), fixed_model_name=fixed_name,
-                                       domain=str(project.domain),
-                                       additional_arguments={"force_full_training": True}))
+    with without_training_cache(), \
+            warm_started(_previous_state(output, fixed_name, warm)) as session:
+        model = _checked(rasa_train_nlu(config=str(config), nlu_data=str(project.nlu_data),
+                                        output=str(output), fixed_model_name=fixed_name,
+                                        domain=str(project.domain),
+                                        additional_arguments={"force_full_training": True}))
+    _keep_state(model, session)
+    return model
 
 
 def train(project: Project, config: Path, output: Path, fixed_name: str | None = None,
-          catalogue: Catalogue | None = None) -> Path:
+          catalogue: Catalogue | None = None, *, warm: bool = True) -> Path:
     """Trains the whole assistant (NLU and dialogue rules); returns the model archive.
 
-    Always from scratch: Rasa's cache is keyed on config and data, not on our components' code,
-    so it could reuse a resource of an older tokenizer; skipping it also skips the fingerprint
-    run over the whole training data (about 15 % of the training time).
+    Every node is trained (forced): Rasa's cache is keyed on config and data, not on our
+    components' code, so it could reuse a resource of an older tokenizer; skipping it also skips
+    the fingerprint run over the whole training data (about 15 % of the training time). What is
+    reused instead is the classifier's previous optimum as the fit's starting point (``warm``,
+    ``bot.build.warm_start``): the same convex loss, so the same model, in fewer iterations.
     """
     from rasa.model_training import train as rasa_train
 
     memoize_entity_annotations()
     stack_sentence_features()
+    batch_featurizing()
     _prepare(project, catalogue)
     output.mkdir(parents=True, exist_ok=True)
     stamp = fingerprint(project, config)
-    with without_training_cache():
+    with without_training_cache(), \
+            warm_started(_previous_state(output, fixed_name, warm)) as session:
         result = rasa_train(domain=str(project.flows), config=str(config),
                             training_files=[str(project.nlu_data), str(project.rules)],
                             output=str(output), fixed_model_name=fixed_name, force_training=True)
     model = _checked(result.model)
+    _keep_state(model, session)
     _fingerprint_file(model).write_text(stamp + "\n")
     return model
