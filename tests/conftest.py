@@ -21,8 +21,8 @@ from tests.session_model import SessionModel
 os.environ["RASA_MAX_CACHE_SIZE"] = "0"
 
 MODEL_FIXTURES = {"full_model", "parse", "engine"}  # each needs the session's model
-# Modules whose module-scoped fixture starts processes (Kannel, `bot chat`): one worker runs all
-# of a module's tests, so the processes start once (pytest-xdist's --dist loadgroup).
+# Modules whose module-scoped fixture starts processes (Kannel) or loads the model (`bot chat`):
+# one worker runs all of a module's tests, so that happens once (pytest-xdist's --dist loadgroup).
 ONE_WORKER = ("tests/connectors/kannel/test_kannel_real.py", "tests/cli/test_chat_json.py")
 
 
