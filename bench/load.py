@@ -302,7 +302,7 @@ def wait_http(url: str, process: subprocess.Popen, processes: Processes, timeout
 
 def ensure_our_model() -> Path:
     """models/current.tar.gz, trained with ``bot train`` when the inputs changed since."""
-    from bot.build.training import is_current
+    from bot.build.fingerprint import is_current
     from bot.project import Project
 
     project = Project.locate(ROOT, None)
@@ -332,7 +332,7 @@ def stock_config(epochs: int, into: Path) -> Path:
 
 def ensure_stock_model(epochs: int) -> Path:
     """Rasa's stock model on the same data, in models/bench-stock/ (gitignored), trained when stale."""
-    from bot.build.training import fingerprint
+    from bot.build.fingerprint import fingerprint
     from bot.project import Project
 
     project = Project.locate(ROOT, None)

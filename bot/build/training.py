@@ -5,48 +5,20 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bot.build.fingerprint import fingerprint, stamp_file
 from bot.build.generate import generate
 from bot.build.warm_start import Session, state_path, warm_started
 from bot.catalogue import Catalogue, load_catalogue
 from bot.errors import BotError
 from bot.project import Project
 
-# What a trained model depends on besides the catalogue, relative to the project root. The
-# generated files are left out: they follow from these.
-MODEL_INPUTS = ("nlu_data/*.yml", "flows/responses.yml", "bot/nlu/*.py", "bot/nlu/*.yml",
-                "bot/build/generate.py")
-
 
 class TrainingFailed(BotError):
     """Rasa finished without producing a model."""
-
-
-def fingerprint(project: Project, config: Path) -> str:
-    """A hash of the catalogue, hand-written data, pipeline config and NLU code."""
-    digest = hashlib.sha256()
-    inputs = {p for pattern in MODEL_INPUTS for p in project.root.glob(pattern)}
-    files = sorted(project.procedures.glob("*.yaml")) + sorted(inputs) + [config]
-    for path in files:
-        name = path.relative_to(project.root) if path.is_relative_to(project.root) else path
-        digest.update(str(name).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def _fingerprint_file(model: Path) -> Path:
-    return model.with_name(model.name.removesuffix(".tar.gz") + ".inputs")
-
-
-def is_current(model: Path, project: Project, config: Path) -> bool:
-    """True when ``model`` was trained from exactly the present inputs."""
-    stamp = _fingerprint_file(model)
-    return (model.exists() and stamp.exists()
-            and stamp.read_text().strip() == fingerprint(project, config))
 
 
 def memoize_entity_annotations() -> None:
@@ -296,5 +268,5 @@ def train(project: Project, config: Path, output: Path, fixed_name: str | None =
                             output=str(output), fixed_model_name=fixed_name, force_training=True)
     model = _checked(result.model)
     _keep_state(model, session)
-    _fingerprint_file(model).write_text(stamp + "\n")
+    stamp_file(model).write_text(stamp + "\n")
     return model

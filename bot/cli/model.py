@@ -90,7 +90,7 @@ def train_model(args: argparse.Namespace, project: Project) -> Path | None:
 def current_model(args: argparse.Namespace, project: Project, retrain: bool = False) -> Path | None:
     """The model, retrained first when the catalogue, data or NLU code changed since; None if the
     catalogue is invalid (errors printed)."""
-    from bot.build.training import is_current
+    from bot.build.fingerprint import is_current
 
     model = model_path(args, project)
     if not retrain and is_current(model, project, config_of(args, project)):

@@ -7,13 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.build.training import (
-    MODEL_INPUTS,
-    fingerprint,
-    is_current,
-    stack_sentence_features,
-    without_training_cache,
-)
+from bot.build.fingerprint import MODEL_INPUTS, fingerprint, is_current
+from bot.build.training import stack_sentence_features, without_training_cache
 from bot.project import Project
 from tests.paths import PROJECT, REPO
 
