@@ -151,6 +151,8 @@ def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
     return {"aspects": {intent: [_phrase(p) for p in phrases] for intent, phrases in raw["aspects"].items()},
             "special_case": [_phrase(p) for p in raw["special_case"]],
             "not_where": [_phrase(p) for p in raw["not_where"]],
+            "how": [_phrase(p) for p in raw["how"]],
+            "steps_goal": [_phrase(p) for p in raw["steps_goal"]],
             "question_words": frozenset(raw["question_words"])}
 
 
@@ -183,7 +185,10 @@ class QuestionCueRanker(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"faq_intent": "faq", "inform_intent": "inform_procedure", "window": 12, "min_clause": 3,
-                "entities": ["procedure", "procedure_told"], "where_intent": "ask_where"}
+                "entities": ["procedure", "procedure_told"], "where_intent": "ask_where",
+                "steps_intent": "ask_steps", "other_entity": "other_procedure",
+                # a statement naming or telling a procedure read as one of these tells it
+                "statement_intents": ["faq", "out_of_scope", "thank", "greet"]}
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._config = config
@@ -203,22 +208,35 @@ class QuestionCueRanker(GraphComponent):
         clause = [w for t in tokens[start:] for w in t.lemma.split("_")]
         found = [intent for intent, phrases in cues["aspects"].items()
                  if any(_contains(clause, phrase) for phrase in phrases)]
+        if not found and self._asks_how_to(clause):
+            found = [self._config["steps_intent"]]
         if found == [self._config["where_intent"]] and any(
                 _contains(clause, phrase) for phrase in cues["not_where"]):
             return None
         return found[0] if len(found) == 1 else None
 
+    @staticmethod
+    def _asks_how_to(clause: list[str]) -> bool:
+        """ "muốn xóa thường trú cho nó thì làm sao": how to get something done, not a problem."""
+        cues = question_cues()
+        return (any(_contains(clause, phrase) for phrase in cues["how"])
+                and any(_contains(clause, phrase) for phrase in cues["steps_goal"]))
+
     def _statement(self, message: Message, words: list[str]) -> bool:
-        named = any(e.get("entity") in self._config["entities"] for e in message.get(ENTITIES) or [])
+        found = {e.get("entity") for e in message.get(ENTITIES) or []}
+        if self._config["other_entity"] in found:  # "xin lý lịch tư pháp để đi xuất khẩu lao động"
+            return False
+        named = bool(found & set(self._config["entities"]))
         return (named and "?" not in (message.get(TEXT) or "")
                 and not set(words) & question_cues()["question_words"])
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != self._config["faq_intent"]:
+            read = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if read not in self._config["statement_intents"]:
                 continue
             words = [w for t in message.get(TOKENS_NAMES[TEXT]) or [] for w in t.lemma.split("_")]
-            intent = self._aspect(message, words)
+            intent = self._aspect(message, words) if read == self._config["faq_intent"] else None
             if intent is None and self._statement(message, words):
                 intent = self._config["inform_intent"]
             if intent is None:
