@@ -156,11 +156,15 @@ def _procedure(book: Answers, given: Procedure | None, event: str | None) -> Pro
     return _counted(book, event) if event else None
 
 
+DATED_INTENTS = ("ask_deadline", "inform_procedure")  # answered with the deadline when a date is told
+
+
 def asks_deadline_of_a_date(intent: str, tracker: Any) -> bool:
     """True for a deadline question that gives the birth or death date ("bé sinh hôm 10/3, hạn
-    cuối là ngày nào"): it is answered with the computed deadline and a reminder offer."""
+    cuối là ngày nào"), or a birth or death told with its date ("bố em vừa mất sáng nay"): it is
+    answered with the computed deadline and a reminder offer."""
     desk = current_desk()
-    if intent != "ask_deadline" or desk is None:
+    if intent not in DATED_INTENTS or desk is None:
         return False
     text = tracker.latest_message.get("text") or ""
     return read_event(text) is not None and read_date(text, local(desk.now()).date()).found
