@@ -42,6 +42,7 @@ from bot.nlu.segmenter import Segmenter
 INTENT_RANKING = "intent_ranking"
 QUESTION_CUES = Path(__file__).with_name("question_cues.yml")
 _KNOWN_FILE = "known_text.json"
+NOBODY = frozenset({("khong", "ai"), ("chua", "ai")})
 
 
 class _ScopeRanker(GraphComponent):
@@ -237,9 +238,9 @@ class QuestionCueRanker(GraphComponent):
             return False
         named = bool(found & set(self._config["entities"]))
         cues = question_cues()
-        # "không ai nuôi" (nobody) asks nothing
+        # "không ai nuôi" (nobody) asks nothing; "có gia hạn không hay phải mua" still asks
         asking = {w for before, w in zip(["", *words], words, strict=False)
-                  if before not in cues["closing_question_words"]}
+                  if (before, w) not in NOBODY}
         closing = list(words)
         while closing and closing[-1] in cues["closing_particles"]:
             closing.pop()  # "... được không ad ạ"
