@@ -129,15 +129,16 @@ def _channel(tracker: Any) -> str:
 
 
 def _offered_last(tracker: Any) -> bool:
-    """True when the bot's last action before this message was a reminder offer."""
+    """True when the bot's reply to the message before this one made a reminder offer (the
+    reminder action, or the answer to a birth or death told with its date)."""
     seen_user = False
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             if seen_user:
                 return False
             seen_user = True
-        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
-            return event.get("name") == ACTION
+        elif seen_user and event.get("event") == "slot" and event.get("name") == OFFER_SLOT:
+            return bool(event.get("value"))
     return False
 
 
