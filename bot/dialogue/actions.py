@@ -184,6 +184,14 @@ def respond(intent: str, procedure: Procedure | None, tracker: Tracker,
     events: list[EventType] = [SlotSet("procedure", procedure.id)] if procedure else []
     if intent in ADDRESS_INTENTS:
         return events + respond_address(intent, procedure, tracker, dispatcher, entities or {})
+    # before the aspects and the overview: a birth or death told with its date gets the reminder offer
+    if intent in reminding.INTENTS or reminding.asks_deadline_of_a_date(intent, tracker):
+        replies, slots = reminding.handle(intent, procedure, tracker, book)
+        events = [SlotSet(name, value) for name, value in slots.items()]
+        for reply in replies:
+            dispatcher.utter_message(text=reply.text, buttons=[
+                {"title": b.title, "payload": b.payload} for b in reply.buttons])
+        return events
     if intent in ASPECT_INTENTS:
         if procedure is None:
             return say(dispatcher, book.which_procedure(intent))
@@ -204,13 +212,6 @@ def respond(intent: str, procedure: Procedure | None, tracker: Tracker,
             return events + say(dispatcher, book.aspect(procedure, last_aspect)) + [
                 SlotSet("options", None)]
         return events + say(dispatcher, book.overview(procedure))
-    if intent in reminding.INTENTS or reminding.asks_deadline_of_a_date(intent, tracker):
-        replies, slots = reminding.handle(intent, procedure, tracker, book)
-        events = [SlotSet(name, value) for name, value in slots.items()]
-        for reply in replies:
-            dispatcher.utter_message(text=reply.text, buttons=[
-                {"title": b.title, "payload": b.payload} for b in reply.buttons])
-        return events
     if intent == "guide":
         if procedure is None:
             return say(dispatcher, book.which_procedure("guide"))

@@ -129,15 +129,16 @@ def _channel(tracker: Any) -> str:
 
 
 def _offered_last(tracker: Any) -> bool:
-    """True when the bot's last action before this message was a reminder offer."""
+    """True when the bot's reply to the message before this one made a reminder offer (the
+    reminder action, or the answer to a birth or death told with its date)."""
     seen_user = False
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             if seen_user:
                 return False
             seen_user = True
-        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
-            return event.get("name") == ACTION
+        elif seen_user and event.get("event") == "slot" and event.get("name") == OFFER_SLOT:
+            return bool(event.get("value"))
     return False
 
 
@@ -156,11 +157,15 @@ def _procedure(book: Answers, given: Procedure | None, event: str | None) -> Pro
     return _counted(book, event) if event else None
 
 
+DATED_INTENTS = ("ask_deadline", "inform_procedure")  # answered with the deadline when a date is told
+
+
 def asks_deadline_of_a_date(intent: str, tracker: Any) -> bool:
     """True for a deadline question that gives the birth or death date ("bé sinh hôm 10/3, hạn
-    cuối là ngày nào"): it is answered with the computed deadline and a reminder offer."""
+    cuối là ngày nào"), or a birth or death told with its date ("bố em vừa mất sáng nay"): it is
+    answered with the computed deadline and a reminder offer."""
     desk = current_desk()
-    if intent != "ask_deadline" or desk is None:
+    if intent not in DATED_INTENTS or desk is None:
         return False
     text = tracker.latest_message.get("text") or ""
     return read_event(text) is not None and read_date(text, local(desk.now()).date()).found

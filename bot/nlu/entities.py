@@ -60,7 +60,22 @@ NEGATED_NAME = ("khong", "phai")  # "chứ không phải nhập khẩu": that na
 NOT_THE_QUESTION = frozenset({("co", "can"), ("can", "mang"), ("mang", "theo"), ("khong", "co"),
                               ("chua", "co"), ("nha", "toi"), ("nha", "em"), ("nha", "e"),
                               ("thuoc", "dien"), ("phai", "noi"), ("tai", "noi"), ("o", "noi"),
-                              ("theo", "noi")})
+                              ("theo", "noi"), ("ban", "photo"), ("ban", "goc"), ("cho", "muon"),
+                              ("dang", "huong"), ("co", "huong"), ("duoc", "huong"), ("ten", "tren"),
+                              ("ghi", "tren")})
+# Folded words right after a name that make it a step already done ("khai sinh làm rồi"): dropped
+# the same way.
+DONE_AFTER = frozenset({("lam", "roi"), ("xong", "roi"), ("co", "roi"), ("roi",)})
+# A name that is a paper held, lent or shown ("chủ nhà không cho mượn sổ đỏ", "bản photo cccd"),
+# and nothing else: no procedure is asked about, and a story told beside it may say which one.
+PAPER_ONLY = frozenset({("co", "can"), ("ban", "photo"), ("ban", "goc"), ("cho", "muon"),
+                        ("ten", "tren"), ("ghi", "tren")})
+# "mất" followed by these is what something costs ("mất bao lâu", "mất bn tiền"), not a loss
+COST_AFTER_LOSS = frozenset({"bao", "may", "tien", "phi", "nhieu", "thoi", "khoang", "it"})
+LOSS = "mat"
+# Between a negation and the word it denies ("không bị mất", "chưa có khai sinh")
+NEGATION_LINK = frozenset({"bi", "co", "phai", "lam", "duoc", "con"})
+CLAUSE_BREAK = re.compile(r"[,.!?;:\n]")
 
 
 def qualifier_table(general: str, specific: str) -> str:
@@ -111,6 +126,17 @@ def _words(tokens: list[Any]) -> tuple[list[str], list[int], list[bool], list[bo
             starts.append(position == 0)
             ends.append(position == len(parts) - 1)
     return words, owners, starts, ends
+
+
+def _costs(words: list[str], last: int) -> bool:
+    """A match ending in "mất" that says what something costs ("mất bao lâu", "mới mất bn")."""
+    return words[last] == LOSS and last + 1 < len(words) and words[last + 1] in COST_AFTER_LOSS
+
+
+def _on_edges(first: int, last: int, starts: list[bool], ends: list[bool]) -> bool:
+    """A phrase of several words ends where a token ends and begins on the edge of one: "người
+    lào" is not inside "người lao_động", while "làm mất" in "e_làm mất" (a loose compound) counts."""
+    return (starts[first] or ends[first]) and ends[last]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
@@ -202,17 +228,26 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     def _told(self, message: Message) -> list[dict[str, Any]]:
         """Event phrases whose words appear in order, a few words apart at most ("bố tôi mới
-        mất" for "bố mất"), each as the procedure(s) it leads to."""
+        mất" for "bố mất"), each as the procedure(s) it leads to. A longer phrase hides a shorter
+        one matched over the same words ("đi làm ăn xa" is tạm vắng, not "đi làm xa")."""
         tokens = message.get(TOKENS) or []
         text = message.get(TEXT) or ""
         # words, not tokens: the segmenter joins learnt phrases ("bố_mất") into one token
         words, owners, _, _ = _words(tokens)
-        found: dict[str, dict[str, Any]] = {}
+        matches = []
         for key, (entity, values) in self.patterns.items():
             if entity != self._config["event_entity"]:
                 continue
-            span = _in_order(key.replace("_", " ").split(), words, MAX_EVENT_GAP)
-            if span is None:
+            phrase = key.replace("_", " ").split()
+            span = next((found_span for found_span in _all_in_order(phrase, words, MAX_EVENT_GAP)
+                         if not _costs(words, found_span[1]) and not self._names_between(
+                             tokens, owners, found_span, text)), None)
+            if span is not None:
+                matches.append((len(phrase), span, values))
+        found: dict[str, dict[str, Any]] = {}
+        for size, span, values in matches:
+            if any(other > size and first <= span[0] and span[1] <= last
+                   for other, (first, last), _ in matches):
                 continue
             start, end = tokens[owners[span[0]]].start, tokens[owners[span[1]]].end
             for value in values.split(self._config["event_separator"]):
@@ -220,6 +255,14 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                                          "start": start, "end": end, "confidence_entity": 1.0,
                                          "text": text[start:end]})
         return sorted(found.values(), key=lambda e: (e["start"], e["value"]))
+
+    @staticmethod
+    def _names_between(tokens: list[Any], owners: list[int], span: tuple[int, int], text: str) -> bool:
+        """A proper name between the words of an event ("ở ấp Sóc Trò" is no "ở trọ")."""
+        if text.isupper():
+            return False
+        inner = {owners[i] for i in range(span[0] + 1, span[1])} - {owners[span[0]], owners[span[1]]}
+        return any(tokens[i].text[:1].isupper() for i in inner) or tokens[owners[span[1]]].text[:1].isupper()
 
     def _qualifier_hits(self, options: list[tuple[str, tuple[str, ...]]], mention: dict[str, Any],
                         message: Message) -> list[tuple[str, int, int]]:
@@ -232,17 +275,32 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         for specific, phrase in options:
             for first, last in _all_in_order(list(phrase), words, QUALIFIER_GAP):
                 # a phrase is whole words: "người lào" is not inside "người_lao_động"
-                if len(phrase) > 1 and not (starts[first] and ends[last]):
+                if len(phrase) > 1 and not _on_edges(first, last, starts, ends):
+                    continue
+                if _costs(words, last):
                     continue
                 start, end = tokens[owners[first]].start, tokens[owners[last]].end
                 inside = start < mention["end"] and mention["start"] < end
                 if inside or SENTENCE_END.search(text, start, end):
                     continue
-                if NEGATIONS & set(words[max(0, first - 2):first]):
+                if self._negated(words, owners, tokens, text, first):
                     continue
                 hits.append((specific, len(phrase), first, last, start, end))
         return [(specific, start, end) for specific, size, first, last, start, end in hits
                 if not any(o[1] > size and o[2] <= first and last <= o[3] for o in hits)]
+
+    @staticmethod
+    def _negated(words: list[str], owners: list[int], tokens: list[Any], text: str, first: int) -> bool:
+        """A negation right before the word at ``first``, or one linking word before it ("không
+        bị mất"), in the same clause ("giấy tờ không còn, đăng ký lại" denies nothing)."""
+        for back in (1, 2):
+            index = first - back
+            if index < 0 or (back == 2 and words[first - 1] not in NEGATION_LINK):
+                break
+            if words[index] in NEGATIONS:
+                gap = text[tokens[owners[index]].end:tokens[owners[first]].start]
+                return owners[index] == owners[first] or not CLAUSE_BREAK.search(gap)
+        return False
 
     def _qualified(self, mentions: list[dict[str, Any]], message: Message) -> list[dict[str, Any]]:
         """Each general procedure replaced by the specific one its qualifiers point to (see the
@@ -296,13 +354,29 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             index = first_word.get(name["start"], 0)
             return tuple(words[max(0, index - len(NEGATED_NAME)):index])
 
+        last_word = {tokens[owner].end: index for index, owner in enumerate(owners)}
+
+        def after(name: dict[str, Any]) -> tuple[str, ...]:
+            index = last_word.get(name["end"], len(words)) + 1
+            return tuple(words[index:index + 2])
+
         def negated(name: dict[str, Any]) -> bool:
-            words_before = before(name)
+            words_before, words_after = before(name), after(name)
             return (words_before in (NEGATED_NAME, *NOT_THE_QUESTION)
-                    or bool(words_before) and words_before[-1] in NEGATIONS)
+                    or bool(words_before) and words_before[-1] in NEGATIONS
+                    or any(words_after[:len(done)] == done for done in DONE_AFTER))
 
         denied = [n for n in names if negated(n)]
         return [n for n in names if n not in denied] if len(denied) < len(names) else names
+
+    def _papers_only(self, names: list[dict[str, Any]], message: Message) -> bool:
+        """Every name is a paper held, lent or shown ("chủ nhà không cho mượn sổ đỏ")."""
+        tokens = message.get(TOKENS) or []
+        words, owners, _, _ = _words(tokens)
+        first_word = {tokens[owner].start: index for index, owner in reversed(list(enumerate(owners)))}
+        return bool(names) and all(
+            tuple(words[max(0, first_word.get(n["start"], 0) - 2):first_word.get(n["start"], 0)])
+            in PAPER_ONLY for n in names)
 
     def _entities(self, message: Message) -> list[dict[str, Any]]:
         """Names first, refined by their qualifiers; the procedures a told situation leads to
@@ -311,8 +385,10 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         name = self._config["name_entity"]
         names = [e for e in found if e["entity"] == name]
         others = [e for e in found if e["entity"] != name]
-        if names:
+        if names and not self._papers_only(names, message):
             return others + self._qualified(self._denied(names, message), message)
+        if names:
+            return others + self._qualified(self._told(message), message)
         return found + self._qualified(self._told(message), message)
 
     def process(self, messages: list[Message]) -> list[Message]:

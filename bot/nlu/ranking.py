@@ -42,6 +42,7 @@ from bot.nlu.segmenter import Segmenter
 INTENT_RANKING = "intent_ranking"
 QUESTION_CUES = Path(__file__).with_name("question_cues.yml")
 _KNOWN_FILE = "known_text.json"
+NOBODY = frozenset({("khong", "ai"), ("chua", "ai")})
 
 
 class _ScopeRanker(GraphComponent):
@@ -151,7 +152,12 @@ def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
     return {"aspects": {intent: [_phrase(p) for p in phrases] for intent, phrases in raw["aspects"].items()},
             "special_case": [_phrase(p) for p in raw["special_case"]],
             "not_where": [_phrase(p) for p in raw["not_where"]],
-            "question_words": frozenset(raw["question_words"])}
+            "how": [_phrase(p) for p in raw["how"]],
+            "steps_goal": [_phrase(p) for p in raw["steps_goal"]],
+            "question_words": frozenset(raw["question_words"]),
+            "closing_question_words": frozenset(raw["closing_question_words"]),
+            "closing_particles": frozenset(raw["closing_particles"]),
+            "reminder_words": frozenset(raw["reminder_words"])}
 
 
 def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
@@ -176,14 +182,23 @@ class QuestionCueRanker(GraphComponent):
       tu thi lam o dau"), and nothing in it tells a special case (a penalty, being late, a
       rejection): that aspect. Citizens tell their story first; a story full of lost papers and
       deaths sounds like the FAQ's situations, while the question asked is the fee or the office.
+      With no such phrase, "how" with a goal ("muon xoa thuong tru cho no thi lam sao") is steps.
     - It names or tells a procedure and asks nothing (no question word, no question mark:
-      "tui mua mieng dat cua ong hang xom"): ``inform_procedure``.
+      "tui mua mieng dat cua ong hang xom"): ``inform_procedure``; so is such a statement read as
+      ``out_of_scope``, ``thank``, ``greet`` or, asking for no reminder, ``remind_event``
+      ("bo e vua mat sang nay": the dialogue still offers the reminder when it reads a date).
+    - Read as ``remind_event`` without asking for a reminder, a plain aspect question at the end
+      ("... khai sinh thi phai lam truoc ngay nao") is that aspect.
     """
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"faq_intent": "faq", "inform_intent": "inform_procedure", "window": 12, "min_clause": 3,
-                "entities": ["procedure", "procedure_told"], "where_intent": "ask_where"}
+                "entities": ["procedure", "procedure_told"], "where_intent": "ask_where",
+                "steps_intent": "ask_steps", "other_entity": "other_procedure",
+                "reminder_intent": "remind_event",
+                # a statement naming or telling a procedure read as one of these tells it
+                "statement_intents": ["faq", "out_of_scope", "thank", "greet", "remind_event"]}
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._config = config
@@ -203,22 +218,46 @@ class QuestionCueRanker(GraphComponent):
         clause = [w for t in tokens[start:] for w in t.lemma.split("_")]
         found = [intent for intent, phrases in cues["aspects"].items()
                  if any(_contains(clause, phrase) for phrase in phrases)]
+        if not found and self._asks_how_to(clause):
+            found = [self._config["steps_intent"]]
         if found == [self._config["where_intent"]] and any(
                 _contains(clause, phrase) for phrase in cues["not_where"]):
             return None
         return found[0] if len(found) == 1 else None
 
+    @staticmethod
+    def _asks_how_to(clause: list[str]) -> bool:
+        """ "muốn xóa thường trú cho nó thì làm sao": how to get something done, not a problem."""
+        cues = question_cues()
+        return (any(_contains(clause, phrase) for phrase in cues["how"])
+                and any(_contains(clause, phrase) for phrase in cues["steps_goal"]))
+
     def _statement(self, message: Message, words: list[str]) -> bool:
-        named = any(e.get("entity") in self._config["entities"] for e in message.get(ENTITIES) or [])
+        found = {e.get("entity") for e in message.get(ENTITIES) or []}
+        if self._config["other_entity"] in found:  # "xin lý lịch tư pháp để đi xuất khẩu lao động"
+            return False
+        named = bool(found & set(self._config["entities"]))
+        cues = question_cues()
+        # "không ai nuôi" (nobody) asks nothing; "có gia hạn không hay phải mua" still asks
+        asking = {w for before, w in zip(["", *words], words, strict=False)
+                  if (before, w) not in NOBODY}
+        closing = list(words)
+        while closing and closing[-1] in cues["closing_particles"]:
+            closing.pop()  # "... được không ad ạ"
         return (named and "?" not in (message.get(TEXT) or "")
-                and not set(words) & question_cues()["question_words"])
+                and not asking & cues["question_words"]
+                and not (closing and closing[-1] in cues["closing_question_words"]))
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != self._config["faq_intent"]:
+            read = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if read not in self._config["statement_intents"]:
                 continue
             words = [w for t in message.get(TOKENS_NAMES[TEXT]) or [] for w in t.lemma.split("_")]
-            intent = self._aspect(message, words)
+            if read == self._config["reminder_intent"] and set(words) & question_cues()["reminder_words"]:
+                continue  # "nhắc tôi hạn khai sinh" asks for the reminder
+            asks_aspect = read in (self._config["faq_intent"], self._config["reminder_intent"])
+            intent = self._aspect(message, words) if asks_aspect else None
             if intent is None and self._statement(message, words):
                 intent = self._config["inform_intent"]
             if intent is None:

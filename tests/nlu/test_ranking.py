@@ -124,6 +124,13 @@ SHAPES = [
     # ... but not without a procedure, nor with a question word
     ("nha tui moi mua mieng dat cua hang xom", [], "faq"),
     ("nha tui moi mua mieng dat cua hang xom thi sao", NAMED, "faq"),
+    # "không"/"chưa" inside a story tell it; at the end they ask
+    ("ông ngoại 90 tuổi không có lương hưu, không ai nuôi", TOLD, "inform_procedure"),
+    ("ông ngoại 90 tuổi làm được không", TOLD, "faq"),
+    # "how" with a goal is steps; after a problem alone it stays a FAQ
+    ("con trai dinh cu nuoc ngoai, nha muon xoa thuong tru cho no thi lam sao", NAMED, "ask_steps"),
+    ("thu tuc tach ho lam the nao vay", NAMED, "ask_steps"),
+    ("mat the bhyt cua be thi lam sao", NAMED, "faq"),
 ]
 
 
@@ -134,3 +141,21 @@ def test_the_shape_of_a_message_read_as_faq(text, entities, expected):
 
 def test_only_a_faq_reading_is_reshaped():
     assert shaped("gio lam so do thi het bao nhieu tien", "ask_steps", NAMED) == "ask_steps"
+
+
+# (message, as the classifier read it, entities, intent after re-ranking)
+OTHER_READINGS = [
+    # a death or a birth told with its date is telling the procedure (a reminder is still offered)
+    ("bo em vua mat sang nay", "remind_event", TOLD, "inform_procedure"),
+    ("ba noi mat toi qua, nhac toi han lam khai tu", "remind_event", TOLD, "remind_event"),
+    ("vo de hom 10/11, khai sinh thi phai lam truoc ngay nao", "remind_event", TOLD, "ask_deadline"),
+    ("thang con nha bac di xuat khau lao dong 3 nam", "out_of_scope", TOLD, "inform_procedure"),
+    ("xin ly lich tu phap de di xuat khau lao dong", "out_of_scope",
+     TOLD + [{"entity": "other_procedure", "value": "ly_lich_tu_phap"}], "out_of_scope"),
+    ("thoi tiet mai the nao", "out_of_scope", [], "out_of_scope"),
+]
+
+
+@pytest.mark.parametrize("text,intent,entities,expected", OTHER_READINGS)
+def test_a_statement_or_a_question_read_as_something_else(text, intent, entities, expected):
+    assert shaped(text, intent, entities) == expected
