@@ -109,11 +109,6 @@ def _all_in_order(words: list[str], lemmas: list[str], gap: int) -> list[tuple[i
     return found
 
 
-def _in_order(words: list[str], lemmas: list[str], gap: int) -> tuple[int, int] | None:
-    """First and last index of ``words`` found in ``lemmas`` in order, at most ``gap`` apart."""
-    return next(iter(_all_in_order(words, lemmas, gap)), None)
-
-
 def _words(tokens: list[Any]) -> tuple[list[str], list[int], list[bool], list[bool]]:
     """The words of the tokens' lemmas (the segmenter joins learnt phrases: "bố_mất"), the token
     each belongs to, and whether it starts or ends that token."""
