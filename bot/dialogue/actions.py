@@ -23,6 +23,7 @@ from bot.dialogue import reminding
 from bot.dialogue.answers import (
     ASPECT_INTENTS,
     CASE_ENTITY,
+    CASE_SEPARATOR,
     CHOOSE_WARD_INTENT,
     GROUP_ENTITY,
     INTENT_OF_ASPECT,
@@ -194,8 +195,9 @@ def respond(intent: str, procedure: Procedure | None, tracker: Tracker,
             dispatcher.utter_message(text=reply.text, buttons=[
                 {"title": b.title, "payload": b.payload} for b in reply.buttons])
         return events
-    case = book.documents_case(str((entities or {}).get(CASE_ENTITY) or ""))
-    if intent == INTENT_OF_ASPECT["documents"] and case is not None:  # a case picked after the list
+    case = book.documents_case(str((entities or {}).get(CASE_ENTITY) or "") or _case_told(procedure, tracker))
+    if case is not None and intent in (INTENT_OF_ASPECT["documents"], "inform_procedure"):
+        # a case picked, or told in words, after a documents list that asked which case applies
         procedure, reply = case
         return [SlotSet("procedure", procedure.id), SlotSet("options", None), *say(dispatcher, reply),
                 SlotSet("aspect", "documents")]
@@ -282,6 +284,16 @@ def respond_address(intent: str, procedure: Procedure | None, tracker: Tracker,
     menu = book.menu()
     return events + say(dispatcher, Reply(f"{replies[0].text}\n{book.phrases['address.which_procedure']}",
                                           menu.buttons))
+
+
+def _case_told(procedure: Procedure | None, tracker: Tracker) -> str:
+    """The case the message names, when the last reply asked which case applies for ``procedure``."""
+    if procedure is None:
+        return ""
+    prefix = f'"{CASE_ENTITY}":"{procedure.id}{CASE_SEPARATOR}'
+    if not any(prefix in option for option in tracker.get_slot("options") or []):
+        return ""
+    return answers().told_case(procedure, tracker.latest_message.get("text") or "") or ""
 
 
 def _procedure_of(tracker: Tracker) -> Procedure | None:

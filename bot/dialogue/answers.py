@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Collection, Mapping
 
@@ -29,6 +30,7 @@ from bot.contract import SMS_MAX_PARTS, sms_parts
 from bot.contract.reply import Button, Reply, Topic
 from bot.nlu.segmenter import Segmenter
 from bot.render import sms_text
+from bot.text import search_key
 
 ASPECT_INTENTS = {
     "ask_documents": "documents", "ask_fee": "fee", "ask_where": "where",
@@ -141,6 +143,15 @@ class Answers:
         title = self.phrases["documents.case"].format(name=proc.short_name, label=self._lower(option.label))
         return proc, Reply(f"{title}\n{self._documents(proc, items, conditions=False, note=False)}",
                            rate=Topic(proc.id, "documents"))
+
+    def told_case(self, proc: Procedure, text: str) -> str | None:
+        """The case ("<procedure>.<option>") ``text`` names by one option's label or words, if one:
+        a citizen asked which case applies may answer in words ("đẻ ở nhà") instead of a digit."""
+        typed = search_key(text)
+        named = [o for _, o in self.cases(proc)
+                 if any(key and re.search(rf"\b{re.escape(key)}\b", typed)
+                        for key in {search_key(o.label), *(search_key(w) for w in o.words)})]
+        return f"{proc.id}{CASE_SEPARATOR}{named[0].id}" if len(named) == 1 else None
 
     def aspect_text(self, proc: Procedure, aspect: str) -> str:
         if aspect == "documents":

@@ -11,6 +11,7 @@ from bot.contract import SMS_MAX_PARTS, sms_parts
 from bot.dialogue import actions
 from bot.dialogue.answers import CASE_SEPARATOR, Answers
 from bot.dialogue.phrases import load_phrases
+from bot.dialogue.preview import preview
 from bot.render import render, to_gsm7
 from tests.paths import PROJECT
 
@@ -129,3 +130,26 @@ def test_a_digit_or_a_button_picks_a_case_and_gets_its_papers():
     by_button, _ = run(actions.ActionAnswer(), '/ask_documents{"case":"khai_sinh.o_nha"}', "ask_documents",
                        [{"entity": "case", "value": "khai_sinh.o_nha"}], {"procedure": "tam_tru"})
     assert by_button == by_digit
+
+
+def test_staff_preview_shows_each_case_after_the_list():
+    proc = BOOK.catalogue.get("thuong_tru")
+    shown = preview(BOOK, proc, ["sms"], "documents")
+    assert [s.key for s in shown] == ["documents"] + [f"documents.{o.id}" for _, o in BOOK.cases(proc)]
+    assert all(s.sms <= DOCUMENTS_MAX_SMS for s in shown)
+    assert [s.key for s in preview(BOOK, proc, ["sms"], shown[1].key)] == [shown[1].key]
+
+
+@pytest.mark.parametrize("text,intent,told", [
+    ("de o nha thi sao", "inform_procedure", "Khai sinh – Giấy tờ thêm nếu sinh ở nhà:"),
+    ("sinh o benh vien thi can giay gi", "ask_documents", "Khai sinh – Giấy tờ thêm nếu sinh ở bệnh viện"),
+    ("nop qua vneid thi sao", "inform_procedure", "Khai sinh – Giấy tờ thêm nếu nộp trực tuyến"),
+])
+def test_a_case_told_in_words_after_the_question_gets_its_papers(text, intent, told):
+    proc = BOOK.catalogue.get("khai_sinh")
+    options = [b.payload for b in BOOK.documents(proc).buttons]
+    said, _ = run(actions.ActionAnswer(), text, intent, [], {"procedure": "khai_sinh", "options": options})
+    assert said.startswith(told)
+    # with no case question pending, the same words get the whole answer as before
+    said, _ = run(actions.ActionAnswer(), text, "ask_documents", [], {"procedure": "khai_sinh"})
+    assert said.startswith("Khai sinh – Giấy tờ cần mang:")
