@@ -19,6 +19,7 @@ from bot.contract import (
     fits_callback_data,
     is_gsm7,
     septets,
+    sms_parts,
 )
 from bot.text import fold
 
@@ -30,14 +31,14 @@ def to_gsm7(text: str) -> str:
     return "".join(ch if is_gsm7(ch) else "?" for ch in fold(text).replace("\t", " "))
 
 
-def _cut(text: str, budget: int) -> tuple[str, str]:
-    """Splits ``text`` so the head fits ``budget`` septets, at a line, then a word, boundary."""
+def _cut(text: str, budget: int, boundaries: tuple[str, ...]) -> tuple[str, str]:
+    """Splits ``text`` so the head fits ``budget`` septets, at the first of ``boundaries`` found."""
     if septets(text) <= budget:
         return text, ""
     head = text[:budget]
     while septets(head) > budget:
         head = head[:-1]
-    for boundary in ("\n", " "):
+    for boundary in boundaries:
         position = head.rfind(boundary)
         if position > budget // 2:
             head = head[:position]
@@ -45,11 +46,7 @@ def _cut(text: str, budget: int) -> tuple[str, str]:
     return head.rstrip(), text[len(head):].strip()
 
 
-def paginate_sms(text: str, max_parts: int = SMS_MAX_PARTS) -> list[str]:
-    """Splits a GSM-7 text into pages of at most ``max_parts`` SMS each.
-
-    Every page but the last ends with a hint to send the MORE keyword.
-    """
+def _pages(text: str, max_parts: int, boundaries: tuple[str, ...]) -> list[str]:
     budget = max_parts * SMS_PART_SEPTETS
     pages = []
     rest = text.strip()
@@ -57,9 +54,22 @@ def paginate_sms(text: str, max_parts: int = SMS_MAX_PARTS) -> list[str]:
         if septets(rest) <= budget:
             pages.append(rest)
             break
-        head, rest = _cut(rest, budget - septets(SMS_MORE_HINT) - 1)
+        head, rest = _cut(rest, budget - septets(SMS_MORE_HINT) - 1, boundaries)
         pages.append(f"{head}\n{SMS_MORE_HINT}")
     return pages or [""]
+
+
+def paginate_sms(text: str, max_parts: int = SMS_MAX_PARTS) -> list[str]:
+    """Splits a GSM-7 text into pages of at most ``max_parts`` SMS each.
+
+    Every page but the last ends with a hint to send the MORE keyword. A page ends at a line
+    break, unless ending it at a word costs the citizen fewer SMS: a line carried over whole can
+    push the next page one part over.
+    """
+    by_line = _pages(text, max_parts, ("\n", " "))
+    by_word = _pages(text, max_parts, (" ",))
+    cost = [sum(sms_parts(page) for page in pages) for pages in (by_line, by_word)]
+    return by_word if cost[1] < cost[0] else by_line
 
 
 def sms_text(reply: Reply) -> str:

@@ -118,3 +118,26 @@ def test_telegram_limits_are_those_of_the_bot_api_as_python_telegram_bot_states_
 
     assert TELEGRAM_MAX_TEXT == MessageLimit.MAX_TEXT_LENGTH
     assert TELEGRAM_MAX_CALLBACK_BYTES == InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
+
+
+
+HINT = f"\n(Nhan {SMS_MORE_KEYWORD} de xem tiep)"
+
+
+def _line(word: str, count: int) -> str:
+    return " ".join([word] * count)
+
+
+@pytest.mark.parametrize("lines,cut_at_line,total", [
+    # carried over whole, the "b" line makes page two 2 SMS (5 in all); cut at a word, 4
+    ((_line("a", 150), _line("b", 100), _line("c", 10)), False, 4),
+    # carried over whole, it costs nothing more: the page ends at the line break
+    ((_line("a", 200), _line("b", 50), _line("c", 5)), True, 4),
+])
+def test_a_page_ends_at_a_line_unless_a_word_saves_an_sms(lines, cut_at_line, total):
+    text = "\n".join(lines)
+    pages = paginate_sms(text)
+    assert len(pages) == 2 and all(sms_parts(page) <= SMS_MAX_PARTS for page in pages)
+    assert pages[0].removesuffix(HINT).endswith("a") is cut_at_line
+    assert sum(map(sms_parts, pages)) == total
+    assert " ".join(page.removesuffix(HINT) for page in pages).split() == text.split()

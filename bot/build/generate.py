@@ -20,6 +20,7 @@ from bot.catalogue import Catalogue, Procedure
 from bot.dialogue import reminding
 from bot.dialogue.answers import (
     ASPECT_INTENTS,
+    CASE_ENTITY,
     CHOOSE_WARD_INTENT,
     EVENT_ENTITY,
     EVENT_SEPARATOR,
@@ -229,7 +230,7 @@ def domain_yaml(intents: list[str]) -> str:
         "version": "3.1",
         "intents": sorted(set(intents)),
         "entities": [PROCEDURE_ENTITY, NUMBER_ENTITY, WARD_CODE_ENTITY, EVENT_ENTITY, TOLD_ENTITY,
-                     OTHER_ENTITY, GROUP_ENTITY],
+                     OTHER_ENTITY, GROUP_ENTITY, CASE_ENTITY],
         "slots": {
             PROCEDURE_ENTITY: _slot("text", [{"type": "from_entity", "entity": PROCEDURE_ENTITY}]),
             "aspect": _slot("text"),

@@ -22,8 +22,11 @@ from bot.contract.reply import Reply
 from bot.dialogue import reminding
 from bot.dialogue.answers import (
     ASPECT_INTENTS,
+    CASE_ENTITY,
+    CASE_SEPARATOR,
     CHOOSE_WARD_INTENT,
     GROUP_ENTITY,
+    INTENT_OF_ASPECT,
     OTHER_ENTITY,
     TOLD_ENTITY,
     WARD_CODE_ENTITY,
@@ -192,6 +195,12 @@ def respond(intent: str, procedure: Procedure | None, tracker: Tracker,
             dispatcher.utter_message(text=reply.text, buttons=[
                 {"title": b.title, "payload": b.payload} for b in reply.buttons])
         return events
+    case = book.documents_case(str((entities or {}).get(CASE_ENTITY) or "") or _case_told(procedure, tracker))
+    if case is not None and intent in (INTENT_OF_ASPECT["documents"], "inform_procedure"):
+        # a case picked, or told in words, after a documents list that asked which case applies
+        procedure, reply = case
+        return [SlotSet("procedure", procedure.id), SlotSet("options", None), *say(dispatcher, reply),
+                SlotSet("aspect", "documents")]
     if intent in ASPECT_INTENTS:
         if procedure is None:
             return say(dispatcher, book.which_procedure(intent))
@@ -199,8 +208,9 @@ def respond(intent: str, procedure: Procedure | None, tracker: Tracker,
         reply = book.answer_aspect(procedure, ASPECT_INTENTS[intent], asked)
         if intent == "ask_where":
             return events + where(procedure, reply, asked, tracker, dispatcher)
-        return events + say(dispatcher, reply) + [
-            SlotSet("aspect", ASPECT_INTENTS[intent]), SlotSet("options", None)]
+        # the options go before the reply's own: a documents list may end with cases to pick
+        return events + [SlotSet("options", None)] + say(dispatcher, reply) + [
+            SlotSet("aspect", ASPECT_INTENTS[intent])]
     if intent == "inform_procedure":
         if procedure is None:
             return say(dispatcher, book.menu())
@@ -209,8 +219,7 @@ def respond(intent: str, procedure: Procedure | None, tracker: Tracker,
             asked = tracker.latest_message.get("text") or ""
             return events + where(procedure, book.aspect(procedure, "where"), asked, tracker, dispatcher)
         if last_aspect:
-            return events + say(dispatcher, book.aspect(procedure, last_aspect)) + [
-                SlotSet("options", None)]
+            return events + [SlotSet("options", None)] + say(dispatcher, book.aspect(procedure, last_aspect))
         return events + say(dispatcher, book.overview(procedure))
     if intent == "guide":
         if procedure is None:
@@ -277,6 +286,16 @@ def respond_address(intent: str, procedure: Procedure | None, tracker: Tracker,
                                           menu.buttons))
 
 
+def _case_told(procedure: Procedure | None, tracker: Tracker) -> str:
+    """The case the message names, when the last reply asked which case applies for ``procedure``."""
+    if procedure is None:
+        return ""
+    prefix = f'"{CASE_ENTITY}":"{procedure.id}{CASE_SEPARATOR}'
+    if not any(prefix in option for option in tracker.get_slot("options") or []):
+        return ""
+    return answers().told_case(procedure, tracker.latest_message.get("text") or "") or ""
+
+
 def _procedure_of(tracker: Tracker) -> Procedure | None:
     return answers().catalogue.get(tracker.get_slot("procedure"))
 
@@ -295,8 +314,9 @@ class ActionAnswer(Action):
         replied, procedure = route(intent, tracker, dispatcher)
         if replied is not None:
             return replied
-        group = next(tracker.get_latest_entity_values(GROUP_ENTITY), None)
-        return respond(intent, procedure, tracker, dispatcher, {"group": group} if group else None)
+        picked = {name: value for name in (GROUP_ENTITY, CASE_ENTITY)
+                  if (value := next(tracker.get_latest_entity_values(name), None))}
+        return respond(intent, procedure, tracker, dispatcher, picked or None)
 
 
 class ActionReminder(Action):

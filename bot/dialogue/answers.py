@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Collection, Mapping
 
@@ -17,14 +18,19 @@ from bot.catalogue import (
     GROUPS,
     OTHER_GROUP,
     Catalogue,
+    Document,
     Fact,
     Faq,
     NotCovered,
+    Option,
     Procedure,
     Question,
 )
+from bot.contract import SMS_MAX_PARTS, sms_parts
 from bot.contract.reply import Button, Reply, Topic
 from bot.nlu.segmenter import Segmenter
+from bot.render import sms_text
+from bot.text import search_key
 
 ASPECT_INTENTS = {
     "ask_documents": "documents", "ask_fee": "fee", "ask_where": "where",
@@ -42,6 +48,11 @@ EVENT_SEPARATOR = "|"
 OTHER_ENTITY = "other_procedure"
 TOLD_ENTITY = "procedure_told"  # what the extractor makes of an event when no procedure is named
 GROUP_ENTITY = "group"  # a menu group, sent by a button (or a digit picking one)
+# A guide option (``guide`` in the YAML) picked after a documents list too long for SMS: only the
+# papers that option adds, sent by a button (or a digit picking one). Its value names the procedure
+# too ("khai_sinh.o_nha"), so an old button still answers for its own procedure, within 64 bytes.
+CASE_ENTITY = "case"
+CASE_SEPARATOR = "."
 MENU_FLAT_MAX = 9  # up to this many procedures a menu lists them all; more: groups first
 FAQ_TOPIC = "faq:"  # a rated FAQ answer's aspect: this prefix and the entry's id
 FAQ_ASPECT_MATCH = 0.6  # cosine on lemmas above which an aspect FAQ beats the generic answer
@@ -77,20 +88,70 @@ class Answers:
             return "\n".join([fact.text, self.phrases["unverified"]])
         return "\n".join([fact.text] + ([fact.note] if fact.note else []))
 
-    def _documents(self, proc: Procedure) -> str:
-        lines = []
-        for index, doc in enumerate(proc.documents, start=1):
-            condition = ""
-            for qid, options in doc.when.items():
-                labels = [o.label[:1].lower() + o.label[1:] for o in proc.question(qid).options
-                          if o.id in options]
-                condition = self.phrases["when"].format(label=" / ".join(labels)) + " "
-            lines.append(f"{index}. {condition}{doc.text}")
-        if proc.documents_note:
+    def _condition(self, proc: Procedure, doc: Document) -> str:
+        """"Nếu sinh ở nhà: " before a paper needed in some cases only, from the guide's labels."""
+        condition = ""
+        for qid, options in doc.when.items():
+            labels = [self._lower(o.label) for o in proc.question(qid).options if o.id in options]
+            condition = self.phrases["when"].format(label=" / ".join(labels)) + " "
+        return condition
+
+    @staticmethod
+    def _lower(label: str) -> str:
+        return label[:1].lower() + label[1:]
+
+    def _documents(self, proc: Procedure, items: list[Document] | None = None,
+                   conditions: bool = True, note: bool = True) -> str:
+        """The papers as lines ("- " bullets: a digit on SMS picks an option, never a paper)."""
+        lines = [f"- {self._condition(proc, d) if conditions else ''}{d.text}"
+                 for d in (proc.documents if items is None else items)]
+        if note and proc.documents_note:
             lines.append(proc.documents_note)
         if not proc.documents_verified:
             lines.append(self.phrases["unverified"])
         return "\n".join(lines)
+
+    @staticmethod
+    def cases(proc: Procedure) -> list[tuple[Question, Option]]:
+        """The guide options that add at least one paper, in the guide's order."""
+        return [(q, o) for q in proc.guide for o in q.options
+                if any(o.id in d.when.get(q.id, ()) for d in proc.documents)]
+
+    def documents(self, proc: Procedure) -> Reply:
+        """The papers to bring. A list longer than ``SMS_MAX_PARTS`` SMS that differs by case
+        gives the papers every case needs, then asks which case applies (``documents_case``)."""
+        title = f"{proc.short_name} – {self.phrases['aspect.documents']}:"
+        whole = Reply(f"{title}\n{self._documents(proc)}", rate=Topic(proc.id, "documents"))
+        cases = self.cases(proc)
+        if sms_parts(sms_text(whole)) <= SMS_MAX_PARTS or not cases:
+            return whole
+        common = [d for d in proc.documents if not d.when]
+        lines = [title, self._documents(proc, common), self.phrases["documents.cases"]]
+        buttons = tuple(Button(o.label, payload(INTENT_OF_ASPECT["documents"], **{
+            CASE_ENTITY: f"{proc.id}{CASE_SEPARATOR}{o.id}"})) for _, o in cases)
+        return Reply("\n".join(lines), buttons)
+
+    def documents_case(self, case: str) -> tuple[Procedure, Reply] | None:
+        """The papers one guide option adds (``case``: "<procedure>.<option>"); None when unknown."""
+        proc_id, _, option_id = case.partition(CASE_SEPARATOR)
+        proc = self.catalogue.get(proc_id)
+        found = next(((q, o) for q, o in self.cases(proc) if o.id == option_id), None) if proc else None
+        if proc is None or found is None:
+            return None
+        question, option = found
+        items = [d for d in proc.documents if option.id in d.when.get(question.id, ())]
+        title = self.phrases["documents.case"].format(name=proc.short_name, label=self._lower(option.label))
+        return proc, Reply(f"{title}\n{self._documents(proc, items, conditions=False, note=False)}",
+                           rate=Topic(proc.id, "documents"))
+
+    def told_case(self, proc: Procedure, text: str) -> str | None:
+        """The case ("<procedure>.<option>") ``text`` names by one option's label or words, if one:
+        a citizen asked which case applies may answer in words ("đẻ ở nhà") instead of a digit."""
+        typed = search_key(text)
+        named = [o for _, o in self.cases(proc)
+                 if any(key and re.search(rf"\b{re.escape(key)}\b", typed)
+                        for key in {search_key(o.label), *(search_key(w) for w in o.words)})]
+        return f"{proc.id}{CASE_SEPARATOR}{named[0].id}" if len(named) == 1 else None
 
     def aspect_text(self, proc: Procedure, aspect: str) -> str:
         if aspect == "documents":
@@ -105,6 +166,8 @@ class Answers:
 
     def aspect(self, proc: Procedure, aspect: str) -> Reply:
         """One aspect of one procedure: short, plain, from the YAML."""
+        if aspect == "documents":
+            return self.documents(proc)
         title = f"{proc.short_name} – {self.phrases['aspect.' + aspect]}:"
         return Reply(f"{title}\n{self.aspect_text(proc, aspect)}", rate=Topic(proc.id, aspect))
 

@@ -32,7 +32,7 @@ def sms_overflows(catalogue: Iterable[Procedure], phrases: Mapping[str, str]) ->
             _, parts = shown(reply, "sms")
             accepted = proc.documents_sms_parts if key == "documents" else 0
             name = f"faq[{faq_index[key]}].answer" if key in faq_index else key
-            line = proc.line_of(key)
+            line = proc.line_of(key) or proc.line_of(key.split(".")[0])  # documents.<case>: the list
             look = f"xem bằng: bot preview {proc.id} --channel sms --aspect {key.removeprefix('faq:')}"
             if parts > max(SMS_MAX_PARTS, accepted):
                 fix = f"viết ngắn lại (bỏ chữ thừa, không bỏ thông tin nào); {look}"

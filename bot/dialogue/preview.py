@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot.catalogue import ASPECTS, Procedure
 from bot.contract import Reply, sms_parts
-from bot.dialogue.answers import Answers
+from bot.dialogue.answers import CASE_SEPARATOR, Answers
 from bot.render import render
 
 CHANNELS = ("sms", "zalo", "telegram", "cli")
@@ -51,10 +51,18 @@ def _verified(proc: Procedure, aspect: str) -> bool:
 
 
 def replies(answers: Answers, proc: Procedure) -> Iterator[tuple[str, str, Reply, bool]]:
-    """(key, label, reply, verified) for the seven aspects, then each FAQ entry."""
+    """(key, label, reply, verified) for the seven aspects, then each FAQ entry. A documents list
+    that asks the case first is followed by each case's papers (key ``documents.<option>``)."""
     for aspect in ASPECTS:
         label = f"{answers.phrases['aspect.' + aspect]} ({aspect})"
-        yield aspect, label, answers.aspect(proc, aspect), _verified(proc, aspect)
+        reply = answers.aspect(proc, aspect)
+        yield aspect, label, reply, _verified(proc, aspect)
+        if aspect == "documents" and reply.buttons:
+            for _, option in answers.cases(proc):
+                found = answers.documents_case(f"{proc.id}{CASE_SEPARATOR}{option.id}")
+                if found is not None:
+                    yield (f"documents{CASE_SEPARATOR}{option.id}", f"{label}, trường hợp: {option.label}",
+                           found[1], proc.documents_verified)
     for entry in proc.faq:
         label = f"Câu hỏi thường gặp: {entry.questions[0]} (faq {entry.id})"
         yield f"faq:{entry.id}", label, answers.faq(proc, entry), entry.verified
@@ -77,7 +85,7 @@ def preview(answers: Answers, proc: Procedure, channels: Iterable[str],
     """Every answer of ``proc`` (or only ``aspect``: an aspect name or a FAQ id) per channel."""
     result = []
     for key, label, reply, verified in replies(answers, proc):
-        if aspect is not None and aspect not in (key, key.removeprefix("faq:")):
+        if aspect is not None and aspect not in (key, key.removeprefix("faq:"), key.split(CASE_SEPARATOR)[0]):
             continue
         for channel in channels:
             text, count = shown(reply, channel)

@@ -50,7 +50,7 @@ def test_generates_annotated_examples_and_domain(tmp_path):
     domain = yaml.safe_load(paths.domain.read_text(encoding="utf-8"))
     assert {"greet", "ask_fee", "faq", "inform_procedure"} <= set(domain["intents"])
     assert domain["entities"] == ["procedure", "number", "ward_code", "procedure_event", "procedure_told",
-                                  "other_procedure", "group"]
+                                  "other_procedure", "group", "case"]
 
 
 def test_regenerating_is_idempotent(tmp_path):

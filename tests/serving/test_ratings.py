@@ -14,7 +14,7 @@ import pytest
 
 from bot.catalogue import ASPECTS, load_catalogue
 from bot.contract import SMS_MAX_PARTS, Button, Reply, Topic, is_gsm7, sms_parts
-from bot.dialogue.answers import Answers
+from bot.dialogue.answers import CASE_SEPARATOR, Answers
 from bot.dialogue.phrases import load_phrases
 from bot.render import paginate_sms, render, sms_text
 from bot.serving.conversation import Conversation
@@ -204,9 +204,14 @@ def test_answers_say_what_they_are_about():
 
 
 def _every_answer() -> list[Reply]:
+    """Every answer a citizen may rate: a documents list that asks which case applies is a
+    question (its options are picked with a digit); the papers of each case are the answer."""
     book = Answers(load_catalogue(PROJECT.procedures), PHRASES)
     answers = [book.aspect(p, a) for p in book.catalogue for a in ASPECTS]
-    return answers + [book.faq(p, f) for p in book.catalogue for f in p.faq]
+    cases = [book.documents_case(f"{p.id}{CASE_SEPARATOR}{o.id}") for p in book.catalogue
+             for _, o in book.cases(p)]
+    return ([r for r in answers if not r.buttons] + [reply for _, reply in filter(None, cases)]
+            + [book.faq(p, f) for p in book.catalogue for f in p.faq])
 
 
 EVERY_ANSWER = _every_answer()
