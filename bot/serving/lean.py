@@ -24,7 +24,9 @@ all: ``predict_graph_only`` also has the classifier's file read by ``bot.serving
 (about 3 s of the start, docs/benchmarks.md, "Cold start, session 8").
 
 ``rasa.core.test`` (imported at the top of the RulePolicy's module, used only when a form's
-unhappy path is emulated) imports matplotlib; it is deferred the same way.
+unhappy path is emulated) imports matplotlib, and ``rasa.core.jobs`` (the scheduler of Rasa's own
+reminders, which we do not use: ``bot/serving/reminders.py``) imports APScheduler; both are
+deferred the same way.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from bot.contract.rasa_channels import use_channel_interface_only
 
 # Modules imported by Rasa's serving path that import TensorFlow at their top, used only by
 # components our pipeline does not have.
-DEFERRED_MODULES = ("rasa.utils.train_utils", "rasa.core.test")
+DEFERRED_MODULES = ("rasa.utils.train_utils", "rasa.core.test", "rasa.core.jobs")
 # The classifier Rasa's training stores, and ours that reads its file without skops.io.
 RASA_CLASSIFIER = "rasa.nlu.classifiers.logistic_regression_classifier.LogisticRegressionClassifier"
 FILE_CLASSIFIER = "bot.serving.classifier_file.LogisticRegressionFileClassifier"

@@ -21,8 +21,8 @@ from bot.cli import main
 code = main(sys.argv[1:])
 status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
 print(json.dumps({"code": code, "tensorflow": "tensorflow" in sys.modules,
-                  "heavy": sorted(m for m in ("skops.io", "aiogram", "socketio", "slack_sdk", "matplotlib")
-                                  if m in sys.modules),
+                  "heavy": sorted(m for m in ("skops.io", "aiogram", "socketio", "slack_sdk", "matplotlib",
+                                              "apscheduler") if m in sys.modules),
                   "train_utils": type(sys.modules["rasa.utils.train_utils"]).__name__,
                   "peak_mb": int(status) // 1024}))
 """
