@@ -95,3 +95,27 @@ print(after_scan, hasattr(heavy, "erf"), scanpkg.loads, heavy.rank(7), scanpkg.l
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           timeout=120, check=True)
     assert done.stdout.split() == ["0", "False", "0", "7", "1"]
+
+
+def test_a_module_paired_in_import_first_is_imported_just_before_its_pair_and_only_then(tmp_path):
+    """skops.io before TensorFlow when training (its scan of every module costs 3-4 s more after
+    TensorFlow's); serving, which never imports TensorFlow, never imports skops.io either."""
+    for name, body in (("firstmod", "import builtins\nbuiltins.order.append('first')\n"),
+                       ("heavymod", "import builtins\nbuiltins.order.append('heavy')\n")):
+        (tmp_path / f"{name}.py").write_text(body)
+    code = """
+import builtins, sys
+builtins.order = []
+from bot.serving import lean
+lean.DEFERRED_MODULES = ()
+lean.IMPORT_FIRST = {"firstmod": "heavymod"}
+lean.defer_tensorflow()
+lean.defer_tensorflow()
+before = "firstmod" in sys.modules
+import heavymod
+print(before, builtins.order, sum(isinstance(f, lean.ImportFirst) for f in sys.meta_path))
+"""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO)]))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=120, check=True)
+    assert done.stdout.split() == ["False", "['first',", "'heavy']", "0"]
