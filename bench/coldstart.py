@@ -93,8 +93,8 @@ def run(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
                                                     telegram, kannel))
                     figures["first_start"] = index == 0
                     results[name].append(figures)
-                    print(f"{name} {'(first start) ' if index == 0 else ''}{load.machine()}: {figures}",
-                          flush=True)
+                    print(f"{name} ({root}) {'(first start) ' if index == 0 else ''}{load.machine()} "
+                          f"(the commit is this checkout's): {figures}", flush=True)
     return results
 
 

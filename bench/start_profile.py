@@ -40,8 +40,11 @@ loaded = time.monotonic()
 replies = asyncio.run(engine.handle("5550000001", "khai sinh can giay to gi", "telegram"))
 answered = time.monotonic()
 peak = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
+import resource
+usage = resource.getrusage(resource.RUSAGE_SELF)
 print(f"imports {imported - started:.1f} s, Engine.load {loaded - imported:.1f} s, first turn "
-      f"{answered - loaded:.2f} s, in all {answered - started:.1f} s; peak {int(peak) // 1024} MB; "
+      f"{answered - loaded:.2f} s, in all {answered - started:.1f} s, CPU "
+      f"{usage.ru_utime + usage.ru_stime:.1f} s; peak {int(peak) // 1024} MB; "
       f"tensorflow imported: {'tensorflow' in sys.modules}; replies: {len(replies)}", file=sys.stderr)
 """
 
@@ -50,6 +53,11 @@ PARTS = (
     ("`import rasa.core.agent` (Rasa's modules)", r"<module> \(rasa/core/agent\.py"),
     ("importing TensorFlow", r"<module> \(tensorflow/__init__\.py"),
     ("`import skops.io`", r"<module> \(skops/io/__init__\.py"),
+    ("Rasa's built-in channels (their package's `__init__`)", r"<module> \(rasa/core/channels/__init__"),
+    ("matplotlib (`rasa.core.test`)", r"<module> \(matplotlib/__init__\.py"),
+    ("scikit-learn's modules", r"<module> \(sklearn/"),
+    ("the classifier's file read without skops (`read_logistic_regression`)",
+     r"^read_logistic_regression \(bot/serving/classifier_file\.py"),
     ("`bot.dialogue.actions.load` (catalogue, FAQ index, address book)", r"^load \(bot/dialogue/actions\.py"),
     ("of which the catalogue checked (`check_catalogue`)", r"^check_catalogue \(bot/catalogue/loading\.py"),
     ("of which read back from var/cache (`bot.cache.cached`)", r"^cached \(bot/cache\.py"),

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 logger = logging.getLogger(__name__)
 
@@ -35,12 +35,19 @@ def _our_code() -> str:
     global _code_digest
     if _code_digest is None:
         digest = hashlib.sha256()
-        for path in sorted(_OUR_CODE.rglob("*")):
-            if path.suffix in (".py", ".yml", ".yaml") and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(_OUR_CODE)).encode())
-                digest.update(path.read_bytes())
+        hash_files(digest, ((str(path.relative_to(_OUR_CODE)), path) for path in sorted(_OUR_CODE.rglob("*"))
+                            if path.suffix in (".py", ".yml", ".yaml") and "__pycache__" not in path.parts))
         _code_digest = digest.hexdigest()
     return _code_digest
+
+
+def hash_files(digest: Any, named: Iterable[tuple[str, Path]]) -> None:
+    """Feeds ``digest`` (a ``hashlib`` object) each file's name as given, then its contents: the
+    part of every fingerprint of ours that reads files (this one, the model's in
+    ``bot.build.fingerprint``)."""
+    for name, path in named:
+        digest.update(name.encode())
+        digest.update(path.read_bytes())
 
 
 def fingerprint(files: Iterable[Path], libraries: Iterable[str] = (), extra: Iterable[str] = ()) -> str:
@@ -49,9 +56,7 @@ def fingerprint(files: Iterable[Path], libraries: Iterable[str] = (), extra: Ite
     digest = hashlib.sha256()
     digest.update(sys.version.encode())
     digest.update(_our_code().encode())
-    for path in sorted(files):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+    hash_files(digest, ((path.name, path) for path in sorted(files)))
     for library in libraries:
         digest.update(f"{library}={metadata.version(library)}".encode())
     for text in extra:

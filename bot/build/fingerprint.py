@@ -1,7 +1,9 @@
 """Whether a model was trained from the present inputs: a hash of what training reads.
 
 Kept apart from ``bot.build.training`` so that checking a model (every ``bot serve`` start, the
-test session) imports nothing of Rasa.
+test session) imports nothing of Rasa. Files are read into the digest by ``bot.cache.hash_files``,
+as the start-up cache's fingerprint reads them (each kept its names and order: a model stamped
+before still reads as current).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from bot.cache import hash_files
 from bot.project import Project
 
 # What a trained model depends on besides the catalogue, relative to the project root. The
@@ -22,10 +25,8 @@ def fingerprint(project: Project, config: Path) -> str:
     digest = hashlib.sha256()
     inputs = {p for pattern in MODEL_INPUTS for p in project.root.glob(pattern)}
     files = sorted(project.procedures.glob("*.yaml")) + sorted(inputs) + [config]
-    for path in files:
-        name = path.relative_to(project.root) if path.is_relative_to(project.root) else path
-        digest.update(str(name).encode())
-        digest.update(path.read_bytes())
+    hash_files(digest, ((str(path.relative_to(project.root) if path.is_relative_to(project.root) else path),
+                         path) for path in files))
     return digest.hexdigest()
 
 

@@ -34,8 +34,9 @@ def quiet_warnings() -> None:
 def quiet() -> None:
     """Silences the libraries' warnings and chatter; keeps ours."""
     quiet_warnings()
-    # skops first, then Rasa's TensorFlow-only module deferred until something uses it: serving
-    # never does (bot/serving/lean.py; docs/benchmarks.md, "Cold start and memory, after").
+    # Rasa's TensorFlow-only module (and its test module, its reminder scheduler, its built-in
+    # channels) deferred until something uses them: serving never does (bot/serving/lean.py;
+    # docs/benchmarks.md, "Cold start and memory, after" and "Cold start, session 8").
     defer_tensorflow()
     from rasa.utils.log_utils import configure_structlog
 

@@ -4,7 +4,8 @@ Connectors (``connectors/``) import this package and nothing else of ``bot``; th
 implements its other side. It holds the connector interface and the web request it reads
 (``connector``), the settings it declares (``settings``), the replies it sends (``reply``), the
 failures it reports (``errors``), the platforms' limits (``limits``), the log and storage redaction
-every connector applies (``redact``) and the cleaning of every citizen's text (``cleaning``).
+every connector applies (``redact``) and the cleaning of every citizen's text (``cleaning``);
+``rasa_channels`` gives it Rasa's channel interface without Rasa's built-in channels.
 
 May import: ``bot.errors`` and third-party libraries only.
 """

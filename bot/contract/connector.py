@@ -22,12 +22,15 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any, ClassVar
 
-from rasa.core.channels.channel import InputChannel
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.contract.cleaning import clean
 from bot.contract.errors import Ignored, Rejected
+from bot.contract.rasa_channels import use_channel_interface_only
 from bot.contract.reply import Rendered
+
+use_channel_interface_only()  # Rasa's InputChannel without its built-in channels (aiogram, Slack...)
+from rasa.core.channels.channel import InputChannel  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
