@@ -183,6 +183,10 @@ MAX_WORKERS = 8
 # other in a process (the model holds its CPU), so a larger share only makes the others idle.
 SHARED_CONVERSATIONS = 4
 STOP_SECONDS = 30.0  # an answering process that has not stopped by then is killed
+# CPU priority an answering process lowers itself by once its model is loaded (os.nice): the web
+# process's work is short and a platform waits for it, a turn's is long and waits in a queue
+# anyway, so on a core shared by both the scheduler gives the webhook the CPU first.
+ANSWERING_NICENESS = 10
 
 
 @dataclass
@@ -234,6 +238,7 @@ def answer_only(answering: Any, reloader: Any, wake_fd: int | None) -> int:
     from bot.serving.worker import listen_for_wakeups
 
     stopping = threading.Event()
+    os.nice(ANSWERING_NICENESS)
     answering.start()
     loop = answering.loop
     if wake_fd is not None:
