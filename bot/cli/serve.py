@@ -89,7 +89,7 @@ def run_serve(args: argparse.Namespace, project: Project) -> int:
         return 2
     from bot.serving.engine import Engine
     from bot.serving.reload import ADMIN_TOKEN_VARIABLE, Reloader, mount_reload, swapper
-    from bot.serving.server import AnsweringReloader, build_answering, build_app, build_web
+    from bot.serving.server import LISTEN_BACKLOG, AnsweringReloader, build_answering, build_app, build_web
     from bot.serving.worker import waker
 
     quiet()
@@ -133,7 +133,8 @@ def run_serve(args: argparse.Namespace, project: Project) -> int:
           f" (database {shown(db)}, locks {'in Redis' if redis else 'in this process'}, "
           f"{args.workers} answering process{'es' if args.workers > 1 else ''})", flush=True)
     try:
-        app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
+        app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False,
+                backlog=LISTEN_BACKLOG)
     finally:
         stop_answerers(others)
     return 0
