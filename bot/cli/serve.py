@@ -89,7 +89,7 @@ def run_serve(args: argparse.Namespace, project: Project) -> int:
         return 2
     from bot.serving.engine import Engine
     from bot.serving.reload import ADMIN_TOKEN_VARIABLE, Reloader, mount_reload, swapper
-    from bot.serving.server import AnsweringReloader, build_answering, build_app, build_web
+    from bot.serving.server import LISTEN_BACKLOG, AnsweringReloader, build_answering, build_app, build_web
     from bot.serving.worker import waker
 
     quiet()
@@ -133,7 +133,8 @@ def run_serve(args: argparse.Namespace, project: Project) -> int:
           f" (database {shown(db)}, locks {'in Redis' if redis else 'in this process'}, "
           f"{args.workers} answering process{'es' if args.workers > 1 else ''})", flush=True)
     try:
-        app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
+        app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False,
+                backlog=LISTEN_BACKLOG)
     finally:
         stop_answerers(others)
     return 0
@@ -183,6 +184,10 @@ MAX_WORKERS = 8
 # other in a process (the model holds its CPU), so a larger share only makes the others idle.
 SHARED_CONVERSATIONS = 4
 STOP_SECONDS = 30.0  # an answering process that has not stopped by then is killed
+# CPU priority an answering process lowers itself by once its model is loaded (os.nice): the web
+# process's work is short and a platform waits for it, a turn's is long and waits in a queue
+# anyway, so on a core shared by both the scheduler gives the webhook the CPU first.
+ANSWERING_NICENESS = 10
 
 
 @dataclass
@@ -234,6 +239,7 @@ def answer_only(answering: Any, reloader: Any, wake_fd: int | None) -> int:
     from bot.serving.worker import listen_for_wakeups
 
     stopping = threading.Event()
+    os.nice(ANSWERING_NICENESS)
     answering.start()
     loop = answering.loop
     if wake_fd is not None:

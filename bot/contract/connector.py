@@ -38,8 +38,8 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024  # no citizen message or platform event comes
 # The inbox drops a platform id it has seen within this window (nyaruka/courier keeps inbound ids
 # 24-48 h for the same purpose): a connector may rely on it for replays younger than this.
 DEDUP_WINDOW_SECONDS = 48 * 3600
-# How deep a webhook body's arrays and objects may nest. Python's json module and the platforms'
-# parsers (python-telegram-bot's de_json) recurse once per level, so a body of 60,000 brackets,
+# How deep a webhook body's arrays and objects may nest. Python's json module and the connectors'
+# checks (Telegram's of nested replies) recurse once per level, so a body of 60,000 brackets,
 # well under the size limit, ends in a RecursionError. Telegram's deepest update (a reply to a
 # message with an inline keyboard) nests under 10 levels and a Zalo event 4: 32 leaves room.
 MAX_JSON_DEPTH = 32

@@ -22,6 +22,14 @@ from bot.serving.reminders import ReminderLoop, composer
 from bot.serving.store import Store
 from bot.serving.worker import Answering, Worker
 
+# Connections the listening socket holds before the server accepts them (Sanic's default: 100).
+# A platform opens many at once after a pause (Telegram up to setWebhook's max_connections, 40 by
+# default, 100 at most; an SMS gateway one per message), and a busy server accepts late: past the
+# backlog the kernel drops the connection and the client's TCP retries after 1, 3, then 7 s, which
+# made the webhook ack p95 of 200 conversations 7-9 s (docs/benchmarks.md, "Acknowledgement,
+# session 8"). The kernel caps it at net.core.somaxconn (4096 on current Linux).
+LISTEN_BACKLOG = 1024
+
 
 def build_app(engine: Engine, store: Store, connectors: Mapping[str, Connector], name: str = "bot",
               worker_options: Mapping[str, Any] | None = None,

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bot.cli.serve import web_accept
-from bot.serving.server import build_web
+from bot.serving.server import LISTEN_BACKLOG, build_web
 from bot.serving.store import Store
 from connectors.telegram import TelegramConnector
 from tests.connectors.harness import LOOPBACK
@@ -20,7 +20,7 @@ from tests.serve_process import SECRET, TOKEN
 def main(db: str, port: str) -> None:
     store = Store.sqlite(Path(db))
     app = build_web({"telegram": TelegramConnector(TOKEN, SECRET)}, web_accept(store, []), "intake")
-    app.run(host=LOOPBACK, port=int(port), workers=1, access_log=False, motd=False)
+    app.run(host=LOOPBACK, port=int(port), workers=1, access_log=False, motd=False, backlog=LISTEN_BACKLOG)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.contract import Delivery, Event, Inbound, StaffMessage
 from bot.serving.handover import STAFF_META
 from bot.serving.intake import GroupCommit
-from bot.serving.store import Incoming, Store
+from bot.serving.store import ROWS_PER_INSERT, Incoming, Store
 from tests.connectors.harness import free_port, request, wait_until
 from tests.paths import REPO
 from tests.serve_process import SECRET, telegram_update
@@ -268,3 +268,17 @@ def test_incoming_is_what_accept_group_takes(store):
     assert store.accept_group([Incoming("sms", "k2", "849", "xin chao", {}, 1.0),
                                Incoming("sms", "k1", "849", "x", {}, 1.0)]) == [True, False]
     assert "012345678901" not in str(_rows(store))
+
+
+def test_a_group_larger_than_one_statement_keeps_order_and_refuses_repeats(store):
+    """A group is inserted in multi-row statements of ``ROWS_PER_INSERT`` rows: an id repeated
+    in a later statement, or twice in one, is still refused, and the order is the group's."""
+    size = 2 * ROWS_PER_INSERT + 50
+    ids = [f"m{n}" for n in range(size)]
+    ids[ROWS_PER_INSERT + 3] = ids[2]  # repeats, in the next statement, an id of the first
+    ids[size - 1] = ids[size - 2]  # twice in the last statement
+    outcome = store.accept_group([Incoming("telegram", p, f"s{n % 7}", f"tin {n}", {}, 1.0)
+                                  for n, p in enumerate(ids)])
+    assert outcome == [p not in ids[:n] for n, p in enumerate(ids)]
+    assert outcome.count(False) == 2
+    assert [p for _, p, _ in _rows(store, "m")] == [p for n, p in enumerate(ids) if outcome[n]]

@@ -8,16 +8,19 @@ both answer some. Stopping ``bot serve`` stops its answering processes, and so d
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from bot.cli.serve import ANSWERING_NICENESS
 from tests.connectors.harness import wait_until
 from tests.connectors.telegram.fake_telegram import FakeTelegram
 from tests.serve_process import QUESTIONS, TOKEN, telegram_update
 from tests.serving.test_crash import Server
 
+MAX_NICENESS = 19  # Linux: the lowest priority a process can lower itself to
 SENDERS = 12
 START_SECONDS = 400.0  # two processes loading the model at once, on two busy cores
 STOP_SECONDS = 90.0
@@ -58,6 +61,10 @@ def test_two_answering_processes_answer_each_message_once_in_order(full_model, t
             started = [f"answering process {child} started" for child in children]
             wait_until(lambda: all(s in server.log.read_text(errors="replace") for s in started),
                        START_SECONDS, 0.2)
+            # the answering yields the CPU to the web process, whose webhooks a platform waits for
+            web = os.getpriority(os.PRIO_PROCESS, server.process.pid)
+            lowered = min(web + ANSWERING_NICENESS, MAX_NICENESS)
+            assert [os.getpriority(os.PRIO_PROCESS, child) for child in children] == [lowered] * 2
             updates = [(1000 + n, 7000 + n % SENDERS, QUESTIONS[n // SENDERS]) for n in range(SENDERS * 3)]
             for update_id, chat, text in updates:
                 assert server.post(telegram_update(update_id, chat, text))

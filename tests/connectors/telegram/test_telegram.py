@@ -129,6 +129,66 @@ def test_refused_requests_store_nothing(case, request_, status):
     assert json.loads(body)["ok"] is False
 
 
+def _mutated(name: str, path: tuple[str, ...], value: Any) -> bytes:
+    """A recorded update with one field set (``...``: removed)."""
+    body = json.loads(payload(name))
+    node = body
+    for key in path[:-1]:
+        node = node[key]
+    if value is ...:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return json.dumps(body).encode()
+
+
+# The update is read from the JSON without python-telegram-bot's objects: the Bot API's required
+# fields and the types of the fields read are still checked, each refusal a 400 (Telegram does
+# not send such updates; something else posting to the webhook does).
+@pytest.mark.parametrize("name, path, value", [
+    ("text", ("message",), "khai sinh"),
+    ("text", ("message", "date"), ...),
+    ("text", ("message", "message_id"), "1208"),
+    ("text", ("message", "chat", "id"), "5551234567"),
+    ("text", ("message", "chat", "type"), ...),
+    ("text", ("message", "from"), 5551234567),
+    ("text", ("message", "from", "is_bot"), "false"),
+    ("text", ("message", "from", "first_name"), ...),
+    ("photo_caption", ("message", "caption"), ["giấy chứng sinh"]),
+    ("text", ("message", "reply_to_message"), {"message_id": 1}),
+    ("callback_query", ("callback_query", "id"), ...),
+    ("callback_query", ("callback_query", "from", "id"), None),
+    ("callback_query", ("callback_query", "message", "chat"), ...),
+    ("callback_query", ("callback_query",), [1]),
+], ids=lambda v: ".".join(v) if isinstance(v, tuple) else None)
+def test_a_malformed_field_is_refused_and_nothing_stored(name, path, value):
+    events, (status, _, body) = connector().handle(webhook(_mutated(name, path, value)))
+    assert (status, events) == (400, [])
+    assert "malformed update" in json.loads(body)["error"]
+
+
+@pytest.mark.parametrize("name, path, value, reason", [
+    ("text", ("message",), None, "update type message is not answered"),
+    ("callback_query", ("callback_query", "data"), ..., "callback query without data"),
+    ("text", ("message", "text"), ..., "service message"),
+])
+def test_an_update_without_content_is_acknowledged_and_ignored(name, path, value, reason):
+    events, (status, _, body) = connector().handle(webhook(_mutated(name, path, value)))
+    assert (status, events) == (200, [])
+    assert reason in json.loads(body)["ignored"]
+
+
+@pytest.mark.parametrize("name, path, value, sender", [
+    ("callback_query", ("callback_query", "message"), ..., LAN),  # an old message: the user's id
+    ("text", ("message", "from"), ..., LAN),  # a message in a channel chat has no sender
+    ("text", ("message", "text"), None, None),  # a null text is no text: nothing else, ignored
+])
+def test_optional_fields_may_be_missing(name, path, value, sender):
+    events, (status, _, _) = connector().handle(webhook(_mutated(name, path, value)))
+    assert status == 200
+    assert [e.sender for e in events] == ([sender] if sender else [])
+
+
 def test_json_with_charset_is_accepted():
     events, (status, _, _) = connector().handle(webhook(payload("text"),
                                                         content_type="application/json; charset=utf-8"))
