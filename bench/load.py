@@ -48,7 +48,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -1519,7 +1519,8 @@ async def drive(
 
 
 async def profile(args: argparse.Namespace, ours: OurServer, scripts: Sequence[Script], work: Path) -> str:
-    """py-spy on the running ``bot serve`` during one more 50-conversation run."""
+    """py-spy on the running ``bot serve`` (and its answering processes, with ``--workers``) during
+    one more run of the 50 conversations, or of the one scenario ``--conversations`` names."""
     raw = Path(args.profile) / "profile.txt"
     raw.parent.mkdir(parents=True, exist_ok=True)
     spy = subprocess.Popen(
@@ -1535,12 +1536,15 @@ async def profile(args: argparse.Namespace, ours: OurServer, scripts: Sequence[S
             str(raw),
             "--pid",
             str(ours.pid),
+            *(["--subprocesses"] if args.workers > 1 else []),
         ],
         stdout=subprocess.DEVNULL,
         stderr=open(work / "py-spy.log", "wb"),
     )  # noqa: SIM115
     await asyncio.sleep(1.0)
-    outcome = await run_scenario(ours, Scenario("50 no pause (profiled)", 50), scripts, 9, args.turns)
+    scenario = (replace(args.only[0], label=args.only[0].label + " (profiled)", runs=1) if args.only
+                else Scenario("50 no pause (profiled)", 50))
+    outcome = await run_scenario(ours, scenario, scripts, 9, args.turns)
     spy.send_signal(signal.SIGINT)
     spy.wait(timeout=60)
     print(f"  profiled run: {outcome.throughput:.1f} turns/s, CPU {ms(outcome.cpu_per_turn)}/turn",
@@ -1627,7 +1631,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--turns", type=int, default=4, help="messages per conversation")
     parser.add_argument("--scripts", type=int, default=12, help="distinct conversations (reused round-robin)")
-    parser.add_argument("--reading", type=float, default=0.75, help="reading time between turns, seconds")
+    parser.add_argument("--reading", type=float, default=None,
+                        help="reading time between turns, seconds (default 0.75; with --conversations, "
+                             "that one scenario with this reading time)")
     parser.add_argument("--bound", type=float, default=45.0, help="seconds of the 200-conversation run")
     parser.add_argument("--stock-epochs", type=int, default=STOCK_EPOCHS)
     parser.add_argument("--no-stock", action="store_true", help="our server only")
@@ -1662,10 +1668,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.kill_worker is not None and args.scaleout < 2:
         parser.error("--kill-worker needs --scaleout 2 or more")
     args.only = (
-        [Scenario(f"{args.conversations} conversations", args.conversations, runs=args.runs)]
+        [Scenario(f"{args.conversations} conversations"
+                  + (f" reading {args.reading:g} s" if args.reading else ""), args.conversations,
+                  reading=args.reading or 0.0, runs=args.runs)]
         if args.conversations
         else None
     )
+    if args.reading is None:
+        args.reading = 0.75
     return args
 
 

@@ -50,6 +50,16 @@ def test_to_gsm7(text, expected):
     assert to_gsm7(text) == expected
 
 
+def test_to_gsm7_keeps_exactly_the_gsm7_characters_of_the_folded_text():
+    """Every character of the first planes, and some beyond, folded then kept or made '?' one by
+    one as the alphabet says."""
+    from bot.text import fold
+
+    text = "".join(chr(c) for c in range(1, 0x3000)) + "\U0001F600\U0001F44D\t\r\n"
+    folded = fold(text).replace("\t", " ")
+    assert to_gsm7(text) == "".join(ch if is_gsm7(ch) else "?" for ch in folded)
+
+
 @pytest.mark.parametrize("text,parts", [
     ("a" * 160, 1), ("a" * 161, 2), ("a" * 306, 2), ("a" * 307, 3), ("[" * 80, 1),
     ("[" * 81, 2),

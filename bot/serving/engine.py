@@ -36,6 +36,7 @@ from bot.serving.database import database_url, is_sqlite_file, new_engine, redis
 from bot.serving.journal import Journal, saved, watching
 from bot.serving.reminders import Reminders
 from bot.serving.store import Store
+from bot.serving.turn_path import fast_event_types, run_graph_sequentially, sentence_features_only
 
 MAX_INPUT_CHARS = 1000  # longer messages are cut: no citizen question needs more
 
@@ -344,6 +345,9 @@ class Engine:
                                lock_store=redis_lock_store(redis) if redis else None,
                                action_endpoint=InProcessActionEndpoint(desk=reminders))
         contiguous_coefficients(agent)
+        run_graph_sequentially(agent)
+        fast_event_types()
+        sentence_features_only()
         return cls(agent, load_phrases(project.phrases), loaded, reminders, Journal(reminders.store, clock))
 
     def attach_database(self, database: Path | str, redis: str | None = None) -> None:

@@ -171,6 +171,10 @@ def read_turn(tracker: Any) -> Turn:
                 str(procedure) if procedure else None, str(aspect) if aspect else None)
 
 
+# built once: SQLAlchemy's compiled cache then skips building and compiling it at every turn
+_INSERT_TURN = insert(TurnRow.__table__)
+
+
 class Journal:
     """Writes turn records; a failure to write is logged and never reaches the citizen."""
 
@@ -202,11 +206,11 @@ class Journal:
     def record(self, at: float, channel: str | None, sender: str, text: str, turn: Turn) -> None:
         try:
             with self.engine.begin() as connection:
-                connection.execute(insert(TurnRow.__table__).values(
-                    at=utc_naive(at), channel=channel or "unknown", sender=sender,
-                    outcome=turn.outcome, intent=turn.intent, confidence=turn.confidence,
-                    procedure=turn.procedure, aspect=turn.aspect,
-                    text=mask_numbers(text[:MAX_TEXT_CHARS])))
+                connection.execute(_INSERT_TURN, {
+                    "at": utc_naive(at), "channel": channel or "unknown", "sender": sender,
+                    "outcome": turn.outcome, "intent": turn.intent, "confidence": turn.confidence,
+                    "procedure": turn.procedure, "aspect": turn.aspect,
+                    "text": mask_numbers(text[:MAX_TEXT_CHARS])})
         except Exception:  # noqa: BLE001 - the journal is for staff; the reply goes out regardless
             logger.exception("journal: turn not recorded")
 
