@@ -79,7 +79,7 @@ PAPER_ONLY = frozenset({("co", "can"), ("ban", "photo"), ("ban", "goc"), ("cho",
 COST_AFTER_LOSS = frozenset({"bao", "may", "tien", "phi", "nhieu", "thoi", "khoang", "it"})
 LOSS = "mat"
 # Between a negation and the word it denies ("không bị mất", "chưa có khai sinh")
-NEGATION_LINK = frozenset({"bi", "co", "phai", "lam", "duoc", "con"})
+NEGATION_LINK = frozenset({"bi", "co", "phai", "lam", "duoc", "con", "chia"})
 CLAUSE_BREAK = re.compile(r"[,.!?;:\n]")
 
 
