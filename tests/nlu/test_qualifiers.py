@@ -208,6 +208,7 @@ CASES = [
     ("vừa mua nhà ở xã bên, cả nhà về ở hẳn, khai báo chỗ ở mới sao", told("thuong_tru")),
     # khai sinh with the father's recognition "một lần" is not the linked registration
     ("làm khai sinh với nhận cha cho bé một lần luôn được không", named("khai_sinh_nhan_cha_me_con")),
+    ("nhận cha cho con, làm khai sinh 1 lần có được không", named("khai_sinh_nhan_cha_me_con")),
     # land inherited but not yet divided ("chưa chia thừa kế") asks for the first certificate
     ("đất bố mẹ để lại, anh em chưa chia thừa kế, xin cấp sổ đỏ được không", named("dat_dai_lan_dau")),
 ]
