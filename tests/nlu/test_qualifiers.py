@@ -202,13 +202,13 @@ CASES = [
     ("mất cuốn sổ đỏ lúc dọn nhà, tìm không thấy, xin lại thế nào", named("cap_lai_so_do")),
     ("sổ đỏ bị mất, người đứng tên là ông đã mất rồi, làm sao", named("cap_lai_so_do")),
     ("so do ghi dien tich nhieu hon thuc te, do dac sai tu hoi truoc", named("dinh_chinh_so_do")),
-    ("làm khai sinh cho bé có mẹ người Lào thì sao", named("khai_sinh_bien_gioi")),
+    ("ông xã em người Lào, giờ đăng ký khai sinh cho bé thế nào", named("khai_sinh_bien_gioi")),
     ("vợ ông mất rồi, ông không ai nuôi, xin tiền cho ông hằng tháng", told("tro_cap_xa_hoi")),
     ("nhận cha cho con, làm khai sinh chung luôn được không", named("khai_sinh_nhan_cha_me_con")),
     ("vừa mua nhà ở xã bên, cả nhà về ở hẳn, khai báo chỗ ở mới sao", told("thuong_tru")),
     # khai sinh with the father's recognition "một lần" is not the linked registration
     ("làm khai sinh với nhận cha cho bé một lần luôn được không", named("khai_sinh_nhan_cha_me_con")),
-    ("nhận cha cho con, làm khai sinh 1 lần có được không", named("khai_sinh_nhan_cha_me_con")),
+    ("đi khai sinh cho cháu kèm nhận cha cho con, làm 1 lần được không", named("khai_sinh_nhan_cha_me_con")),
     # land inherited but not yet divided ("chưa chia thừa kế") asks for the first certificate
     ("đất bố mẹ để lại, anh em chưa chia thừa kế, xin cấp sổ đỏ được không", named("dat_dai_lan_dau")),
 ]
