@@ -23,6 +23,12 @@ count, nor does a name right after "không phải", "chưa" or "không" when ano
 paper, a status or a place ("có cần giấy xác nhận tình trạng hôn nhân", "nhà tôi hộ nghèo",
 "nơi thường trú"). Of two specific procedures, one that refines the other by a qualifier found
 in the message wins (a lost certificate is trích lục; with the register gone, đăng ký lại).
+
+Details of a story are not the question (``story_details.yml``): a household status given as the
+reason for an exemption ("nhà em hộ nghèo, ... có được miễn tiền không"), a name that is only a
+paper ("sổ hộ khẩu giấy"), a background event or one already done beside another event ("con
+cái đi làm xa", "cưới vợ xong"). A general name left beside the specific procedure another name
+became is dropped (khai sinh, nhập khẩu, thẻ BHYT "cùng lúc": liên thông khai sinh).
 """
 
 from __future__ import annotations
@@ -456,13 +462,12 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         name = self._config["name_entity"]
         names = self._not_status([e for e in found if e["entity"] == name], message)
         others = [e for e in found if e["entity"] != name]
-        told = self._not_status(self._told(message), message)
         if names and not self._papers_only(names, message):
             result = self._qualified(self._denied(names, message), message)
             result = [m for m in result if not (any(m is n for n in names) and self._paper(m, message))]
             if result:
                 return others + result
-        return others + self._qualified(told, message)
+        return others + self._qualified(self._not_status(self._told(message), message), message)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
