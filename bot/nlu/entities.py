@@ -23,14 +23,23 @@ count, nor does a name right after "không phải", "chưa" or "không" when ano
 paper, a status or a place ("có cần giấy xác nhận tình trạng hôn nhân", "nhà tôi hộ nghèo",
 "nơi thường trú"). Of two specific procedures, one that refines the other by a qualifier found
 in the message wins (a lost certificate is trích lục; with the register gone, đăng ký lại).
+
+Details of a story are not the question (``story_details.yml``): a household status given as the
+reason for an exemption ("nhà em hộ nghèo, ... có được miễn tiền không"), a name that is only a
+paper ("sổ hộ khẩu giấy"), a background event or one already done beside another event ("con
+cái đi làm xa", "cưới vợ xong"). A general name left beside the specific procedure another name
+became is dropped (khai sinh, nhập khẩu, thẻ BHYT "cùng lúc": liên thông khai sinh).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import yaml
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -42,6 +51,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.segmenter import Segmenter
 
+STORY_DETAILS = Path(__file__).with_name("story_details.yml")
 _FILE = "entity_lemmas.json"
 _QUALIFIER_FILE = "qualifiers.json"
 TOKENS = "text_tokens"
@@ -62,10 +72,11 @@ NOT_THE_QUESTION = frozenset({("co", "can"), ("can", "mang"), ("mang", "theo"), 
                               ("thuoc", "dien"), ("phai", "noi"), ("tai", "noi"), ("o", "noi"),
                               ("theo", "noi"), ("ban", "photo"), ("ban", "goc"), ("cho", "muon"),
                               ("dang", "huong"), ("co", "huong"), ("duoc", "huong"), ("ten", "tren"),
-                              ("ghi", "tren")})
+                              ("ghi", "tren"), ("can", "dem"), ("phai", "dem"), ("dem", "theo"),
+                              ("phai", "mang"), ("cam", "theo"), ("so", "voi")})
 # Folded words right after a name that make it a step already done ("khai sinh làm rồi"): dropped
 # the same way.
-DONE_AFTER = frozenset({("lam", "roi"), ("xong", "roi"), ("co", "roi"), ("roi",)})
+DONE_AFTER = frozenset({("lam", "roi"), ("xong", "roi"), ("co", "roi"), ("roi",), ("xong",)})
 # A name that is a paper held, lent or shown ("chủ nhà không cho mượn sổ đỏ", "bản photo cccd"),
 # and nothing else: no procedure is asked about, and a story told beside it may say which one.
 PAPER_ONLY = frozenset({("co", "can"), ("ban", "photo"), ("ban", "goc"), ("cho", "muon"),
@@ -74,8 +85,20 @@ PAPER_ONLY = frozenset({("co", "can"), ("ban", "photo"), ("ban", "goc"), ("cho",
 COST_AFTER_LOSS = frozenset({"bao", "may", "tien", "phi", "nhieu", "thoi", "khoang", "it"})
 LOSS = "mat"
 # Between a negation and the word it denies ("không bị mất", "chưa có khai sinh")
-NEGATION_LINK = frozenset({"bi", "co", "phai", "lam", "duoc", "con"})
+NEGATION_LINK = frozenset({"bi", "co", "phai", "lam", "duoc", "con", "chia"})
 CLAUSE_BREAK = re.compile(r"[,.!?;:\n]")
+
+
+@cache
+def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
+    """``bot/nlu/story_details.yml`` with every phrase as a tuple of folded words."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    status = raw["status"]
+    return {"background_events": {tuple(p.split()) for p in raw["background_events"]},
+            "status_procedures": frozenset(status["procedures"]),
+            "exemption": frozenset(status["exemption"]), "cost": frozenset(status["cost"]),
+            "request": [tuple(p.split()) for p in status["request"]],
+            "papers": {tuple(p.split()) for p in raw["papers"]}}
 
 
 def qualifier_table(general: str, specific: str) -> str:
@@ -128,10 +151,11 @@ def _costs(words: list[str], last: int) -> bool:
     return words[last] == LOSS and last + 1 < len(words) and words[last + 1] in COST_AFTER_LOSS
 
 
-def _on_edges(first: int, last: int, starts: list[bool], ends: list[bool]) -> bool:
-    """A phrase of several words ends where a token ends and begins on the edge of one: "người
-    lào" is not inside "người lao_động", while "làm mất" in "e_làm mất" (a loose compound) counts."""
-    return (starts[first] or ends[first]) and ends[last]
+def _on_edges(first: int, last: int, starts: list[bool], ends: list[bool], owners: list[int]) -> bool:
+    """A phrase of several words ends where a token ends and begins on the edge of one, or is the
+    end of one token: "người lào" is not inside "người lao_động", while "làm mất" in "e_làm mất"
+    (a loose compound) and "người lào" in "mẹ_người_lào" count."""
+    return (starts[first] or ends[first] or owners[first] == owners[last]) and ends[last]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
@@ -238,18 +262,33 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                          if not _costs(words, found_span[1]) and not self._names_between(
                              tokens, owners, found_span, text)), None)
             if span is not None:
-                matches.append((len(phrase), span, values))
+                matches.append((len(phrase), span, values, tuple(phrase)))
+        matches = [(size, span, values, phrase) for size, span, values, phrase in matches
+                   if not any(other > size and first <= span[0] and span[1] <= last
+                              for other, (first, last), _, _ in matches)]
+        matches = self._in_the_foreground(matches, words)
         found: dict[str, dict[str, Any]] = {}
-        for size, span, values in matches:
-            if any(other > size and first <= span[0] and span[1] <= last
-                   for other, (first, last), _ in matches):
-                continue
+        for _, span, values, _ in matches:
             start, end = tokens[owners[span[0]]].start, tokens[owners[span[1]]].end
             for value in values.split(self._config["event_separator"]):
                 found.setdefault(value, {"entity": self._config["event_target"], "value": value,
                                          "start": start, "end": end, "confidence_entity": 1.0,
                                          "text": text[start:end]})
         return sorted(found.values(), key=lambda e: (e["start"], e["value"]))
+
+    @staticmethod
+    def _in_the_foreground(matches: list[tuple[int, tuple[int, int], str, tuple[str, ...]]],
+                           words: list[str]) -> list[tuple[int, tuple[int, int], str, tuple[str, ...]]]:
+        """Of several events, those that are not a detail of the story: a step already done
+        ("cưới vợ xong ra ở riêng" asks about tách hộ) or a background situation
+        (``background_events``: "con cái đi làm xa hết" beside the allowance asked for)."""
+        background = story_details()["background_events"]
+
+        def detail(span: tuple[int, int], phrase: tuple[str, ...]) -> bool:
+            after = tuple(words[span[1] + 1:span[1] + 3])
+            return phrase in background or any(after[:len(done)] == done for done in DONE_AFTER)
+
+        return [m for m in matches if not detail(m[1], m[3])] or matches
 
     @staticmethod
     def _names_between(tokens: list[Any], owners: list[int], span: tuple[int, int], text: str) -> bool:
@@ -270,7 +309,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         for specific, phrase in options:
             for first, last in _all_in_order(list(phrase), words, QUALIFIER_GAP):
                 # a phrase is whole words: "người lào" is not inside "người_lao_động"
-                if len(phrase) > 1 and not _on_edges(first, last, starts, ends):
+                if len(phrase) > 1 and not _on_edges(first, last, starts, ends, owners):
                     continue
                 if _costs(words, last):
                     continue
@@ -320,6 +359,11 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             else:
                 result += [{**mention, "entity": self._config["event_target"], "value": value}
                            for value in chosen]
+        # a general name left beside a specific procedure another name became ("1 lần ra cả khai
+        # sinh, nhập khẩu, thẻ bhyt": liên thông khai sinh refines all three)
+        resolved = {m["value"] for m in result if not any(m is original for original in mentions)}
+        result = [m for m in result if not (any(m is original for original in mentions) and any(
+            specific in resolved for specific, _ in self.qualifiers.get(m["value"], [])))]
         kept = [m for m in result if not (any(m is original for original in mentions) and any(
             start <= m["start"] and m["end"] <= end for start, end in used))]
         unique: dict[tuple[str, str], dict[str, Any]] = {}
@@ -373,18 +417,57 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             tuple(words[max(0, first_word.get(n["start"], 0) - 2):first_word.get(n["start"], 0)])
             in PAPER_ONLY for n in names)
 
+    def _not_status(self, mentions: list[dict[str, Any]], message: Message) -> list[dict[str, Any]]:
+        """``mentions`` without a household status told as the reason for an exemption ("nhà em
+        hộ nghèo, làm sổ đỏ có được miễn tiền không"): see ``status`` in story_details.yml."""
+        details = story_details()
+        present = {w for t in message.get(TOKENS) or [] for w in t.lemma.split("_")}
+
+        def status(mention: dict[str, Any]) -> bool:
+            if mention["value"] not in details["status_procedures"]:
+                return False
+            if mention["entity"] == self._config["name_entity"]:
+                return bool(present & details["exemption"]) and not self._requested(mention, message)
+            return bool(present & details["cost"])
+
+        return [m for m in mentions if not status(m)]
+
+    @staticmethod
+    def _requested(mention: dict[str, Any], message: Message) -> bool:
+        """A request word (``request`` in story_details.yml) in the name or at most three words
+        before it: "xin hộ nghèo", "làm sổ hộ khẩu"."""
+        tokens = message.get(TOKENS) or []
+        words, owners, _, _ = _words(tokens)
+        inside = [i for i, owner in enumerate(owners)
+                  if mention["start"] <= tokens[owner].start and tokens[owner].end <= mention["end"]]
+        if not inside:
+            return False
+        before = words[max(0, inside[0] - 3):inside[-1] + 1]
+        return any(tuple(before[i:i + len(p)]) == p for p in story_details()["request"]
+                   for i in range(len(before) - len(p) + 1))
+
+    def _paper(self, mention: dict[str, Any], message: Message) -> bool:
+        """A name that is only a paper (``papers`` in story_details.yml), left as it was found and
+        not asked for ("làm sổ hộ khẩu" still asks about thường trú)."""
+        words = tuple(w for t in message.get(TOKENS) or []
+                      if t.start >= mention["start"] and t.end <= mention["end"]
+                      for w in t.lemma.split("_"))
+        return words in story_details()["papers"] and not self._requested(mention, message)
+
     def _entities(self, message: Message) -> list[dict[str, Any]]:
         """Names first, refined by their qualifiers; the procedures a told situation leads to
-        (refined the same way) only when none is named."""
+        (refined the same way) only when none is named. A household status given as the reason
+        for an exemption is neither."""
         found = self._find(message)
         name = self._config["name_entity"]
-        names = [e for e in found if e["entity"] == name]
+        names = self._not_status([e for e in found if e["entity"] == name], message)
         others = [e for e in found if e["entity"] != name]
         if names and not self._papers_only(names, message):
-            return others + self._qualified(self._denied(names, message), message)
-        if names:
-            return others + self._qualified(self._told(message), message)
-        return found + self._qualified(self._told(message), message)
+            result = self._qualified(self._denied(names, message), message)
+            result = [m for m in result if not (any(m is n for n in names) and self._paper(m, message))]
+            if result:
+                return others + result
+        return others + self._qualified(self._not_status(self._told(message), message), message)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

@@ -189,6 +189,8 @@ class QuestionCueRanker(GraphComponent):
       ("bo e vua mat sang nay": the dialogue still offers the reminder when it reads a date).
     - Read as ``remind_event`` without asking for a reminder, a plain aspect question at the end
       ("... khai sinh thi phai lam truoc ngay nao") is that aspect.
+    - Read as processing time, a last clause that asks only for a deadline ("bao nhieu ngay phai
+      nhap khau") is the deadline, and the other way round.
     """
 
     @staticmethod
@@ -196,7 +198,7 @@ class QuestionCueRanker(GraphComponent):
         return {"faq_intent": "faq", "inform_intent": "inform_procedure", "window": 12, "min_clause": 3,
                 "entities": ["procedure", "procedure_told"], "where_intent": "ask_where",
                 "steps_intent": "ask_steps", "other_entity": "other_procedure",
-                "reminder_intent": "remind_event",
+                "reminder_intent": "remind_event", "time_pair": ["ask_time", "ask_deadline"],
                 # a statement naming or telling a procedure read as one of these tells it
                 "statement_intents": ["faq", "out_of_scope", "thank", "greet", "remind_event"]}
 
@@ -248,9 +250,24 @@ class QuestionCueRanker(GraphComponent):
                 and not asking & cues["question_words"]
                 and not (closing and closing[-1] in cues["closing_question_words"]))
 
+    def _time_or_deadline(self, message: Message, read: str) -> str | None:
+        """Read as processing time or as deadline, the last clause may say the other one: "bao
+        nhiêu ngày phải nhập khẩu" is a deadline, "mấy ngày thì có kết quả" a processing time."""
+        pair = self._config["time_pair"]
+        words = [w for t in message.get(TOKENS_NAMES[TEXT]) or [] for w in t.lemma.split("_")]
+        intent = self._aspect(message, words)
+        return intent if intent in pair and intent != read else None
+
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             read = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if read in self._config["time_pair"]:
+                swapped = self._time_or_deadline(message, read)
+                if swapped is not None:
+                    ranking = _with_top(message.get(INTENT_RANKING) or [], swapped)
+                    message.set(INTENT_RANKING, ranking, add_to_output=True)
+                    message.set(INTENT, dict(ranking[0]), add_to_output=True)
+                continue
             if read not in self._config["statement_intents"]:
                 continue
             words = [w for t in message.get(TOKENS_NAMES[TEXT]) or [] for w in t.lemma.split("_")]

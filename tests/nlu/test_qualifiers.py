@@ -179,6 +179,38 @@ CASES = [
     ("giấy kết hôn bị cháy mất nhưng xã vẫn còn sổ", named("trich_luc_ho_tich")),
     # the name after "không phải" is not the question
     ("chu nha bao phai dk tam tru chu khong phai nhap khau, can gi", named("tam_tru")),
+    # session 8: story details that are not the question
+    # the abolished household book is a paper, not thường trú; made or split, it still leads
+    ("cuốn sổ hộ khẩu cũ nhà tôi vẫn cất trong tủ, có cần đem nộp không", set()),
+    ("SO HO KHAU GIAY CON GIA TRI GI KHONG", set()),
+    ("lam so ho khau moi o dau", named("thuong_tru")),
+    # a household's poverty as the reason for an exemption; asked for, it is the procedure
+    ("nhà cháu thuộc hộ nghèo, làm giấy chứng tử có được miễn lệ phí không", named("khai_tu")),
+    ("nha minh ngheo lam, lam giay to nay co duoc giam tien ko", set()),
+    ("xin hộ nghèo có được miễn phí không", named("ho_ngheo")),
+    # a background situation beside the event the question is about
+    ("chồng em đi làm xa, em mới sinh bé trai tuần trước, giờ làm giấy cho bé sao", told("khai_sinh")),
+    ("em đi làm xa ở Đồng Nai", told("tam_tru")),
+    # a step already done ("cưới xong") is the story, the next step the question
+    ("cưới vợ xong, con trai muốn ra ở riêng thì làm sao", told("tach_ho")),
+    # a paper to bring along or to compare with is not the procedure asked about
+    ("lam giay xac nhan cu tru phai dem can cuoc theo khong", named("xac_nhan_cu_tru")),
+    ("thẻ căn cước của bố ghi sai năm sinh so với giấy khai sinh, sửa ở đâu", named("can_cuoc")),
+    # the three parts of the linked birth registration asked together are the linked one
+    ("khai sinh, nhập khẩu với thẻ bhyt cho bé làm cùng lúc được không", named("lien_thong_khai_sinh")),
+    # neighbours: a lost book found nowhere, a wrong area, a Lao mother, an allowance
+    ("mất cuốn sổ đỏ lúc dọn nhà, tìm không thấy, xin lại thế nào", named("cap_lai_so_do")),
+    ("sổ đỏ bị mất, người đứng tên là ông đã mất rồi, làm sao", named("cap_lai_so_do")),
+    ("so do ghi dien tich nhieu hon thuc te, do dac sai tu hoi truoc", named("dinh_chinh_so_do")),
+    ("ông xã em người Lào, giờ đăng ký khai sinh cho bé thế nào", named("khai_sinh_bien_gioi")),
+    ("vợ ông mất rồi, ông không ai nuôi, xin tiền cho ông hằng tháng", told("tro_cap_xa_hoi")),
+    ("nhận cha cho con, làm khai sinh chung luôn được không", named("khai_sinh_nhan_cha_me_con")),
+    ("vừa mua nhà ở xã bên, cả nhà về ở hẳn, khai báo chỗ ở mới sao", told("thuong_tru")),
+    # khai sinh with the father's recognition "một lần" is not the linked registration
+    ("làm khai sinh với nhận cha cho bé một lần luôn được không", named("khai_sinh_nhan_cha_me_con")),
+    ("đi khai sinh cho cháu kèm nhận cha cho con, làm 1 lần được không", named("khai_sinh_nhan_cha_me_con")),
+    # land inherited but not yet divided ("chưa chia thừa kế") asks for the first certificate
+    ("đất bố mẹ để lại, anh em chưa chia thừa kế, xin cấp sổ đỏ được không", named("dat_dai_lan_dau")),
 ]
 
 

@@ -131,6 +131,10 @@ SHAPES = [
     ("con trai dinh cu nuoc ngoai, nha muon xoa thuong tru cho no thi lam sao", NAMED, "ask_steps"),
     ("thu tuc tach ho lam the nao vay", NAMED, "ask_steps"),
     ("mat the bhyt cua be thi lam sao", NAMED, "faq"),
+    # whether it can be done online; a dossier sent back online stays a special case
+    ("ông bà ở xa, con cháu đi làm hết, làm sổ đỏ trên mạng được không", NAMED, "ask_online"),
+    ("chi o tinh khac, nop qua vneid cho me duoc ko", TOLD, "ask_online"),
+    ("nop tren mang bi tra ve ho so roi, gio sao", NAMED, "faq"),
 ]
 
 
@@ -153,6 +157,12 @@ OTHER_READINGS = [
     ("xin ly lich tu phap de di xuat khau lao dong", "out_of_scope",
      TOLD + [{"entity": "other_procedure", "value": "ly_lich_tu_phap"}], "out_of_scope"),
     ("thoi tiet mai the nao", "out_of_scope", [], "out_of_scope"),
+    # processing time against deadline: the last clause says which
+    ("cuoi vo xong roi thi cham nhat la bao lau phai nhap khau cho vo", "ask_time", NAMED, "ask_deadline"),
+    ("ông mất tuần trước, khai tử thì hạn chót là hôm nào", "ask_time", TOLD, "ask_deadline"),
+    ("nộp hồ sơ sổ đỏ rồi, mấy ngày thì có kết quả", "ask_deadline", NAMED, "ask_time"),
+    ("khai sinh cho be bao lau thi xong", "ask_time", NAMED, "ask_time"),
+    ("khai sinh cho be trong bao lau phai lam", "ask_deadline", NAMED, "ask_deadline"),
 ]
 
 

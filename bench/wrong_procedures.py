@@ -1,0 +1,72 @@
+"""Wrong-procedure answers of every held-out set, scored with a model already trained.
+
+Run from the repository root: ``.venv/bin/python bench/wrong_procedures.py MODEL [--misses]``
+(``MODEL``: a ``.tar.gz`` made by ``bot train`` or ``bot evaluate``, e.g. ``models/nlu-ours.tar.gz``).
+Prints, per set, intent accuracy, procedure F1 and the wrong-procedure answers (expected ->
+found: message), with ``bot.build.evaluate``'s scoring, then the CPU time of one parse (median
+and p95 over all messages, ``time.process_time``: independent of the machine's load). Without
+training, it shows what a change of the rules in ``bot/nlu/`` does; a change of the catalogue or
+of ``nlu_data/`` needs a new model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def set_number(path: Path) -> int:
+    tail = path.stem.rsplit("_", 1)[-1]
+    return int(tail) if tail.isdigit() else 1
+
+
+def parse_cpu_times(agent: object, texts: list[str]) -> list[float]:
+    """CPU milliseconds of each parse."""
+    times = []
+
+    async def run() -> None:
+        for text in texts:
+            started = time.process_time()
+            await agent.parse_message(text)
+            times.append((time.process_time() - started) * 1000)
+
+    asyncio.run(run())
+    return times
+
+
+def main(model: Path, show_misses: bool) -> None:
+    from bot.cli.quiet import quiet
+
+    quiet()
+    from bot.build.evaluate import load_agent, load_examples, score
+
+    agent = load_agent(model)
+    total, texts = 0, []
+    for test in sorted(ROOT.glob("tests/data/nlu_heldout*.yml"), key=set_number):
+        examples = load_examples(test)
+        texts += [text for text, _, _ in examples]
+        result = score(agent, examples, test.name)
+        total += len(result.wrong_procedure)
+        print(f"{test.name:<22} intent {result.intent_accuracy:.3f}  F1 {result.entity_f1:.3f}  "
+              f"wrong procedure {len(result.wrong_procedure)}")
+        for text, expected, found in result.wrong_procedure:
+            print(f"    {expected} -> {found}: {text}")
+        if show_misses:
+            for text, expected, predicted in result.misses:
+                print(f"    MISS {expected} -> {predicted}: {text}")
+    times = sorted(parse_cpu_times(agent, texts))
+    print(f"wrong-procedure answers in all sets: {total}")
+    print(f"parse CPU time over {len(times)} messages: median {statistics.median(times):.2f} ms, "
+          f"p95 {times[int(len(times) * 0.95)]:.2f} ms")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    main(Path(sys.argv[1]), "--misses" in sys.argv[2:])
