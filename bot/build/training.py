@@ -12,11 +12,14 @@ from typing import Any
 
 from bot.build.fingerprint import fingerprint, stamp_file
 from bot.build.generate import generate
+from bot.build.segmentation import remembered_segmentation
 from bot.build.tensorflow_free import without_tensorflow
 from bot.build.warm_start import Session, state_path, warm_started
 from bot.catalogue import Catalogue, load_catalogue
 from bot.errors import BotError
 from bot.project import Project
+
+SEGMENTATION_FILE = "segmentation.json"  # in the project's var/cache (bot.build.segmentation)
 
 
 class TrainingFailed(BotError):
@@ -286,6 +289,7 @@ def train_nlu(project: Project, config: Path, output: Path, fixed_name: str | No
     _prepare(project, None)
     output.mkdir(parents=True, exist_ok=True)
     with without_tensorflow(config), without_training_cache(), one_nlu_read(), \
+            remembered_segmentation(project.cache / SEGMENTATION_FILE), \
             warm_started(_previous_state(output, fixed_name, warm)) as session:
         model = _checked(rasa_train_nlu(config=str(config), nlu_data=str(project.nlu_data),
                                         output=str(output), fixed_model_name=fixed_name,
@@ -314,6 +318,7 @@ def train(project: Project, config: Path, output: Path, fixed_name: str | None =
     output.mkdir(parents=True, exist_ok=True)
     stamp = fingerprint(project, config)
     with without_tensorflow(config), without_training_cache(), one_nlu_read(), \
+            remembered_segmentation(project.cache / SEGMENTATION_FILE), \
             warm_started(_previous_state(output, fixed_name, warm)) as session:
         result = rasa_train(domain=str(project.flows), config=str(config),
                             training_files=[str(project.nlu_data), str(project.rules)],
