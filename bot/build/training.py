@@ -5,16 +5,21 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.build.fingerprint import fingerprint, stamp_file
 from bot.build.generate import generate
+from bot.build.segmentation import remembered_segmentation
+from bot.build.tensorflow_free import without_tensorflow
 from bot.build.warm_start import Session, state_path, warm_started
 from bot.catalogue import Catalogue, load_catalogue
 from bot.errors import BotError
 from bot.project import Project
+
+SEGMENTATION_FILE = "segmentation.json"  # in the project's var/cache (bot.build.segmentation)
 
 
 class TrainingFailed(BotError):
@@ -146,20 +151,70 @@ def _batched_features(featurizer: Any, attribute: str,
     if not vectorizer or not present:
         return sequences, sentences
     words = vectorizer.transform([token for i in present for token in all_tokens[i]]).tocsr()
-    texts = (vectorizer.transform([" ".join(all_tokens[i]) for i in present]).tocsr()
-             if attribute in DENSE_FEATURIZABLE_ATTRIBUTES else None)
-    start = 0
-    for row, index in enumerate(present):
-        end = start + len(all_tokens[index])
-        sequence = words[start:end]
-        sequence.sort_indices()
-        sequences[index] = sequence.tocoo()
-        if texts is not None:
-            sentence = texts[row]
-            sentence.sort_indices()
-            sentences[index] = sentence.tocoo()
-        start = end
+    bounds = [0]
+    for index in present:
+        bounds.append(bounds[-1] + len(all_tokens[index]))
+    for index, sequence in zip(present, row_blocks(words, bounds), strict=True):
+        sequences[index] = sequence
+    if attribute in DENSE_FEATURIZABLE_ATTRIBUTES:
+        texts = vectorizer.transform([" ".join(all_tokens[i]) for i in present]).tocsr()
+        for index, sentence in zip(present, row_blocks(texts, range(len(present) + 1)),
+                                   strict=True):
+            sentences[index] = sentence
     return sequences, sentences
+
+
+def row_blocks(matrix: Any, bounds: Sequence[int]) -> list[Any]:
+    """``matrix[bounds[k]:bounds[k + 1]]`` for each k, column indices sorted, as COO matrices:
+    what ``sort_indices`` and ``tocoo`` give on each slice, read straight from the CSR arrays
+    (slicing a scipy matrix thousands of times was 10 % of a retraining, py-spy)."""
+    import numpy as np
+    from scipy.sparse import coo_matrix
+
+    matrix.sort_indices()
+    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+    blocks = []
+    for start, end in itertools.pairwise(bounds):
+        first, last = indptr[start], indptr[end]
+        rows = np.repeat(np.arange(end - start, dtype=indices.dtype), np.diff(indptr[start:end + 1]))
+        blocks.append(coo_matrix((data[first:last].copy(), (rows, indices[first:last].copy())),
+                                 shape=(end - start, matrix.shape[1])))
+    return blocks
+
+
+@contextlib.contextmanager
+def one_nlu_read() -> Iterator[None]:
+    """Within, the training graph gets the NLU data Rasa has already read for its own checks.
+
+    ``rasa.model_training.train`` reads the data with ``importer.get_nlu_data()``, its recipe
+    validator the same (cached per argument), and the graph's ``NLUTrainingDataProvider`` reads it
+    again with ``get_nlu_data(language="vi")``: another key, so the files were parsed and merged
+    twice, deep copies and a hash of every example each time (about 9 % of a retraining, py-spy).
+    The language only reaches the file readers, and only Dialogflow's reads it; ours are Rasa
+    YAML, so the provider is handed the data already read.
+    """
+    from rasa.graph_components.providers.nlu_training_data_provider import (
+        NLUTrainingDataProvider,
+    )
+
+    original = NLUTrainingDataProvider.provide
+
+    @functools.wraps(original)  # Rasa checks a graph component's method signatures
+    def provide(self: Any, importer: Any) -> Any:
+        if "language" not in self._config:
+            return original(self, importer)
+        config = self._config
+        self._config = {k: v for k, v in config.items() if k != "language"}
+        try:
+            return original(self, importer)
+        finally:
+            self._config = config
+
+    NLUTrainingDataProvider.provide = provide
+    try:
+        yield
+    finally:
+        NLUTrainingDataProvider.provide = original
 
 
 @contextlib.contextmanager
@@ -233,7 +288,8 @@ def train_nlu(project: Project, config: Path, output: Path, fixed_name: str | No
     batch_featurizing()
     _prepare(project, None)
     output.mkdir(parents=True, exist_ok=True)
-    with without_training_cache(), \
+    with without_tensorflow(config), without_training_cache(), one_nlu_read(), \
+            remembered_segmentation(project.cache / SEGMENTATION_FILE), \
             warm_started(_previous_state(output, fixed_name, warm)) as session:
         model = _checked(rasa_train_nlu(config=str(config), nlu_data=str(project.nlu_data),
                                         output=str(output), fixed_model_name=fixed_name,
@@ -261,7 +317,8 @@ def train(project: Project, config: Path, output: Path, fixed_name: str | None =
     _prepare(project, catalogue)
     output.mkdir(parents=True, exist_ok=True)
     stamp = fingerprint(project, config)
-    with without_training_cache(), \
+    with without_tensorflow(config), without_training_cache(), one_nlu_read(), \
+            remembered_segmentation(project.cache / SEGMENTATION_FILE), \
             warm_started(_previous_state(output, fixed_name, warm)) as session:
         result = rasa_train(domain=str(project.flows), config=str(config),
                             training_files=[str(project.nlu_data), str(project.rules)],

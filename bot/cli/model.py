@@ -68,6 +68,7 @@ def model_path(args: argparse.Namespace, project: Project) -> Path:
 
 def train_model(args: argparse.Namespace, project: Project) -> Path | None:
     """Validates, generates and trains, showing each step; None if the catalogue is invalid."""
+    quiet()  # before Rasa's import: TensorFlow's module deferred, skops imported without it
     from bot.build.training import train
 
     steps = Steps(2)
@@ -78,7 +79,6 @@ def train_model(args: argparse.Namespace, project: Project) -> Path | None:
         return None
     steps.end()
     steps.begin("Sinh dữ liệu huấn luyện và huấn luyện mô hình (khoảng 1 phút)")
-    quiet()
     with library_output():
         model = train(project, config_of(args, project), args.out or project.models, args.name,
                       catalogue=catalogue)

@@ -148,3 +148,43 @@ def test_featurizing_all_examples_at_once_gives_rasas_features(config, tmp_path)
             assert a.features.shape == b.features.shape
             for part in ("row", "col", "data"):
                 assert np.array_equal(getattr(a.features, part), getattr(b.features, part)), part
+
+
+def test_the_training_graph_gets_the_nlu_data_rasa_read_for_its_checks(tmp_path):
+    """Rasa reads the NLU data for its checks with ``get_nlu_data()`` and its graph's provider with
+    ``get_nlu_data(language=...)``: within ``one_nlu_read`` both are one read, the same data."""
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.graph_components.providers.nlu_training_data_provider import (
+        NLUTrainingDataProvider,
+    )
+    from rasa.shared.importers.importer import TrainingDataImporter
+
+    from bot.build.training import one_nlu_read
+
+    nlu = tmp_path / "nlu.yml"
+    nlu.write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - xin chao\n'
+                   '- intent: fee\n  examples: |\n    - le phi [khai sinh]{"entity": "procedure"}\n',
+                   encoding="utf-8")
+    config = tmp_path / "config.yml"
+    config.write_text("language: vi\npipeline: []\npolicies: []\n", encoding="utf-8")
+
+    def provided() -> tuple[object, object]:
+        importer = TrainingDataImporter.load_from_config(str(config), None, [str(nlu)])
+        checked = importer.get_nlu_data()
+        provider = NLUTrainingDataProvider.create(
+            {**NLUTrainingDataProvider.get_default_config(), "language": "vi"},
+            LocalModelStorage(tmp_path / "storage"), Resource("nlu"),
+            ExecutionContext(GraphSchema({}), "test"))
+        return checked, provider.provide(importer)
+
+    checked, separate = provided()
+    assert separate is not checked  # Rasa alone: a second read and merge
+    with one_nlu_read():
+        checked, shared = provided()
+    assert shared is checked
+    assert [m.get("text") for m in shared.training_examples] == \
+        [m.get("text") for m in separate.training_examples]
+    assert shared.entities == {"procedure"}
+    assert provided()[1] is not provided()[0]  # Rasa's provider is back afterwards
