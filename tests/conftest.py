@@ -48,9 +48,12 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.loadscopereorder = False
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Marks ``model`` every test that needs the trained model, directly or through a fixture;
-    runs them last."""
+    runs them last. First of the hooks: pytest-xdist's own, on each worker, reads the
+    ``xdist_group`` marks set here into the node ids (without ``tryfirst`` it ran before, and the
+    groups split: PostgreSQL and Redis started on both workers)."""
     for item in items:
         if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.model)

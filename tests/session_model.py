@@ -7,7 +7,9 @@ README's setup command has just trained it), unless ``BOT_TEST_RETRAIN=1``. test
 it as soon as the collected tests include one that needs the model, so on two cores a training
 overlaps the tests that do not; with pytest-xdist, a file lock makes the first worker start it
 and the others find it started. Every worker waits for the exit-code file, written when the
-training process has ended.
+training process has ended. ``scripts/test.sh`` starts the training earlier still, before the
+Debian packages, ruff and ``bot validate`` (little CPU), in the folder it names in
+``BOT_TEST_SESSION_MODEL``, where it writes the same files: the tests then find it started.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tests.paths import PROJECT, REPO
 NAME = "test-full"
 RETRAIN = "BOT_TEST_RETRAIN"  # "1": train the session's model even when the project's is current
 TIMEOUT = 1800.0  # seconds: a training on a machine busy with other work
+STARTED_BEFORE = "BOT_TEST_SESSION_MODEL"  # the folder of a training scripts/test.sh has started
 
 
 class SessionModel:
@@ -35,7 +38,8 @@ class SessionModel:
     def __init__(self, shared: Path) -> None:
         self.process: subprocess.Popen | None = None  # set in the process that started it
         self._reaper: threading.Thread | None = None
-        self.folder = shared / "session-model"
+        before = os.environ.get(STARTED_BEFORE)
+        self.folder = Path(before) if before else shared / "session-model"
         self.model = self.folder / "model" / f"{NAME}.tar.gz"
         self.log = self.folder / "training.log"
         self.exit_code = self.folder / "exit-code"
