@@ -13,8 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.serving.lean import defer_tensorflow
 from tests.paths import PROJECT
 from tests.session_model import SessionModel
+
+# Before any test module imports Rasa: TensorFlow (and the other modules serving never needs)
+# load only when a test uses them, as in `bot serve` and `bot train`; collecting the tests
+# imported TensorFlow in every xdist worker through bot.nlu.entities' Rasa imports.
+defer_tensorflow()
 
 # Rasa's training cache is keyed on config and data, not on our components' code: a cached
 # resource from an older tokenizer could be reused. Tests always train from scratch.
