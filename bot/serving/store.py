@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -357,6 +357,22 @@ class Store:
         with self.engine.begin() as connection:
             connection.execute(_RELEASE, {"b_kind": kind, "b_channel": channel, "b_address": address,
                                           "b_worker": worker})
+
+    def release_claims_of_dead_processes(self, host: str, alive: Callable[[int], bool]) -> int:
+        """On SQLite only, where every worker runs on this machine: deletes the claims of this
+        host's workers whose process is gone (killed, crashed), so that a restarted ``bot serve``
+        answers their conversations at once instead of after the lease. On a shared database a
+        worker of another machine could carry the same host name, so the lease decides there.
+        How many claims were released."""
+        if self.engine.dialect.name != "sqlite":
+            return 0
+        prefix = f"{host}:"
+        with self.engine.begin() as connection:
+            holders = {w for (w,) in connection.execute(select(_claims.c.claimed_by).distinct())}
+            dead = [w for w in holders if w.startswith(prefix) and w.count(":") == 2
+                    and w.split(":")[1].isdigit() and not alive(int(w.split(":")[1]))]
+            return sum(connection.execute(delete(_claims).where(_claims.c.claimed_by == w)).rowcount
+                       for w in dead)
 
     def held_claims(self, kind: str, now: float) -> set[tuple[str, str]]:
         """The conversations some worker holds a live claim on."""

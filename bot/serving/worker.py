@@ -61,10 +61,26 @@ MAX_CONVERSATIONS = 32
 HUNG_LEASES = 4  # loops that did not turn for this many leases: the worker is stuck, let go
 
 
+def this_host() -> str:
+    """The host part of a worker id."""
+    return socket.gethostname()[:40]
+
+
 def new_worker_id() -> str:
     """This process, as claims name it: host, process id and a random part (a reused pid on a
     restarted machine must not inherit the claims of the killed process)."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return f"{this_host()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (signal 0 checks without sending)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def backoff(attempts: int, retry_after: float | None,
@@ -195,6 +211,13 @@ class Worker:
         crash is handled first."""
         self._loop = asyncio.get_event_loop()
         self._alive_at = time.monotonic()
+        try:
+            released = self.store.release_claims_of_dead_processes(this_host(), process_alive)
+        except Exception:  # noqa: BLE001 - the database is away: the leases run out by themselves
+            logger.exception("releasing the claims of stopped processes failed")
+        else:
+            if released:
+                logger.info("released %d claims of stopped processes of this machine", released)
         self._spawn(self.run_inbox())
         self._spawn(self.run_outbox())
         self._stopping.clear()

@@ -53,3 +53,36 @@ def test_a_database_from_before_the_kind_column_is_upgraded_in_place(tmp_path):
     store = Store.sqlite(path)
     (failed,) = store.failed_outbound()
     assert (failed.kind, failed.reason) == ("unknown", "old failure")
+
+
+def _dead_pid() -> int:
+    """The id of a process that has just ended on this machine."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_restart_releases_only_the_claims_of_this_machines_ended_processes(tmp_path):
+    import os
+
+    from bot.serving.worker import INBOX, OUTBOX, process_alive, this_host
+
+    store = Store.sqlite(tmp_path / "bot.db")
+    now = time.time()
+    host, dead = this_host(), _dead_pid()
+    holders = {  # sender -> the worker id holding its claim, and whether a restart releases it
+        "killed": (f"{host}:{dead}:0a1b2c3d", True),
+        "running": (f"{host}:{os.getpid()}:0a1b2c3d", False),
+        "other-machine": (f"not-{host}:{dead}:0a1b2c3d", False),
+        "not-a-worker-id": ("someone", False),
+    }
+    for sender, (worker, _) in holders.items():
+        for kind in (INBOX, OUTBOX):
+            assert store.claim(kind, "telegram", sender, worker, now=now, lease=30)
+
+    assert store.release_claims_of_dead_processes(host, process_alive) == 2
+    held = store.held_claims(INBOX, now) | store.held_claims(OUTBOX, now)
+    assert {sender for _, sender in held} == {s for s, (_, freed) in holders.items() if not freed}
