@@ -25,6 +25,7 @@ from bot.dialogue.answers import (
     CASE_ENTITY,
     CASE_SEPARATOR,
     CHOOSE_WARD_INTENT,
+    FAQ_ASPECT_MATCH,
     GROUP_ENTITY,
     INTENT_OF_ASPECT,
     OTHER_ENTITY,
@@ -214,6 +215,15 @@ def respond(intent: str, procedure: Procedure | None, tracker: Tracker,
     if intent == "inform_procedure":
         if procedure is None:
             return say(dispatcher, book.menu())
+        named, told, _ = _mentions(tracker)
+        if procedure.id in told and procedure.id not in named:
+            # a situation told ("con sinh ở nhà, không có giấy chứng sinh"), not "and for X?":
+            # its FAQ entry when one fits closely, else the overview; never the previous aspect
+            found = book.best_faq(tracker.latest_message.get("text") or "", procedure.id,
+                                  named={procedure.id})
+            if found is not None and found[2] >= FAQ_ASPECT_MATCH:
+                return events + say(dispatcher, book.faq(found[0], found[1]))
+            return events + say(dispatcher, book.overview(procedure))
         last_aspect = tracker.get_slot("aspect")  # "còn kết hôn thì sao?" after a fee question
         if last_aspect == "where":
             asked = tracker.latest_message.get("text") or ""
