@@ -274,6 +274,24 @@ def _keep_state(model: Path, session: Session) -> None:
         session.fit.save(path)
 
 
+@contextlib.contextmanager
+def _training_run(project: Project, catalogue: Catalogue | None, config: Path, output: Path,
+                  fixed_name: str | None, warm: bool) -> Iterator[Session]:
+    """What both trainings do around Rasa's: our patches of its components, the generated data
+    (``_prepare``), the output folder, then within: no TensorFlow, no training cache, the NLU data
+    read once, underthesea's segmentation kept, the classifier warm-started; yields the warm
+    start's session."""
+    memoize_entity_annotations()
+    stack_sentence_features()
+    batch_featurizing()
+    _prepare(project, catalogue)
+    output.mkdir(parents=True, exist_ok=True)
+    with without_tensorflow(config), without_training_cache(), one_nlu_read(), \
+            remembered_segmentation(project.cache / SEGMENTATION_FILE), \
+            warm_started(_previous_state(output, fixed_name, warm)) as session:
+        yield session
+
+
 def train_nlu(project: Project, config: Path, output: Path, fixed_name: str | None = None,
               *, warm: bool = True) -> Path:
     """Trains only the NLU part (for evaluation), forced as ``train``; returns the archive.
@@ -283,14 +301,7 @@ def train_nlu(project: Project, config: Path, output: Path, fixed_name: str | No
     """
     from rasa.model_training import train_nlu as rasa_train_nlu
 
-    memoize_entity_annotations()
-    stack_sentence_features()
-    batch_featurizing()
-    _prepare(project, None)
-    output.mkdir(parents=True, exist_ok=True)
-    with without_tensorflow(config), without_training_cache(), one_nlu_read(), \
-            remembered_segmentation(project.cache / SEGMENTATION_FILE), \
-            warm_started(_previous_state(output, fixed_name, warm)) as session:
+    with _training_run(project, None, config, output, fixed_name, warm) as session:
         model = _checked(rasa_train_nlu(config=str(config), nlu_data=str(project.nlu_data),
                                         output=str(output), fixed_model_name=fixed_name,
                                         domain=str(project.domain),
@@ -311,15 +322,8 @@ def train(project: Project, config: Path, output: Path, fixed_name: str | None =
     """
     from rasa.model_training import train as rasa_train
 
-    memoize_entity_annotations()
-    stack_sentence_features()
-    batch_featurizing()
-    _prepare(project, catalogue)
-    output.mkdir(parents=True, exist_ok=True)
-    stamp = fingerprint(project, config)
-    with without_tensorflow(config), without_training_cache(), one_nlu_read(), \
-            remembered_segmentation(project.cache / SEGMENTATION_FILE), \
-            warm_started(_previous_state(output, fixed_name, warm)) as session:
+    with _training_run(project, catalogue, config, output, fixed_name, warm) as session:
+        stamp = fingerprint(project, config)  # the inputs as this training reads them
         result = rasa_train(domain=str(project.flows), config=str(config),
                             training_files=[str(project.nlu_data), str(project.rules)],
                             output=str(output), fixed_model_name=fixed_name, force_training=True)
