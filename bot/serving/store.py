@@ -68,9 +68,9 @@ Base = declarative_base()
 # dialects' on_conflict constructs are compiled anew at each execution in SQLAlchemy 1.4 (1 ms a
 # row, measured), a text() statement once.
 _UPSERT = ("sqlite", "postgresql")
-_INBOUND_VALUES = ("INSERT INTO inbound (channel, platform_id, sender, text, meta, state, received_at) "
-                   "VALUES (:channel, :platform_id, :sender, :text, :meta, :state, :received_at)")
-_INSERT_INBOUND = text(_INBOUND_VALUES)
+_INBOUND_FIELDS = ("channel", "platform_id", "sender", "text", "meta", "state", "received_at")
+_INBOUND_INTO = f"INSERT INTO inbound ({', '.join(_INBOUND_FIELDS)}) VALUES "
+_INSERT_INBOUND = text(_INBOUND_INTO + "(" + ", ".join(f":{f}" for f in _INBOUND_FIELDS) + ")")
 # A group's messages go in as multi-row statements of at most this many rows (7 values each: under
 # the 999 bound values of SQLite builds before 3.32), returning the rows that were new: one
 # statement instead of one a message (on PostgreSQL one round trip instead of one a message).
@@ -80,9 +80,9 @@ ROWS_PER_INSERT = 100
 @functools.lru_cache(maxsize=ROWS_PER_INSERT)
 def _insert_inbound_rows(count: int) -> Any:
     """``INSERT ... ON CONFLICT DO NOTHING RETURNING`` of ``count`` rows, built once per count."""
-    rows = ", ".join(f"(:c{i}, :p{i}, :s{i}, :t{i}, :m{i}, 'pending', :r{i})" for i in range(count))
-    return text("INSERT INTO inbound (channel, platform_id, sender, text, meta, state, received_at) "
-                f"VALUES {rows} ON CONFLICT (channel, platform_id) DO NOTHING RETURNING channel, platform_id")
+    rows = ", ".join("(" + ", ".join(f":{f}{i}" for f in _INBOUND_FIELDS) + ")" for i in range(count))
+    return text(f"{_INBOUND_INTO}{rows} ON CONFLICT (channel, platform_id) DO NOTHING "
+                "RETURNING channel, platform_id")
 
 
 def _inbound_values(message: Incoming) -> dict[str, Any]:
@@ -368,9 +368,10 @@ class Store:
             return 0
         prefix = f"{host}:"
         with self.engine.begin() as connection:
-            holders = {w for (w,) in connection.execute(select(_claims.c.claimed_by).distinct())}
-            dead = [w for w in holders if w.startswith(prefix) and w.count(":") == 2
-                    and w.split(":")[1].isdigit() and not alive(int(w.split(":")[1]))]
+            holders = [w for (w,) in connection.execute(select(_claims.c.claimed_by).distinct())]
+            pids = {w: w.removeprefix(prefix).partition(":")[0] for w in holders
+                    if w.startswith(prefix) and w.count(":") == 2}
+            dead = [w for w, pid in pids.items() if pid.isdigit() and not alive(int(pid))]
             return sum(connection.execute(delete(_claims).where(_claims.c.claimed_by == w)).rowcount
                        for w in dead)
 
@@ -439,11 +440,8 @@ class Store:
         with self.durable_engine.begin() as connection:
             for start in range(0, len(messages), ROWS_PER_INSERT):
                 chunk = messages[start:start + ROWS_PER_INSERT]
-                values: dict[str, Any] = {}
-                for i, message in enumerate(chunk):
-                    values.update({f"c{i}": message.channel, f"p{i}": message.platform_id,
-                                   f"s{i}": message.sender, f"t{i}": mask_numbers(message.text),
-                                   f"m{i}": json.dumps(dict(message.meta)), f"r{i}": message.received_at})
+                values = {f"{field}{i}": value for i, message in enumerate(chunk)
+                          for field, value in _inbound_values(message).items()}
                 new = set(map(tuple, connection.execute(_insert_inbound_rows(len(chunk)), values)))
                 for message in chunk:  # a platform id twice in the group: only its first is new
                     key = (message.channel, message.platform_id)
