@@ -35,7 +35,7 @@ from bot.project import Project
 from bot.serving.database import database_url, is_sqlite_file, new_engine, redis_lock_store
 from bot.serving.journal import Journal, saved, watching
 from bot.serving.reminders import Reminders
-from bot.serving.store import Store
+from bot.serving.store import Store, held_writes
 from bot.serving.turn_path import fast_event_types, run_graph_sequentially, sentence_features_only
 
 MAX_INPUT_CHARS = 1000  # longer messages are cut: no citizen question needs more
@@ -173,6 +173,7 @@ def contiguous_coefficients(agent: Any) -> int:
 
 # The table Rasa's SQLTrackerStore keeps events in (SQLTrackerStore.SQLEvent, Rasa 3.6.21).
 TRACKER_EVENTS_TABLE = "events"
+SESSION_STARTED = "session_started"  # SessionStarted.type_name
 
 
 def sql_tracker_store(database: Path | str) -> Any:
@@ -235,7 +236,9 @@ def _masking_tracker_store() -> type:
         """Rasa's SQL tracker store; user and bot events are written with numbers masked. The
         latest session is read and new events written with prebuilt Core statements, one
         connection and one transaction each (Rasa's own path is kept for a PostgreSQL schema set
-        by ``POSTGRESQL_SCHEMA``, which it checks on every session)."""
+        by ``POSTGRESQL_SCHEMA``, which it checks on every session). While a worker answers a
+        message (``bot.serving.store.turn_writes``) the new events are written with the answer,
+        and read back by the same turn as if written already."""
 
         @cached_property
         def statements(self) -> TrackerStatements:
@@ -252,10 +255,16 @@ def _masking_tracker_store() -> type:
             if fetch_events_from_all_sessions or self._rasas_path():
                 return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
             with self.engine.connect() as connection:
-                rows = connection.execute(self.statements.events, {"b_sender": sender_id}).all()
-            if not self.domain or not rows:
+                data = [data for (data,) in connection.execute(self.statements.events,
+                                                               {"b_sender": sender_id})]
+            held = held_writes(self.engine)
+            pending = held.pending.get((TRACKER_EVENTS_TABLE, sender_id)) if held is not None else None
+            if pending:  # this turn's events, written with its answer: read as if written already
+                starts = [i for i, (type_name, _) in enumerate(pending) if type_name == SESSION_STARTED]
+                data = [d for _, d in pending[starts[-1]:]] if starts else data + [d for _, d in pending]
+            if not self.domain or not data:
                 return None
-            return DialogueStateTracker.from_dict(sender_id, [json.loads(data) for (data,) in rows],
+            return DialogueStateTracker.from_dict(sender_id, [json.loads(d) for d in data],
                                                   self.domain.slots)
 
         async def save(self, tracker: Any) -> None:
@@ -263,20 +272,45 @@ def _masking_tracker_store() -> type:
                 await super().save(tracker)
             else:
                 await self.stream_events(tracker)
-                with self.engine.begin() as connection:
+                held = held_writes(self.engine)
+                if held is None:
+                    with self.engine.begin() as connection:
+                        stored = connection.execute(self.statements.count,
+                                                    {"b_sender": tracker.sender_id}).scalar()
+                        rows = self._rows(tracker, stored)
+                        if rows:
+                            connection.execute(self.statements.insert, rows)
+                else:  # written with the turn's answer (bot.serving.store.turn_writes)
+                    self._hold(held, tracker)
+            saved(tracker)  # the turn's journal record reads it, not the database
+
+        def _hold(self, held: Any, tracker: Any) -> None:
+            pending = held.pending.setdefault((TRACKER_EVENTS_TABLE, tracker.sender_id), [])
+            if pending:  # saved before in this turn: what that save held counts as stored
+                stored = held.pending[(TRACKER_EVENTS_TABLE, tracker.sender_id, "length")][0]
+            else:
+                with self.engine.connect() as connection:
                     stored = connection.execute(self.statements.count,
                                                 {"b_sender": tracker.sender_id}).scalar()
-                    rows = []
-                    for event in itertools.islice(tracker.events, stored, len(tracker.events)):
-                        data = masked_event(event).as_dict()
-                        rows.append({"sender_id": tracker.sender_id, "type_name": event.type_name,
-                                     "timestamp": data.get("timestamp"),
-                                     "intent_name": (data.get("parse_data") or {}).get("intent", {})
-                                     .get(INTENT_NAME_KEY),
-                                     "action_name": data.get("name"), "data": json.dumps(data)})
-                    if rows:
-                        connection.execute(self.statements.insert, rows)
-            saved(tracker)  # the turn's journal record reads it, not the database
+            rows = self._rows(tracker, stored)
+            held.pending[(TRACKER_EVENTS_TABLE, tracker.sender_id, "length")] = [len(tracker.events)]
+            if rows:
+                pending.extend((row["type_name"], row["data"]) for row in rows)
+                insert = self.statements.insert
+                held.steps.append(lambda connection: connection.execute(insert, rows))
+
+        @staticmethod
+        def _rows(tracker: Any, stored: int) -> list[dict[str, Any]]:
+            """The rows of the tracker's events from the ``stored``-th on, numbers masked."""
+            rows = []
+            for event in itertools.islice(tracker.events, stored, len(tracker.events)):
+                data = masked_event(event).as_dict()
+                rows.append({"sender_id": tracker.sender_id, "type_name": event.type_name,
+                             "timestamp": data.get("timestamp"),
+                             "intent_name": (data.get("parse_data") or {}).get("intent", {})
+                             .get(INTENT_NAME_KEY),
+                             "action_name": data.get("name"), "data": json.dumps(data)})
+            return rows
 
     return MaskingSQLTrackerStore
 

@@ -35,7 +35,7 @@ from sqlalchemy.orm import declarative_base
 from bot.contract.redact import mask_numbers
 from bot.dialogue.answers import ASPECT_INTENTS, OTHER_ENTITY
 from bot.serving.database import create_tables
-from bot.serving.store import Store, delete_rows
+from bot.serving.store import Store, delete_rows, write
 
 logger = logging.getLogger(__name__)
 
@@ -204,13 +204,14 @@ class Journal:
         self.record(self.clock(), channel, sender, text, turn)
 
     def record(self, at: float, channel: str | None, sender: str, text: str, turn: Turn) -> None:
+        """Writes the record; with the turn's answer when a turn is being answered
+        (``store.turn_writes``), where a failure fails the answer's transaction as a whole."""
+        row = {"at": utc_naive(at), "channel": channel or "unknown", "sender": sender,
+               "outcome": turn.outcome, "intent": turn.intent, "confidence": turn.confidence,
+               "procedure": turn.procedure, "aspect": turn.aspect,
+               "text": mask_numbers(text[:MAX_TEXT_CHARS])}
         try:
-            with self.engine.begin() as connection:
-                connection.execute(_INSERT_TURN, {
-                    "at": utc_naive(at), "channel": channel or "unknown", "sender": sender,
-                    "outcome": turn.outcome, "intent": turn.intent, "confidence": turn.confidence,
-                    "procedure": turn.procedure, "aspect": turn.aspect,
-                    "text": mask_numbers(text[:MAX_TEXT_CHARS])})
+            write(self.engine, lambda connection: connection.execute(_INSERT_TURN, row))
         except Exception:  # noqa: BLE001 - the journal is for staff; the reply goes out regardless
             logger.exception("journal: turn not recorded")
 

@@ -24,6 +24,7 @@ import datetime as dt
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import Column, DateTime, Integer, String, Text, bindparam, delete, insert, select
 from sqlalchemy.orm import Session, declarative_base
@@ -32,7 +33,7 @@ from bot.contract import Button, Reply, Topic, fits_callback_data, sms_parts
 from bot.contract.redact import mask_numbers
 from bot.render import paginate_sms, sms_text
 from bot.serving.database import create_tables
-from bot.serving.store import Store, delete_rows
+from bot.serving.store import Store, delete_rows, write
 from bot.text import search_key
 
 Base = declarative_base()
@@ -150,29 +151,38 @@ class Ratings:
         create_tables(Base.metadata, self.engine)  # two workers may start at once
 
     def ask(self, channel: str, sender: str, topic: Topic, answer: str) -> None:
-        """Remembers that ``answer`` was offered for rating: the sender's next message may rate it."""
-        with self.engine.begin() as connection:  # the sender's one offer, replaced
-            connection.execute(_DROP_PROMPT, {"b_channel": channel, "b_sender": sender})
-            connection.execute(_NEW_PROMPT, {"channel": channel, "sender": sender,
-                                             "procedure": topic.procedure, "aspect": topic.aspect,
-                                             "answer": mask_numbers(answer), "offered_at": _utc(self.clock)})
+        """Remembers that ``answer`` was offered for rating: the sender's next message may rate it.
+        Written with the turn's answer when a turn is being answered (``store.turn_writes``)."""
+        key = {"b_channel": channel, "b_sender": sender}
+        row = {"channel": channel, "sender": sender, "procedure": topic.procedure, "aspect": topic.aspect,
+               "answer": mask_numbers(answer), "offered_at": _utc(self.clock)}
+
+        def step(connection: Any) -> None:  # the sender's one offer, replaced
+            connection.execute(_DROP_PROMPT, key)
+            connection.execute(_NEW_PROMPT, row)
+
+        write(self.engine, step)
 
     def take(self, channel: str, sender: str) -> Prompt | None:
-        """The offer waiting for this message, removed: only the next message can rate."""
+        """The offer waiting for this message, removed: only the next message can rate. The
+        removal is written with the turn's answer when a turn is being answered."""
         key = {"b_channel": channel, "b_sender": sender}
-        with self.engine.begin() as connection:
+        with self.engine.connect() as connection:
             row = connection.execute(_PROMPT, key).first()
-            if row is None:
-                return None
-            connection.execute(_DROP_PROMPT, key)
-            return Prompt(row.procedure, row.aspect, row.answer)
+        if row is None:
+            return None
+        write(self.engine, lambda connection: connection.execute(_DROP_PROMPT, key))
+        return Prompt(row.procedure, row.aspect, row.answer)
 
     def record(self, channel: str, sender: str, prompt: Prompt, score: int) -> Rated:
+        """Stores the rating and removes its offer, at once: a turn cut after this is not rated
+        twice when its message is answered again."""
         row = RatingRow(rated_at=_utc(self.clock), channel=channel, sender=sender,
                         procedure=prompt.procedure, aspect=prompt.aspect, score=score,
                         answer=mask_numbers(prompt.answer))
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             session.add(row)
+            session.execute(_DROP_PROMPT, {"b_channel": channel, "b_sender": sender})
         return _rated(row)
 
     def rated(self, channel: str | None = None, sender: str | None = None) -> list[Rated]:

@@ -30,8 +30,10 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +91,68 @@ def _inbound_values(message: Incoming) -> dict[str, Any]:
     return {"channel": message.channel, "platform_id": message.platform_id, "sender": message.sender,
             "text": mask_numbers(message.text), "meta": json.dumps(dict(message.meta)), "state": "pending",
             "received_at": message.received_at}
+
+Step = Callable[[Any], None]  # a write, given a connection inside a transaction
+
+
+@dataclass
+class TurnWrites:
+    """The writes of the turn being answered (tracker events, turn record, rating offer, SMS
+    pages), held until the transaction that marks its message answered and queues its replies
+    (``Store.answer``): one commit a turn instead of one per table, and a worker killed before it
+    leaves nothing of the turn behind, so the message is answered again from the same state.
+    ``pending`` holds what a step will write, for readers of the same turn (the tracker store)."""
+
+    url: str
+    steps: list[Step] = field(default_factory=list)
+    pending: dict[Any, list[Any]] = field(default_factory=dict)
+    open: bool = True
+
+    def apply(self, connection: Any) -> None:
+        """Runs the held steps, in order, on ``connection`` (inside the answer's transaction)."""
+        self.open = False
+        for step in self.steps:
+            step(connection)
+
+
+_turn_writes: ContextVar[TurnWrites | None] = ContextVar("bot_turn_writes", default=None)
+
+
+def _url_of(engine: Any) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+@contextmanager
+def turn_writes(engine: Any) -> Iterator[TurnWrites]:
+    """Around one turn answered on ``engine``'s database: ``write`` holds the turn's writes there
+    until ``Store.answer`` commits them with the answer."""
+    writes = TurnWrites(_url_of(engine))
+    token = _turn_writes.set(writes)
+    try:
+        yield writes
+    finally:
+        writes.open = False
+        _turn_writes.reset(token)
+
+
+def held_writes(engine: Any) -> TurnWrites | None:
+    """The open turn's writes when they go to ``engine``'s database, else None."""
+    writes = _turn_writes.get()
+    if writes is None or not writes.open or writes.url != _url_of(engine):
+        return None
+    return writes
+
+
+def write(engine: Any, step: Step) -> None:
+    """Runs ``step`` in a transaction of its own, or holds it for the answer's transaction when a
+    turn is being answered on the same database (``turn_writes``)."""
+    writes = held_writes(engine)
+    if writes is not None:
+        writes.steps.append(step)
+        return
+    with engine.begin() as connection:
+        step(connection)
+
 
 INBOX, OUTBOX = "inbox", "outbox"  # what a claim is for: answering a sender, sending to a recipient
 
@@ -227,6 +291,10 @@ _HELD = select(_claims.c.channel, _claims.c.address).where(
 # a no-op UPDATE of the claim's row: the row count says whether it is held, and the row is locked
 _HOLD = (update(_claims).where(*_CLAIM_KEY, _claims.c.claimed_by == _b("worker"))
          .values(claimed_by=_b("worker")))
+
+_pages = PendingPages.__table__
+_DROP_PAGES = delete(_pages).where(_pages.c.channel == _b("channel"), _pages.c.sender == _b("sender"))
+_NEW_PAGES = insert(_pages)
 
 _INBOUND_COLUMNS = (_inbound.c.id, _inbound.c.channel, _inbound.c.sender, _inbound.c.text, _inbound.c.meta)
 _PENDING = (select(*_INBOUND_COLUMNS).where(_inbound.c.state == "pending")
@@ -391,12 +459,18 @@ class Store:
             raise ClaimLost(f"{kind} claim on a {channel} conversation was taken over")
 
     def set_pages(self, channel: str, sender: str, pages: list[str]) -> None:
-        with Session(self.engine) as session, session.begin():
-            session.execute(delete(PendingPages).where(
-                PendingPages.channel == channel, PendingPages.sender == sender))
-            if pages:
-                session.add(PendingPages(channel=channel, sender=sender,
-                                         pages=json.dumps([mask_numbers(p) for p in pages])))
+        """Keeps ``pages`` for the sender's ``THEM`` (none: forgets the earlier ones); written with
+        the turn's answer when a turn is being answered (``turn_writes``)."""
+        key = {"b_channel": channel, "b_sender": sender}
+        row = ({"channel": channel, "sender": sender, "pages": json.dumps([mask_numbers(p) for p in pages])}
+               if pages else None)
+
+        def step(connection: Any) -> None:
+            connection.execute(_DROP_PAGES, key)
+            if row is not None:
+                connection.execute(_NEW_PAGES, row)
+
+        write(self.engine, step)
 
     def pop_page(self, channel: str, sender: str) -> str | None:
         with Session(self.engine) as session, session.begin():
@@ -474,7 +548,8 @@ class Store:
         """Marks a message answered and queues its replies (numbers masked), in one transaction.
 
         With ``worker``: only while it holds the sender's inbox claim and the message is still
-        unanswered, else ``ClaimLost`` and nothing is written."""
+        unanswered, else ``ClaimLost`` and nothing is written. The writes the turn held
+        (``turn_writes``) are committed in the same transaction, before the replies."""
         now = time.time() if now is None else now
         meta_json = json.dumps(meta or {})
         rows = [{"inbound_id": inbound_id, "channel": channel, "recipient": recipient,
@@ -488,6 +563,9 @@ class Store:
             answered = connection.execute(_MARK_ANSWERED, {"b_id": inbound_id, "b_worker": worker}).rowcount
             if worker is not None and not answered:
                 raise ClaimLost(f"{channel} message {inbound_id} was answered by another worker")
+            held = held_writes(self.engine)
+            if held is not None:
+                held.apply(connection)
             if rows:
                 connection.execute(_QUEUE, rows)
 

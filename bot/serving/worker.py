@@ -14,12 +14,14 @@ message or unsent reply.
 
 Exactly once, and where it is only at least once: a message is marked answered in the same
 transaction that queues its replies, and only while its worker still holds the claim, so its
-replies are queued once. A reply is marked ``in_flight`` before the platform is called and
-``sent`` after; a worker killed between the platform's acceptance and that update leaves it
-``in_flight``, and the worker that takes over sends it again (platforms offer no idempotency key):
-the citizen may receive that one reply twice, never zero times. Likewise a worker killed in the
-middle of a turn leaves its message unanswered: it is answered again by the next worker, once,
-though Rasa's tracker may then hold that user message twice.
+replies are queued once; the turn's other writes (Rasa's tracker events, the turn record, the
+rating offer, SMS pages) are held until that transaction and committed in it
+(``bot.serving.store.turn_writes``). A reply is marked ``in_flight`` before the platform is
+called and ``sent`` after; a worker killed between the platform's acceptance and that update leaves
+it ``in_flight``, and the worker that takes over sends it again (platforms offer no idempotency
+key): the citizen may receive that one reply twice, never zero times. Likewise a worker killed in
+the middle of a turn leaves its message unanswered and nothing of its turn written: it is answered
+again by the next worker, once, from the same tracker.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from bot.serving.engine import Engine
 from bot.serving.handover import STAFF_META, Handover
 from bot.serving.intake import GroupCommit
 from bot.serving.retention import purge, retention_days
-from bot.serving.store import INBOX, OUTBOX, ClaimLost, Message, Outgoing, Store
+from bot.serving.store import INBOX, OUTBOX, ClaimLost, Message, Outgoing, Store, turn_writes
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -282,14 +284,15 @@ class Worker:
             await connector.before_reply(inbound)
         except SendError as exc:
             logger.warning("%s: before_reply failed: %s", message.channel, exc.reason)
-        try:
-            rendered = await self._conversations[message.channel].handle(message.sender, message.text)
-        except Exception:  # noqa: BLE001 - one failing turn must not stop every conversation
-            logger.exception("%s: answering message %s failed", message.channel, message.id)
-            rendered = render(Reply(self.engine.phrases["error.internal"]), connector.channel)
-        self.store.answer(message.id, message.channel, message.sender,
-                          [(r.text, r.buttons) for r in rendered], meta=message.meta,
-                          now=self.clock(), worker=self.worker_id)
+        with turn_writes(self.store.engine):  # the turn's writes, committed with its answer
+            try:
+                rendered = await self._conversations[message.channel].handle(message.sender, message.text)
+            except Exception:  # noqa: BLE001 - one failing turn must not stop every conversation
+                logger.exception("%s: answering message %s failed", message.channel, message.id)
+                rendered = render(Reply(self.engine.phrases["error.internal"]), connector.channel)
+            self.store.answer(message.id, message.channel, message.sender,
+                              [(r.text, r.buttons) for r in rendered], meta=message.meta,
+                              now=self.clock(), worker=self.worker_id)
         return True
 
     async def _send_all(self, key: tuple[str, str]) -> None:
