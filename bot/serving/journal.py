@@ -35,7 +35,7 @@ from sqlalchemy.orm import declarative_base
 from bot.contract.redact import mask_numbers
 from bot.dialogue.answers import ASPECT_INTENTS, OTHER_ENTITY
 from bot.serving.database import create_tables
-from bot.serving.store import Store, delete_rows, write
+from bot.serving.store import Store, delete_rows, held_writes
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +175,16 @@ def read_turn(tracker: Any) -> Turn:
 _INSERT_TURN = insert(TurnRow.__table__)
 
 
+def _insert_apart(connection: Any, row: dict[str, Any]) -> None:
+    """Inserts a turn record inside the answer's transaction, in a savepoint: a failure is
+    logged and rolled back alone (the journal is for staff; the reply goes out regardless)."""
+    try:
+        with connection.begin_nested():
+            connection.execute(_INSERT_TURN, row)
+    except Exception:  # noqa: BLE001 - never let the journal hold an answer back
+        logger.exception("journal: turn not recorded")
+
+
 class Journal:
     """Writes turn records; a failure to write is logged and never reaches the citizen."""
 
@@ -205,13 +215,19 @@ class Journal:
 
     def record(self, at: float, channel: str | None, sender: str, text: str, turn: Turn) -> None:
         """Writes the record; with the turn's answer when a turn is being answered
-        (``store.turn_writes``), where a failure fails the answer's transaction as a whole."""
+        (``store.turn_writes``), in a savepoint of its transaction, so that a record that cannot
+        be written never holds the answer back."""
         row = {"at": utc_naive(at), "channel": channel or "unknown", "sender": sender,
                "outcome": turn.outcome, "intent": turn.intent, "confidence": turn.confidence,
                "procedure": turn.procedure, "aspect": turn.aspect,
                "text": mask_numbers(text[:MAX_TEXT_CHARS])}
+        held = held_writes(self.engine)
+        if held is not None:
+            held.steps.append(lambda connection: _insert_apart(connection, row))
+            return
         try:
-            write(self.engine, lambda connection: connection.execute(_INSERT_TURN, row))
+            with self.engine.begin() as connection:
+                connection.execute(_INSERT_TURN, row)
         except Exception:  # noqa: BLE001 - the journal is for staff; the reply goes out regardless
             logger.exception("journal: turn not recorded")
 

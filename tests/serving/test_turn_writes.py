@@ -110,3 +110,19 @@ def test_the_tracker_read_in_a_turn_holds_the_events_the_turn_saved(turn):
         store.answer(message.id, "sms", SENDER, [("Le phi: mien phi", ())], worker=WORKER)
     after = asyncio.run(tracker_store.retrieve(SENDER))
     assert [e.as_dict() for e in after.events] == [e.as_dict() for e in read.events]
+
+
+def test_a_turn_record_that_cannot_be_written_does_not_hold_the_answer_back(turn, caplog):
+    db, store, message = turn
+    journal = Journal(store)
+    with sqlite3.connect(db) as connection:  # a turns table some other version left behind
+        connection.execute("DROP TABLE turns")
+        connection.execute("CREATE TABLE turns (id INTEGER PRIMARY KEY, at DATETIME)")
+    with turn_writes(store.engine):
+        journal.record(time.time(), "sms", SENDER, "le phi khai sinh", Turn("answered"))
+        _pages(store)
+        store.answer(message.id, "sms", SENDER, [("Le phi: mien phi", ())], worker=WORKER)
+    assert _count(db, "outbound") == 1  # the citizen is answered
+    assert _count(db, "pending_pages") == 1  # and the turn's other writes are kept
+    assert _count(db, "turns") == 0
+    assert "journal: turn not recorded" in caplog.text
