@@ -284,16 +284,29 @@ class Worker:
             await connector.before_reply(inbound)
         except SendError as exc:
             logger.warning("%s: before_reply failed: %s", message.channel, exc.reason)
-        with turn_writes(self.store.engine):  # the turn's writes, committed with its answer
+        with turn_writes(self.store.engine) as writes:  # the turn's writes, committed with its answer
             try:
                 rendered = await self._conversations[message.channel].handle(message.sender, message.text)
             except Exception:  # noqa: BLE001 - one failing turn must not stop every conversation
                 logger.exception("%s: answering message %s failed", message.channel, message.id)
                 rendered = render(Reply(self.engine.phrases["error.internal"]), connector.channel)
-            self.store.answer(message.id, message.channel, message.sender,
-                              [(r.text, r.buttons) for r in rendered], meta=message.meta,
-                              now=self.clock(), worker=self.worker_id)
+            try:
+                self._store_answer(message, rendered)
+            except ClaimLost:
+                raise
+            except Exception:  # noqa: BLE001 - a write of the turn failed: the apology, without them
+                if not writes.steps:
+                    raise
+                logger.exception("%s: the writes of message %s's turn failed", message.channel, message.id)
+                writes.open = False  # the apology goes without them, as after a failed turn
+                self._store_answer(message, render(Reply(self.engine.phrases["error.internal"]),
+                                                   connector.channel))
         return True
+
+    def _store_answer(self, message: Message, rendered: list[Rendered]) -> None:
+        self.store.answer(message.id, message.channel, message.sender,
+                          [(r.text, r.buttons) for r in rendered], meta=message.meta,
+                          now=self.clock(), worker=self.worker_id)
 
     async def _send_all(self, key: tuple[str, str]) -> None:
         """Sends one claimed recipient's due replies in order, then releases the claim."""

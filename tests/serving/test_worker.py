@@ -213,3 +213,34 @@ def test_bot_outbox_lists_failed_replies_with_masked_numbers(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "failed 1, sent 1" in out
     assert "403 Authorization failed for sendsms" in out and "84912345678" not in out and "678" in out
+
+
+def test_a_turn_whose_writes_fail_gets_the_polite_reply(store):
+    import sqlite3
+
+    from bot.contract import Topic
+
+    with sqlite3.connect(store.engine.url.database) as connection:  # offers can be read, not written
+        connection.execute("CREATE TABLE rating_prompts (channel VARCHAR(16), sender VARCHAR(128), "
+                           "procedure VARCHAR(64), aspect VARCHAR(128), answer TEXT, offered_at DATETIME, "
+                           "added_later TEXT NOT NULL, PRIMARY KEY (channel, sender))")
+
+    class RateableEngine(EchoEngine):
+        async def handle(self, sender: str, text: str, channel: str | None = None) -> list[Reply]:
+            return [Reply(f"re: {text}", rate=Topic("khai_sinh", "fee"))]
+
+    connector = Recording()
+
+    async def main() -> None:
+        worker = Worker(store, RateableEngine(), {"telegram": connector}, clock=FakeClock(),
+                        poll_seconds=POLL_SECONDS)
+        worker.start()
+        try:
+            await worker.accept([_inbound(1, "rater", "le phi khai sinh"), _inbound(2, "rater", "khai tu")])
+            await _until(lambda: len(connector.sent) == 2)
+        finally:
+            await worker.stop()
+
+    asyncio.run(main())
+    assert [text.startswith("Xin lỗi, hệ thống đang gặp sự cố") for _, text in connector.sent] == [True, True]
+    assert store.pending_inbound() == []  # answered, not retried for ever
