@@ -113,13 +113,16 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, default=None,
                         help="with --http: py-spy record --gil --threads of the web process during the "
                              "bursts, raw stacks written to this file")
+    parser.add_argument("--web-processes", type=int, default=1,
+                        help="with --http: web processes sharing the port (Sanic's workers)")
     parser.add_argument("--write", metavar="DB", help=argparse.SUPPRESS)
     parser.add_argument("--serve", nargs=2, metavar=("DB", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.write:
         return write_forever(args.write)
     if args.serve:
-        return serve(*args.serve, busy=args.busy_thread, switch_interval=args.switch_interval)
+        return serve(*args.serve, busy=args.busy_thread, switch_interval=args.switch_interval,
+                     processes=args.web_processes)
     if args.http:
         return asyncio.run(http_bursts(args))
     with tempfile.TemporaryDirectory() as tmp:
@@ -153,8 +156,9 @@ def main() -> None:
 SECRET = "bench-secret"
 
 
-def serve(db: str, port: str, busy: bool, switch_interval: float | None) -> None:
-    """The web process of ``bot serve --workers N`` (route, intake), as ``bot serve`` runs it."""
+def serve(db: str, port: str, busy: bool, switch_interval: float | None, processes: int = 1) -> None:
+    """The web process of ``bot serve --workers N`` (route, intake), as ``bot serve`` runs it;
+    ``processes`` > 1: Sanic's own workers, forked, sharing the listening socket."""
     from bot.cli.serve import web_accept
     from bot.serving.server import LISTEN_BACKLOG, build_web
     from connectors.telegram import TelegramConnector
@@ -163,9 +167,16 @@ def serve(db: str, port: str, busy: bool, switch_interval: float | None) -> None
         sys.setswitchinterval(switch_interval)
     if busy:
         threading.Thread(target=_spin, daemon=True).start()
-    accept = web_accept(Store.sqlite(Path(db)), [])
+    store = Store.sqlite(Path(db))
+    accept = web_accept(store, [])
     app = build_web({"telegram": TelegramConnector("1:bench", SECRET)}, accept)
-    app.run(host="127.0.0.1", port=int(port), workers=1, access_log=False, motd=False,
+
+    @app.listener("before_server_start")
+    async def own_connections(_app: Any, _loop: Any) -> None:  # never a connection across fork
+        store.engine.dispose()
+        store.durable_engine.dispose()
+
+    app.run(host="127.0.0.1", port=int(port), workers=processes, access_log=False, motd=False,
             backlog=LISTEN_BACKLOG)
 
 
@@ -185,8 +196,16 @@ def _spin() -> None:
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of ``pid`` and its live children (``--web-processes``)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    total = 0.0
+    for each in (pid, *map(int, children)):
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _tcp_counters() -> dict[str, int]:
@@ -220,7 +239,8 @@ async def http_bursts(args: argparse.Namespace) -> None:
         port = free_port()
         command = [sys.executable, __file__, "--serve", str(Path(tmp) / "bench.db"), str(port),
                    *(["--busy-thread"] if args.busy_thread else []),
-                   *(["--switch-interval", str(args.switch_interval)] if args.switch_interval else [])]
+                   *(["--switch-interval", str(args.switch_interval)] if args.switch_interval else []),
+                   "--web-processes", str(args.web_processes)]
         server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         writers = [subprocess.Popen([sys.executable, __file__, "--write", str(Path(tmp) / "bench.db")])
                    for _ in range(args.writers)]
@@ -243,14 +263,15 @@ async def http_bursts(args: argparse.Namespace) -> None:
                     assert answer.status_code == 200, answer.text
                     return time.perf_counter() - start
 
-                print(f"web process over HTTP, client {args.client}, {args.writers} writing processes, "
+                print(f"{args.web_processes} web process(es) over HTTP, client {args.client}, "
+                      f"{args.writers} writing processes, "
                       f"busy thread {'on' if args.busy_thread else 'off'}, switch interval "
                       f"{args.switch_interval or sys.getswitchinterval()} s, {args.repeat} bursts each, "
                       f"load average {os.getloadavg()[0]:.1f}")
                 print("| webhooks at once | ack p50 | ack p95 | ack p99 | server CPU per webhook | "
                       "client CPU per webhook | listen overflows | SYN sent again |")
                 print("|---|---|---|---|---|---|---|---|")
-                spy = _py_spy(server.pid, args.profile) if args.profile else None
+                spy = _py_spy(server.pid, args.profile, args.web_processes > 1) if args.profile else None
                 for size in args.sizes:
                     cpu, mine, tcp = _cpu_seconds(server.pid), _own_cpu_seconds(), _tcp_counters()
                     latencies: list[float] = []
@@ -275,11 +296,12 @@ async def http_bursts(args: argparse.Namespace) -> None:
                 process.wait(30)
 
 
-def _py_spy(pid: int, raw: Path) -> subprocess.Popen:
-    """py-spy sampling the threads of ``pid`` that hold the interpreter lock, 500 times a second."""
+def _py_spy(pid: int, raw: Path, children: bool = False) -> subprocess.Popen:
+    """py-spy sampling the threads of ``pid`` (and its ``children``) that hold the interpreter
+    lock, 500 times a second."""
     spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--gil", "--threads",
                             "--nonblocking", "--rate", "500", "--format", "raw", "-o", str(raw),
-                            "--pid", str(pid)],
+                            "--pid", str(pid), *(["--subprocesses"] if children else [])],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # attached before the first burst
     return spy
