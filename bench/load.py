@@ -10,7 +10,10 @@ Telegram and Kannel channels switched on by their environment variables and poin
 recording fakes of ``tests/connectors/`` (Bot API and sendsms). Citizens post Telegram updates to
 ``/webhooks/telegram/webhook`` and Kannel MO requests to ``/webhooks/sms/mo``; a turn's latency
 runs from the start of the inbound request to its first reply reaching the fake, the
-acknowledgement time is the webhook's own HTTP answer.
+acknowledgement time is the webhook's own HTTP answer. The scenarios post through
+``bench/wire.py`` (one kept-alive connection per conversation, a fraction of httpx's CPU on the
+cores the server shares); each run prints the acks of the conversations' first turns, sent at
+once, apart from the later ones, and the harness's own CPU per turn.
 
 Rasa's side: ``rasa run`` with the REST channel (the reply is the HTTP answer) on a model trained
 with Rasa's stock pipeline and ``rasa init``'s default policies (``bench/config_stock.yml``,
