@@ -10,7 +10,10 @@ Telegram and Kannel channels switched on by their environment variables and poin
 recording fakes of ``tests/connectors/`` (Bot API and sendsms). Citizens post Telegram updates to
 ``/webhooks/telegram/webhook`` and Kannel MO requests to ``/webhooks/sms/mo``; a turn's latency
 runs from the start of the inbound request to its first reply reaching the fake, the
-acknowledgement time is the webhook's own HTTP answer.
+acknowledgement time is the webhook's own HTTP answer. The scenarios post through
+``bench/wire.py`` (one kept-alive connection per conversation, a fraction of httpx's CPU on the
+cores the server shares); each run prints the acks of the conversations' first turns, sent at
+once, apart from the later ones, and the harness's own CPU per turn.
 
 Rasa's side: ``rasa run`` with the REST channel (the reply is the HTTP answer) on a model trained
 with Rasa's stock pipeline and ``rasa init``'s default policies (``bench/config_stock.yml``,
@@ -37,6 +40,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -221,6 +225,12 @@ def cpu_seconds(pid: int) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
     return total
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process (the client and the platform fakes) so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def child_pids(pid: int) -> list[int]:
@@ -671,6 +681,8 @@ class Outcome:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     acks: list[float] = field(default_factory=list)
+    first_acks: list[float] = field(default_factory=list)  # each conversation's first turn: one burst
+    later_acks: list[float] = field(default_factory=list)  # the turns sent after a reply
     errors: int = 0
     lost: int = 0
     duplicated: int = 0
@@ -679,6 +691,7 @@ class Outcome:
     finished: float = 0.0  # share of conversations that sent every turn and got every reply
     not_understood: int = 0  # turns answered with the fallback help (utter_help)
     cpu: float = 0.0  # CPU seconds the server's processes spent during the run
+    client_cpu: float = 0.0  # CPU seconds of this harness meanwhile (client and platform fakes)
 
     @property
     def throughput(self) -> float:
@@ -715,11 +728,8 @@ def check(expected: list[str], received: list[str]) -> tuple[int, int, int, int]
 async def run_scenario(
     server: Any, scenario: Scenario, scripts: Sequence[Script], run: int, turns_per: int
 ) -> Outcome:
-    import httpx
+    from bench.wire import Client
 
-    limits = httpx.Limits(
-        max_connections=scenario.conversations + 8, max_keepalive_connections=scenario.conversations + 8
-    )
     rng = random.Random(run)
     conversations = []
     for i in range(scenario.conversations):
@@ -730,8 +740,10 @@ async def run_scenario(
         conversations.append(conversation)
     expected = getattr(server, "expected", {})
     outcome = Outcome()
-    cpu_at_start = cpu_seconds(server.pid)
-    async with httpx.AsyncClient(limits=limits, timeout=TURN_TIMEOUT) as client:
+    cpu_at_start, client_cpu_at_start = cpu_seconds(server.pid), own_cpu_seconds()
+    # one connection per conversation, as a platform opens them (bench/wire.py: a client that
+    # costs the shared cores a fifth of httpx's CPU per request)
+    async with Client(limit=scenario.conversations + 8, timeout=TURN_TIMEOUT) as client:
         started = time.monotonic()
         stop_at = started + scenario.bound if scenario.bound else float("inf")
 
@@ -761,14 +773,16 @@ async def run_scenario(
                     got += 1
         outcome.seconds = time.monotonic() - started
     outcome.cpu = cpu_seconds(server.pid) - cpu_at_start
+    outcome.client_cpu = own_cpu_seconds() - client_cpu_at_start
     finished = 0
     for conversation in conversations:
         outcome.turns_sent += len(conversation.turns)
-        for turn in conversation.turns:
+        for k, turn in enumerate(conversation.turns):
             outcome.errors += turn.error is not None
             outcome.not_understood += any(fold(r).lower().startswith(help_prefix()) for r in turn.replies)
             if turn.ack is not None:
                 outcome.acks.append(turn.ack)
+                (outcome.later_acks if k else outcome.first_acks).append(turn.ack)
             if turn.latency is not None:
                 outcome.latencies.append(turn.latency)
                 outcome.turns_answered += 1
@@ -1501,7 +1515,11 @@ async def drive(
                     f"  {scenario.label} run {run + 1} {server.name}: {outcome.throughput:.1f} turns/s, "
                     f"p95 {ms(quantile(outcome.latencies, 95))}, CPU {ms(outcome.cpu_per_turn)}/turn, "
                     f"ack p50/p95/p99 {ms(quantile(outcome.acks, 50))}/{ms(quantile(outcome.acks, 95))}/"
-                    f"{ms(quantile(outcome.acks, 99))}, "
+                    f"{ms(quantile(outcome.acks, 99))} (first turns {ms(quantile(outcome.first_acks, 50))}/"
+                    f"{ms(quantile(outcome.first_acks, 95))}/{ms(max(outcome.first_acks, default=None))}, "
+                    f"later {ms(quantile(outcome.later_acks, 50))}/{ms(quantile(outcome.later_acks, 95))}/"
+                    f"{ms(quantile(outcome.later_acks, 99))}), harness CPU "
+                    f"{ms(outcome.client_cpu / max(outcome.turns_sent, 1))}/turn, "
                     f"errors {outcome.errors}, lost {outcome.lost}",
                     flush=True,
                 )

@@ -112,6 +112,31 @@ def test_webhooks_arriving_during_a_commit_share_the_next_one_and_wait_for_it(he
     assert [p for _, p, _ in _rows(held)] == [f"u{n}" for n in range(31)]
 
 
+def test_a_busy_spell_is_logged_with_its_slowest_commit(held, caplog):
+    """An operator sees, in one line when the writer goes idle, a commit that waited (here held
+    0.3 s, as a commit waiting for another process's write lock would be)."""
+    intake = GroupCommit(held, idle_seconds=0.05)
+
+    async def scenario() -> None:
+        first = asyncio.ensure_future(intake.store_events([_message("u0", "a")], now=1.0))
+        await asyncio.get_running_loop().run_in_executor(None, held.entered.wait, 30)
+        rest = [asyncio.ensure_future(intake.store_events([_message(f"u{n}", "a")], now=1.0))
+                for n in range(1, 11)]
+        await asyncio.sleep(0.3)
+        held.released.set()
+        await asyncio.gather(first, *rest)
+
+    def ours() -> list[str]:  # an earlier test's writer thread may log its own spell meanwhile
+        return [r.getMessage() for r in caplog.records if r.getMessage().startswith("inbox: 11 ")]
+
+    with caplog.at_level("INFO", logger="bot.serving.intake"):
+        asyncio.run(scenario())
+        wait_until(ours, timeout=5)
+    lines = ours()
+    assert len(lines) == 1 and lines[0].startswith("inbox: 11 webhooks in 2 commits"), lines
+    assert float(lines[0].rsplit("max ", 1)[1].removesuffix(" ms")) >= 300
+
+
 @pytest.mark.parametrize("case, earlier, webhooks, expected", [
     ("redelivered after it was stored", [["u1"]], [["u1"]], [[False]]),
     ("the same update twice in one group", [], [["u1"], ["u1"]], [[True], [False]]),
