@@ -190,6 +190,8 @@ class ScaleOut(OurServer):
 
     async def first_reply(self, client: Any) -> float:
         """Until every worker has answered a message of its own (each loads the model)."""
+        from sqlalchemy.exc import ProgrammingError
+
         pending = list(self.workers)
         probe = itertools.count(1)
         deadline = time.monotonic() + FIRST_REPLY_TIMEOUT
@@ -205,8 +207,11 @@ class ScaleOut(OurServer):
                 with contextlib.suppress(Exception):
                     await worker.post(client, conversation, conversation.script.turns[0], next(self._ids))
             await asyncio.sleep(2.0)
-            handled = " ".join(h for (h,) in await asyncio.to_thread(
-                self.rows, "SELECT DISTINCT handled_by FROM inbound WHERE handled_by IS NOT NULL"))
+            try:
+                handled = " ".join(h for (h,) in await asyncio.to_thread(
+                    self.rows, "SELECT DISTINCT handled_by FROM inbound WHERE handled_by IS NOT NULL"))
+            except ProgrammingError:  # no worker has created the tables yet
+                handled = ""
             pending = [w for w in pending if f":{w.pid}:" not in handled]
         return time.monotonic() - self.started
 
@@ -371,7 +376,7 @@ async def drive_scaleout(args: argparse.Namespace, processes: Processes, work: P
                           flush=True)
                     explain(played, server.expected)
                     if kill is not None:
-                        scale.rss[f"killed pid {kill.pid}"] = kill.peak_rss_mb
+                        scale.rss[f"SIG{kill.signal} pid {kill.pid}"] = kill.peak_rss_mb
                         await scale.replace(len(scale.workers) - 1, client)
                     scale.peak_rss()
     results["peak_rss_mb"] = {f"{scale.name}: {name}": mb for name, mb in scale.rss.items()}
