@@ -105,6 +105,7 @@ class Kill:
     signal: str = "KILL"
     in_flight: int = 0  # its replies in flight at the signal
     exit_seconds: float = 0.0  # from the signal to the process's exit
+    released_seconds: float | None = None  # from the signal until it held no claim (None: never)
 
 
 @dataclass
@@ -231,6 +232,14 @@ class ScaleOut(OurServer):
         held, in_flight = await asyncio.to_thread(self.holding, victim.pid)
         os.killpg(victim.pid, SIGNALS[how])
         at = time.monotonic()
+        released = None
+        while victim.process.poll() is None or how == "TERM" and released is None:
+            if not (await asyncio.to_thread(self.holding, victim.pid))[0]:
+                released = time.monotonic() - at
+                break
+            if victim.process.poll() is not None:  # exited holding claims: they expire
+                break
+            await asyncio.sleep(0.1)
         try:
             await asyncio.to_thread(victim.process.wait, EXIT_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -240,9 +249,11 @@ class ScaleOut(OurServer):
         exited = time.monotonic() - at
         _, cut = await asyncio.to_thread(self.holding, victim.pid)
         print(f"    SIG{how} to worker {index} (pid {victim.pid}) holding {len(held)} conversations, "
-              f"{in_flight} sends in flight; exited after {exited:.1f} s (code {victim.process.returncode}), "
+              f"{in_flight} sends in flight; "
+              + ("holding none after " + f"{released:.1f} s, " if released is not None else "")
+              + f"exited after {exited:.1f} s (code {victim.process.returncode}), "
               f"{cut} sends left in flight", flush=True)
-        return Kill(at, victim.pid, held, cut, rss, how, in_flight, exited)
+        return Kill(at, victim.pid, held, cut, rss, how, in_flight, exited, released)
 
     async def replace(self, index: int, client: Any) -> None:
         """A new worker in place of the killed one, answering before the next run."""
@@ -442,8 +453,10 @@ def scaleout_table(scenario: str, runs: dict[str, list[ScaleRun]]) -> list[str]:
             row("stopped worker's sends in flight at the signal / left in flight at its exit (sent again)",
                 lambda k: ", ".join(f"{r.kill.in_flight} / {r.kill.cut_sends}"  # type: ignore[union-attr]
                                     for r in kills(k)) or "-"),
-            row("stopped worker's exit after the signal",
-                lambda k: ", ".join(f"{r.kill.exit_seconds:.1f} s" for r in kills(k)) or "-"),  # type: ignore[union-attr]
+            row("stopped worker: claims all handed back / process exited, after the signal",
+                lambda k: ", ".join(("-" if r.kill.released_seconds is None  # type: ignore[union-attr]
+                                     else f"{r.kill.released_seconds:.1f} s")  # type: ignore[union-attr]
+                                    + f" / {r.kill.exit_seconds:.1f} s" for r in kills(k)) or "-"),  # type: ignore[union-attr]
             row("stopped worker's conversations (per run), their wait from the signal to the next reply",
                 waits),
             ""]
