@@ -176,7 +176,7 @@ class Worker:
                         logger.exception("retention: old messages not deleted")
                 now = self.clock()
                 for key in self.store.waiting_senders(now):
-                    if len(self._busy) >= self.max_conversations:
+                    if self._draining or len(self._busy) >= self.max_conversations:
                         break
                     if key not in self._busy and self.store.claim(INBOX, *key, self.worker_id, now,
                                                                   self.lease_seconds):
@@ -195,6 +195,8 @@ class Worker:
                 skip = self.store.blocked_recipients(now) | self.store.held_claims(OUTBOX, now)
                 keys = dict.fromkeys((m.channel, m.recipient) for m in self.store.due_outbound(now))
                 for key in keys:
+                    if self._draining:
+                        break
                     if key not in self._sending and key not in skip and self.store.claim(
                             OUTBOX, *key, self.worker_id, now, self.lease_seconds):
                         self._sending.add(key)
@@ -235,11 +237,18 @@ class Worker:
                                                   daemon=True)
         self._heartbeat_thread.start()
 
+    def drain(self) -> None:
+        """From now on no new claim and, in each conversation, no next message or reply: what is in
+        progress ends and its claim is released. Callable from any thread, a signal handler too:
+        a busy event loop may reach ``stop`` seconds after the signal, the tasks see this at their
+        next step."""
+        self._draining = True
+
     async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
         """Hands back what this worker holds: no new claim from now on, each turn and send in
         progress ends and is recorded (those still running after ``grace`` seconds are cut), then
         every claim is released at once, so the other workers need not wait for the lease."""
-        self._draining = True
+        self.drain()
         for task in self._scanners:
             task.cancel()
         await asyncio.gather(*self._scanners, return_exceptions=True)
