@@ -265,6 +265,7 @@ def answer_only(answering: Any, reloader: Any, wake_fd: int | None) -> int:
             listen_for_wakeups(sock, answering.worker, stopping.set)
 
         asyncio.run_coroutine_threadsafe(listen(), loop).result()
+
     def stop(*_: Any) -> None:
         answering.worker.drain()
         stopping.set()

@@ -24,7 +24,8 @@ though Rasa's tracker may then hold that user message twice.
 A worker stopped the usual way (SIGTERM: a deploy, ``kill PID``, systemd, Docker) leaves no such
 window: ``Worker.stop`` takes no new claim, lets each turn and each send in progress end and be
 recorded (at most ``STOP_GRACE_SECONDS``), then releases every claim it holds at once, so the other
-workers take its conversations over at their next poll instead of after the lease.
+workers take its conversations over at their next poll instead of after the lease. ``bot serve``
+calls ``Worker.drain`` from the signal handler itself, so that a busy event loop does not delay it.
 """
 
 from __future__ import annotations
