@@ -298,6 +298,7 @@ _NEW_CLAIM = insert(_claims)
 _RENEW_CLAIMS = (update(_claims).where(_claims.c.claimed_by == _b("worker"))
                  .values(claimed_until=_b("until")))
 _RELEASE = delete(_claims).where(*_CLAIM_KEY, _claims.c.claimed_by == _b("worker"))
+_RELEASE_ALL = delete(_claims).where(_claims.c.claimed_by == _b("worker"))
 _HELD = select(_claims.c.channel, _claims.c.address).where(
     _claims.c.kind == _b("kind"), _claims.c.claimed_until >= _b("now"))
 # a no-op UPDATE of the claim's row: the row count says whether it is held, and the row is locked
@@ -437,6 +438,11 @@ class Store:
         with self.engine.begin() as connection:
             connection.execute(_RELEASE, {"b_kind": kind, "b_channel": channel, "b_address": address,
                                           "b_worker": worker})
+
+    def release_all(self, worker: str) -> int:
+        """Releases every claim ``worker`` holds (a worker stopping); how many it held."""
+        with self.engine.begin() as connection:
+            return connection.execute(_RELEASE_ALL, {"b_worker": worker}).rowcount
 
     def release_claims_of_dead_processes(self, host: str, alive: Callable[[int], bool]) -> int:
         """On SQLite only, where every worker runs on this machine: deletes the claims of this

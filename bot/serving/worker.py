@@ -22,6 +22,12 @@ it ``in_flight``, and the worker that takes over sends it again (platforms offer
 key): the citizen may receive that one reply twice, never zero times. Likewise a worker killed in
 the middle of a turn leaves its message unanswered and nothing of its turn written: it is answered
 again by the next worker, once, from the same tracker.
+
+A worker stopped the usual way (SIGTERM: a deploy, ``kill PID``, systemd, Docker) leaves no such
+window: ``Worker.stop`` takes no new claim, lets each turn and each send in progress end and be
+recorded (at most ``STOP_GRACE_SECONDS``), then releases every claim it holds at once, so the other
+workers take its conversations over at their next poll instead of after the lease. ``bot serve``
+calls ``Worker.drain`` from the signal handler itself, so that a busy event loop does not delay it.
 """
 
 from __future__ import annotations
@@ -61,6 +67,9 @@ LEASE_SECONDS = 30.0
 # one's next round), so that traffic spreads over the workers instead of the first one grabbing all.
 MAX_CONVERSATIONS = 32
 HUNG_LEASES = 4  # loops that did not turn for this many leases: the worker is stuck, let go
+# On a stop (SIGTERM), how long the turns and sends in progress may take to end before they are
+# cut; a cut send is sent again by another worker (at least once), a cut turn answered again.
+STOP_GRACE_SECONDS = 10.0
 
 
 def this_host() -> str:
@@ -113,6 +122,8 @@ class Worker:
     _inbox_wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _outbox_wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _tasks: set[asyncio.Task] = field(default_factory=set, init=False)
+    _scanners: list[asyncio.Task] = field(default_factory=list, init=False)  # the two loops
+    _draining: bool = field(default=False, init=False)  # stopping: no new claim, no next message
     _stopping: threading.Event = field(default_factory=threading.Event, init=False)
     _heartbeat_thread: threading.Thread | None = field(default=None, init=False)
     _alive_at: float = field(default=0.0, init=False)  # time.monotonic() of the loops' last round
@@ -168,7 +179,7 @@ class Worker:
                         logger.exception("retention: old messages not deleted")
                 now = self.clock()
                 for key in self.store.waiting_senders(now):
-                    if len(self._busy) >= self.max_conversations:
+                    if self._draining or len(self._busy) >= self.max_conversations:
                         break
                     if key not in self._busy and self.store.claim(INBOX, *key, self.worker_id, now,
                                                                   self.lease_seconds):
@@ -187,6 +198,8 @@ class Worker:
                 skip = self.store.blocked_recipients(now) | self.store.held_claims(OUTBOX, now)
                 keys = dict.fromkeys((m.channel, m.recipient) for m in self.store.due_outbound(now))
                 for key in keys:
+                    if self._draining:
+                        break
                     if key not in self._sending and key not in skip and self.store.claim(
                             OUTBOX, *key, self.worker_id, now, self.lease_seconds):
                         self._sending.add(key)
@@ -220,25 +233,51 @@ class Worker:
         else:
             if released:
                 logger.info("released %d claims of stopped processes of this machine", released)
-        self._spawn(self.run_inbox())
-        self._spawn(self.run_outbox())
+        self._draining = False
+        self._scanners = [self._spawn(self.run_inbox()), self._spawn(self.run_outbox())]
         self._stopping.clear()
         self._heartbeat_thread = threading.Thread(target=self._heartbeat, name="claims-heartbeat",
                                                   daemon=True)
         self._heartbeat_thread.start()
 
-    async def stop(self) -> None:
-        for task in list(self._tasks):
+    def drain(self) -> None:
+        """From now on no new claim and, in each conversation, no next message or reply: what is in
+        progress ends and its claim is released. Callable from any thread, a signal handler too:
+        a busy event loop may reach ``stop`` seconds after the signal, the tasks see this at their
+        next step."""
+        self._draining = True
+
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Hands back what this worker holds: no new claim from now on, each turn and send in
+        progress ends and is recorded (those still running after ``grace`` seconds are cut), then
+        every claim is released at once, so the other workers need not wait for the lease."""
+        self.drain()
+        for task in self._scanners:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._scanners, return_exceptions=True)
+        started = time.monotonic()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+        cut = list(self._tasks)
+        for task in cut:
+            task.cancel()
+        await asyncio.gather(*cut, return_exceptions=True)
         self._stopping.set()
         if self._heartbeat_thread is not None:
             self._heartbeat_thread.join(timeout=10)
+        try:
+            released = self.store.release_all(self.worker_id)
+        except Exception:  # noqa: BLE001 - the database is away: the leases run out by themselves
+            logger.exception("releasing this worker's claims failed")
+            released = 0
+        logger.info("stopped in %.1f s: %d turns or sends cut, %d claims left released",
+                    time.monotonic() - started, len(cut), released)
 
-    def _spawn(self, coroutine: object) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _answer_all(self, key: tuple[str, str]) -> None:
         """Answers one claimed conversation's messages in order, including those that arrive
@@ -248,7 +287,7 @@ class Worker:
             while answered:
                 answered = False
                 for message in self.store.pending_inbound(channel=key[0], sender=key[1]):
-                    if not await self._answer(message):
+                    if self._draining or not await self._answer(message):
                         return
                     answered = True
                 self._outbox_wake.set()
@@ -315,7 +354,7 @@ class Worker:
             while sent:
                 sent = False
                 for message in self.store.outbox_of(*key, self.clock()):
-                    if not await self._send(message):
+                    if self._draining or not await self._send(message):
                         return  # later messages wait for this one's retry: order is kept
                     sent = True
         except ClaimLost as exc:
@@ -389,8 +428,9 @@ class Answering:
         self._tasks = [asyncio.ensure_future(run()) for run in self.beside]
 
     def stop(self, timeout: float = 60.0) -> None:
-        """Stops the loops (a turn in progress is cancelled: its message stays unanswered in the
-        database and is answered at the next start), closes the connectors, ends the thread."""
+        """Stops the loops (``Worker.stop``: the turns and sends in progress end first, a turn still
+        running after the grace is cut and its message answered again by another worker or at the
+        next start), closes the connectors, ends the thread."""
         if not self._thread.is_alive():
             return
         try:

@@ -1,6 +1,6 @@
-"""The scale-out options of the load benchmark: the harness as load balancer, and the kill's figures.
+"""The scale-out benchmark (``bench/scaleout.py``): the harness as load balancer, the kill's figures.
 
-The full run (``bench/load.py --scaleout 2 --kill-worker S``) loads the model in three processes,
+The full run (``bench/scaleout.py --scaleout 2 --kill-worker S``) loads the model in three processes,
 far beyond a fast test; what it asserts under load, tests/serving/test_scaleout_load.py asserts
 against real PostgreSQL and Redis in CI. Here: the parts of the harness that decide its figures.
 """
@@ -15,19 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from bench.load import (
-    Conversation,
-    Inboxes,
-    Kill,
-    OurServer,
-    Outcome,
-    ScaleOut,
-    ScaleRun,
-    Script,
-    Turn,
-    parse_args,
-    victim_waits,
-)
+import bench.scaleout
+from bench.load import Conversation, Inboxes, OurServer, Outcome, Script, Turn
+from bench.load import main as load_main
+from bench.scaleout import Kill, ScaleOut, ScaleRun, parse_args, victim_waits
 from tests.connectors.harness import LOOPBACK, free_port
 
 
@@ -114,8 +105,27 @@ def test_the_killed_workers_waiting_conversations_and_their_waits():
     assert (run.waiting, run.waits, run.unanswered) == (2, [11.0], 1)
 
 
-def test_a_kill_needs_two_workers():
-    with pytest.raises(SystemExit):
-        parse_args(["--scaleout", "1", "--kill-worker", "5"])
-    args = parse_args(["--scaleout", "2", "--kill-worker", "5", "--sizes", "50", "200"])
-    assert (args.scaleout, args.kill_worker, args.sizes) == (2, 5.0, [50, 200])
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["--scaleout", "2", "--kill-worker", "5", "--sizes", "50", "200"], (2, 5.0, [50, 200], ["KILL"])),
+    (["--kill-worker", "10", "--kill-signal", "TERM"], (2, 10.0, None, ["TERM"])),
+    (["--kill-worker", "10", "--kill-signal", "TERM", "KILL", "--kill-only"],
+     (2, 10.0, None, ["TERM", "KILL"])),
+    (["--scaleout", "1", "--kill-worker", "5"], SystemExit),  # a kill needs two workers
+    (["--kill-worker", "5", "--kill-signal", "HUP"], SystemExit),  # TERM or KILL only
+    (["--kill-only"], SystemExit),  # nothing to run without a kill
+])
+def test_the_kill_options(argv, expected):
+    if expected is SystemExit:
+        with pytest.raises(SystemExit):
+            parse_args(argv)
+        return
+    args = parse_args(argv)
+    assert (args.scaleout, args.kill_worker, args.sizes, args.kill_signal) == expected
+
+
+def test_load_py_with_scaleout_runs_the_scale_out_benchmark(monkeypatch):
+    seen = []
+    monkeypatch.setattr(bench.scaleout, "main", lambda argv: seen.append(argv) or 0)
+    argv = ["--scaleout", "2", "--kill-worker", "10", "--sizes", "200", "--runs", "1", "--scripts", "6"]
+    assert load_main(argv) == 0
+    assert seen == [argv]

@@ -1,20 +1,31 @@
-"""Scale-out under load: two ``bot serve`` processes on one PostgreSQL and one Redis, one killed.
+"""Scale-out under load: two ``bot serve`` processes on one PostgreSQL and one Redis, one stopped.
 
 The test is the load balancer: it sends each Telegram update to the next worker in turn, and to
 the other one when a worker does not answer (nginx's ``proxy_next_upstream``). 8 conversations
-of 5 messages go in rounds; after the first rounds one worker is killed with SIGKILL while it
-holds conversations. Its claims expire after ``BOT_LEASE_SECONDS`` and the survivor finishes them.
+of 5 messages go in rounds; after the first rounds one worker is stopped while it holds
+conversations, in the two ways a worker goes (a table of cases):
+
+- **SIGTERM**, how a deploy, ``kill PID``, systemd or Docker stop a process: the worker ends the
+  turns and sends it has in progress, records them, takes nothing new and releases its claims at
+  once. Nothing may arrive twice, and the survivor must take the victim's waiting conversations
+  over well before the lease would have let it (``Worker.stop``).
+- **SIGKILL**: the claims expire after ``BOT_LEASE_SECONDS`` and the survivor finishes them.
+
+The Telegram fake answers each ``sendMessage`` only after ``SEND_SECONDS``, having taken it: so the
+victim surely has sends in flight at the signal, each one the platform already has.
 So that the victim surely holds conversations when it is killed, the survivor is paused (SIGSTOP)
 during the first rounds, which all go to the victim: otherwise, on a busy machine, the survivor's
 polling can claim every conversation first and the kill would test nothing (it did, once, in CI).
 Every reply must reach the Telegram fake once, each conversation's in the order of its messages.
-The one double tolerated is a reply whose send was cut by the kill (``in_flight`` when it came):
-platforms give no idempotency key, so it is sent again rather than lost.
+Under SIGKILL the one double tolerated is a reply whose send was cut by the kill (``in_flight``
+when it came): platforms give no idempotency key, so it is sent again rather than lost.
 """
 
 from __future__ import annotations
 
 import json
+import signal
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,7 +34,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.connectors.harness import wait_until
-from tests.connectors.telegram.fake_telegram import FakeTelegram
+from tests.connectors.telegram.fake_telegram import Answer, FakeTelegram
 from tests.serve_process import QUESTIONS, TOKEN, ServeProcess
 from tests.serve_process import telegram_update as _update
 from tests.serving.scaleout_services import Services, pg_url, services  # noqa: F401 - fixtures
@@ -31,8 +42,25 @@ from tests.serving.scaleout_services import Services, pg_url, services  # noqa: 
 CHATS = 8
 ROUNDS = len(QUESTIONS)
 KILL_AFTER_ROUNDS = 2
-LEASE_SECONDS = 3  # a killed worker's conversations wait this long before the survivor takes them
-LOAD_TIMEOUT = 60.0  # from the first update to the last reply sent
+LEASE_SECONDS = 10  # a killed worker's conversations wait this long before the survivor takes them
+LOAD_TIMEOUT = 90.0  # from the first update to the last reply sent
+SEND_SECONDS = 0.3  # the fake Bot API's delay between taking a message and answering
+STOP_TIMEOUT = 30.0  # a worker stopped with SIGTERM has exited by then (its grace is 10 s)
+
+
+class SlowTelegram(FakeTelegram):
+    """The Bot API fake, answering each ``sendMessage`` ``SEND_SECONDS`` after taking it;
+    ``taking`` is set once it has taken one."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.taking = threading.Event()
+
+    def _send_message(self, params: dict) -> Answer:
+        answer = super()._send_message(params)
+        self.taking.set()
+        time.sleep(SEND_SECONDS)
+        return answer
 
 
 def worker(tmp: Path, name: str, model: Path, fake: FakeTelegram, database: str, redis: str) -> ServeProcess:
@@ -44,13 +72,23 @@ def worker(tmp: Path, name: str, model: Path, fake: FakeTelegram, database: str,
 
 @pytest.mark.scaleout
 @pytest.mark.slow  # two `bot serve` processes, each loading the model
-def test_two_workers_one_killed_lose_double_and_reorder_nothing(full_model, services, pg_url,  # noqa: F811
-                                                                tmp_path):
-    run_load(full_model, pg_url, services.redis_url, tmp_path)
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_two_workers_one_stopped_lose_double_and_reorder_nothing(full_model, services, pg_url,  # noqa: F811
+                                                                 tmp_path, stop):
+    figures = run_load(full_model, pg_url, services.redis_url, tmp_path, stop)
+    if stop == signal.SIGTERM:
+        assert figures["exit_code"] == 0, "the stopped worker did not exit cleanly"
+        assert figures["cut"] == 0, "sends left in flight by a worker stopped with SIGTERM"
+        assert figures["takeover"] < LEASE_SECONDS, (
+            f"the victim's conversations waited {figures['takeover']:.1f} s for their next reply: "
+            f"the claims were not handed back (lease {LEASE_SECONDS} s)")
 
 
-def run_load(model: Path, database: str, redis: str, tmp: Path) -> dict[str, float]:
-    """The load and its checks; what was measured (for the report)."""
+def run_load(model: Path, database: str, redis: str, tmp: Path,
+             stop: signal.Signals = signal.SIGKILL) -> dict[str, float]:
+    """The load and its checks, the victim stopped with ``stop``; what was measured: the
+    victim's exit code, its sends left in flight (``cut``) and, of the conversations it held that
+    were waiting for a reply, the longest wait from the signal to their next reply (``takeover``)."""
     db = create_engine(database, future=True)
 
     def rows(sql: str) -> list[tuple]:
@@ -58,7 +96,7 @@ def run_load(model: Path, database: str, redis: str, tmp: Path) -> dict[str, flo
             return [tuple(row) for row in connection.execute(text(sql))]
 
     updates = [(1000 + r * CHATS + c, 5000 + c, QUESTIONS[r]) for r in range(ROUNDS) for c in range(CHATS)]
-    with FakeTelegram(TOKEN) as fake:
+    with SlowTelegram(TOKEN) as fake:
         workers = [worker(tmp, name, model, fake, database, redis) for name in ("a", "b")]
         try:
             for each in workers:
@@ -77,13 +115,15 @@ def run_load(model: Path, database: str, redis: str, tmp: Path) -> dict[str, flo
                     assert any(victim.post(body) for _ in range(3)), "the victim took no update"
                     continue
                 if n == KILL_AFTER_ROUNDS * CHATS:
-                    # mid-load: the victim has answered some messages and holds conversations
-                    wait_until(lambda: rows(f"SELECT count(*) FROM inbound WHERE handled_by LIKE "
-                                            f"'%:{victim.process.pid}:%'")[0][0] > 0, timeout=60)
-                    victim.kill()
-                    survivor.resume()
+                    # mid-load: the victim holds conversations and is sending a reply the platform
+                    # has taken and not yet answered
+                    assert fake.taking.wait(timeout=60), "the victim sent nothing"
                     victim_claims = {a for (a,) in rows(
                         f"SELECT address FROM claims WHERE claimed_by LIKE '%:{victim.process.pid}:%'")}
+                    signalled = time.monotonic()
+                    victim.process.send_signal(stop)
+                    survivor.resume()
+                    exit_code = victim.process.wait(timeout=STOP_TIMEOUT)
                     in_flight = {i for (i,) in rows(
                         f"SELECT id FROM outbound WHERE in_flight = 1 AND handled_by LIKE "
                         f"'%:{victim.process.pid}:%'")}
@@ -138,6 +178,13 @@ def run_load(model: Path, database: str, redis: str, tmp: Path) -> dict[str, flo
     survivor_pid = f":{workers[0].process.pid}:"
     taken_over = {s for _, _, s, h in inbound if s in victim_claims and survivor_pid in (h or "")}
     assert victim_claims and taken_over, "the kill came when the victim held no conversation"
+    # waiting at the signal: fewer replies delivered than messages sent (each gets one at least)
+    delivered = Counter(str(c.params["chat_id"]) for c in sent if c.at <= signalled)
+    held_waiting = {chat for chat in victim_claims if delivered[chat] < KILL_AFTER_ROUNDS}
+    assert held_waiting, "the victim held no conversation waiting for a reply at the signal"
+    next_reply = {chat: min((c.at for c in sent if str(c.params["chat_id"]) == chat and c.at > signalled),
+                            default=float("inf")) for chat in held_waiting}
     return {"seconds": took, "updates": len(updates), "replies": len(outbound),
             "by_victim": sum(victim_pid in (h or "") for *_, h in inbound),
-            "taken_over": len(taken_over), "doubled": sum(doubled.values())}
+            "taken_over": len(taken_over), "doubled": sum(doubled.values()), "exit_code": exit_code,
+            "cut": len(in_flight), "takeover": max(next_reply.values()) - signalled}
