@@ -141,6 +141,8 @@ SHAPES = [
     ("ông bà ở xa, con cháu đi làm hết, làm sổ đỏ trên mạng được không", NAMED, "ask_online"),
     ("chi o tinh khac, nop qua vneid cho me duoc ko", TOLD, "ask_online"),
     ("nop tren mang bi tra ve ho so roi, gio sao", NAMED, "faq"),
+    ("bà ngoại yếu lắm, làm căn cước cho bà thì đến chỗ nào", NAMED, "ask_where"),
+    ("ong ba lon tuoi roi, dinh danh muc 2 lam tai nha duoc khong", NAMED, "ask_online"),
 ]
 
 
@@ -169,6 +171,7 @@ OTHER_READINGS = [
     ("nộp hồ sơ sổ đỏ rồi, mấy ngày thì có kết quả", "ask_deadline", NAMED, "ask_time"),
     ("khai sinh cho be bao lau thi xong", "ask_time", NAMED, "ask_time"),
     ("khai sinh cho be trong bao lau phai lam", "ask_deadline", NAMED, "ask_deadline"),
+    ("nop giay xac nhan sang nay thi chieu lay luon duoc ko", "ask_deadline", NAMED, "ask_time"),
     # read as telling the procedure, a question of one aspect is that aspect; a statement stays
     ("sao y bang cap o xa bao nhieu tien mot trang", "inform_procedure", NAMED, "ask_fee"),
     ("cap lai so do thi nop cho ai", "inform_procedure", NAMED, "ask_where"),
