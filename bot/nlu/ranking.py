@@ -43,6 +43,7 @@ INTENT_RANKING = "intent_ranking"
 QUESTION_CUES = Path(__file__).with_name("question_cues.yml")
 _KNOWN_FILE = "known_text.json"
 NOBODY = frozenset({("khong", "ai"), ("chua", "ai")})
+CONDITION = "thi"  # "[a situation] thì [an action] thế nào"
 
 
 class _ScopeRanker(GraphComponent):
@@ -248,12 +249,18 @@ class QuestionCueRanker(GraphComponent):
         if any(_contains(clause, phrase) for phrase in cues["steps_goal"]):
             return True
         rest = list(clause)
-        for phrase in how:  # "làm" of "làm sao" is no action
+        for phrase in sorted(how, key=len, reverse=True):  # "làm" of "làm sao" is no action
             for i in range(len(rest) - len(phrase) + 1):
                 if tuple(rest[i:i + len(phrase)]) == phrase:
                     rest[i:i + len(phrase)] = ["", ] * len(phrase)
         acts = names_procedure or any(_contains(rest, phrase) for phrase in cues["steps_action"])
-        return acts and not any(_contains(clause, phrase) for phrase in cues["steps_problem"])
+        # "[a situation] thì làm khai sinh ntn" asks how in that special case: a FAQ
+        then = len(rest) - rest[::-1].index(CONDITION) if CONDITION in rest else 0
+        after = rest[then:]
+        if after[:2] == ["lam", ""]:
+            after = after[1:]  # "thì làm ntn": the "làm" of the how
+        in_case = 0 < then and any(_contains(after, phrase) for phrase in cues["steps_action"])
+        return acts and not in_case and not any(_contains(clause, phrase) for phrase in cues["steps_problem"])
 
     def _statement(self, message: Message, words: list[str]) -> bool:
         found = {e.get("entity") for e in message.get(ENTITIES) or []}

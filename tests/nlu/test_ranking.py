@@ -137,6 +137,7 @@ SHAPES = [
     ("the can cuoc bi sai que quan thi sua ntn", NAMED, "faq"),
     ("ho so bi tra lai, gio phai lam sao", NAMED, "faq"),
     ("ho so bi tra lai, gio lam sao", NAMED, "faq"),
+    ("ong ba nhan nuoi chau thi lam the bhyt cho chau ntn", NAMED, "faq"),
     # whether it can be done online; a dossier sent back online stays a special case
     ("ông bà ở xa, con cháu đi làm hết, làm sổ đỏ trên mạng được không", NAMED, "ask_online"),
     ("chi o tinh khac, nop qua vneid cho me duoc ko", TOLD, "ask_online"),
