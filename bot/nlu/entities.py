@@ -28,7 +28,11 @@ Details of a story are not the question (``story_details.yml``): a household sta
 reason for an exemption ("nhà em hộ nghèo, ... có được miễn tiền không"), a name that is only a
 paper ("sổ hộ khẩu giấy"), a background event or one already done beside another event ("con
 cái đi làm xa", "cưới vợ xong"). A general name left beside the specific procedure another name
-became is dropped (khai sinh, nhập khẩu, thẻ BHYT "cùng lúc": liên thông khai sinh).
+became is dropped (khai sinh, nhập khẩu, thẻ BHYT "cùng lúc": liên thông khai sinh). So are
+a residence told with its place ("mà thường trú ở Hà Giang"), a paper not handed over and a
+step done ("khai tử xong rồi", also as a qualifier: then mai táng asked is mai táng); a
+qualifier shared by two specific procedures ("làm lại") decides only when neither has one of
+its own.
 """
 
 from __future__ import annotations
