@@ -28,13 +28,18 @@ Details of a story are not the question (``story_details.yml``): a household sta
 reason for an exemption ("nhà em hộ nghèo, ... có được miễn tiền không"), a name that is only a
 paper ("sổ hộ khẩu giấy"), a background event or one already done beside another event ("con
 cái đi làm xa", "cưới vợ xong"). A general name left beside the specific procedure another name
-became is dropped (khai sinh, nhập khẩu, thẻ BHYT "cùng lúc": liên thông khai sinh).
+became is dropped (khai sinh, nhập khẩu, thẻ BHYT "cùng lúc": liên thông khai sinh). So are
+a residence told with its place ("mà thường trú ở Hà Giang"), a paper not handed over and a
+step done ("khai tử xong rồi", also as a qualifier: then mai táng asked is mai táng); a
+qualifier shared by two specific procedures ("làm lại") decides only when neither has one of
+its own.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -77,6 +82,10 @@ NOT_THE_QUESTION = frozenset({("co", "can"), ("can", "mang"), ("mang", "theo"), 
 # Folded words right after a name that make it a step already done ("khai sinh làm rồi"): dropped
 # the same way.
 DONE_AFTER = frozenset({("lam", "roi"), ("xong", "roi"), ("co", "roi"), ("roi",), ("xong",)})
+DONE = "xong"  # "khai tử cho ông xong rồi": done, a few words after the name
+DONE_GAP = 2
+# The same for a qualifier, without a bare "rồi": "cháy mất rồi" is a loss, not a step done
+QUALIFIER_DONE_AFTER = frozenset({("lam", "roi"), ("xong",)})
 # A name that is a paper held, lent or shown ("chủ nhà không cho mượn sổ đỏ", "bản photo cccd"),
 # and nothing else: no procedure is asked about, and a story told beside it may say which one.
 PAPER_ONLY = frozenset({("co", "can"), ("ban", "photo"), ("ban", "goc"), ("cho", "muon"),
@@ -98,7 +107,12 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
             "status_procedures": frozenset(status["procedures"]),
             "exemption": frozenset(status["exemption"]), "cost": frozenset(status["cost"]),
             "request": [tuple(p.split()) for p in status["request"]],
-            "papers": {tuple(p.split()) for p in raw["papers"]}}
+            "papers": {tuple(p.split()) for p in raw["papers"]},
+            "paper_verbs": [tuple(p.split()) for p in raw["paper_verbs"]],
+            "not_qualifiers": [tuple(p.split()) for p in raw["not_qualifiers"]],
+            "residence": {"procedures": frozenset(raw["residence"]["procedures"]),
+                          "at": frozenset(raw["residence"]["at"]),
+                          "questions": frozenset(raw["residence"]["questions"])}}
 
 
 def qualifier_table(general: str, specific: str) -> str:
@@ -146,9 +160,55 @@ def _words(tokens: list[Any]) -> tuple[list[str], list[int], list[bool], list[bo
     return words, owners, starts, ends
 
 
+@dataclass(frozen=True)
+class _Read:
+    """A message's tokens and the words of their lemmas, computed once per message."""
+
+    tokens: list[Any]
+    text: str
+    words: list[str]
+    owners: list[int]
+    starts: list[bool]
+    ends: list[bool]
+    first_word: dict[int, int]  # a token's start offset -> index of its first word
+    last_word: dict[int, int]  # a token's end offset -> index of its last word
+
+    @classmethod
+    def of(cls, message: Message) -> _Read:
+        tokens = message.get(TOKENS) or []
+        words, owners, starts, ends = _words(tokens)
+        return cls(tokens, message.get(TEXT) or "", words, owners, starts, ends,
+                   {tokens[o].start: i for i, o in reversed(list(enumerate(owners)))},
+                   {tokens[o].end: i for i, o in enumerate(owners)})
+
+
 def _costs(words: list[str], last: int) -> bool:
     """A match ending in "mất" that says what something costs ("mất bao lâu", "mới mất bn")."""
     return words[last] == LOSS and last + 1 < len(words) and words[last + 1] in COST_AFTER_LOSS
+
+
+def _done_after(words: list[str], last: int, done_after: frozenset[tuple[str, ...]] = DONE_AFTER) -> bool:
+    """The words after index ``last`` say it is a step already done ("khai tử xong rồi", "làm
+    khai tử cho ông xong")."""
+    after = tuple(words[last + 1:last + 3])
+    return (any(after[:len(done)] == done for done in done_after)
+            or DONE in words[last + 1:last + 2 + DONE_GAP])
+
+
+def _ends_with(words: tuple[str, ...], phrases: list[tuple[str, ...]]) -> bool:
+    return any(words[len(words) - len(p):] == p for p in phrases if len(p) <= len(words))
+
+
+def _not_shared(hits: list[tuple[str, int, int]], chosen: list[str]) -> list[str]:
+    """The ``chosen`` specific procedures without one whose every qualifier found also points
+    to another one that has a qualifier of its own: "làm lại" fits cấp đổi and cấp lại, "bị
+    rách" beside it only cấp đổi."""
+    spans: dict[str, set[tuple[int, int]]] = {}
+    for specific, start, end in hits:
+        if specific in chosen:
+            spans.setdefault(specific, set()).add((start, end))
+    return sorted(s for s, found in spans.items()
+                  if not any(o != s and found < other for o, other in spans.items()))
 
 
 def _on_edges(first: int, last: int, starts: list[bool], ends: list[bool], owners: list[int]) -> bool:
@@ -245,14 +305,11 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 i += 1
         return found
 
-    def _told(self, message: Message) -> list[dict[str, Any]]:
+    def _told(self, read: _Read) -> list[dict[str, Any]]:
         """Event phrases whose words appear in order, a few words apart at most ("bố tôi mới
         mất" for "bố mất"), each as the procedure(s) it leads to. A longer phrase hides a shorter
         one matched over the same words ("đi làm ăn xa" is tạm vắng, not "đi làm xa")."""
-        tokens = message.get(TOKENS) or []
-        text = message.get(TEXT) or ""
-        # words, not tokens: the segmenter joins learnt phrases ("bố_mất") into one token
-        words, owners, _, _ = _words(tokens)
+        tokens, text, words, owners = read.tokens, read.text, read.words, read.owners
         matches = []
         for key, (entity, values) in self.patterns.items():
             if entity != self._config["event_entity"]:
@@ -285,8 +342,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         background = story_details()["background_events"]
 
         def detail(span: tuple[int, int], phrase: tuple[str, ...]) -> bool:
-            after = tuple(words[span[1] + 1:span[1] + 3])
-            return phrase in background or any(after[:len(done)] == done for done in DONE_AFTER)
+            return phrase in background or _done_after(words, span[1])
 
         return [m for m in matches if not detail(m[1], m[3])] or matches
 
@@ -299,44 +355,49 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         return any(tokens[i].text[:1].isupper() for i in inner) or tokens[owners[span[1]]].text[:1].isupper()
 
     def _qualifier_hits(self, options: list[tuple[str, tuple[str, ...]]], mention: dict[str, Any],
-                        message: Message) -> list[tuple[str, int, int]]:
-        """The qualifiers of ``options`` found in the message outside ``mention``'s own words and
-        not negated, as (specific procedure, start, end); a match inside a longer one is left out."""
-        tokens = message.get(TOKENS) or []
-        text = message.get(TEXT) or ""
-        words, owners, starts, ends = _words(tokens)
+                        read: _Read) -> list[tuple[str, int, int]]:
+        """The qualifiers of ``options`` found in the message outside ``mention``'s own words,
+        not negated, not a step already done ("khai tử xong rồi, giờ xin mai táng") and not
+        inside a story's background (``not_qualifiers``: "hồi chiến tranh biên giới"), as
+        (specific procedure, start, end); a match inside a longer one is left out."""
+        tokens, text, words, owners = read.tokens, read.text, read.words, read.owners
+        background = [span for phrase in story_details()["not_qualifiers"]
+                      for span in _all_in_order(list(phrase), words, 0)]
         hits = []
         for specific, phrase in options:
             for first, last in _all_in_order(list(phrase), words, QUALIFIER_GAP):
                 # a phrase is whole words: "người lào" is not inside "người_lao_động"
-                if len(phrase) > 1 and not _on_edges(first, last, starts, ends, owners):
+                if len(phrase) > 1 and not _on_edges(first, last, read.starts, read.ends, owners):
                     continue
-                if _costs(words, last):
+                if _costs(words, last) or _done_after(words, last, QUALIFIER_DONE_AFTER):
+                    continue
+                if any(b_first <= first and last <= b_last for b_first, b_last in background):
                     continue
                 start, end = tokens[owners[first]].start, tokens[owners[last]].end
                 inside = start < mention["end"] and mention["start"] < end
                 if inside or SENTENCE_END.search(text, start, end):
                     continue
-                if self._negated(words, owners, tokens, text, first):
+                if self._negated(read, first):
                     continue
                 hits.append((specific, len(phrase), first, last, start, end))
         return [(specific, start, end) for specific, size, first, last, start, end in hits
                 if not any(o[1] > size and o[2] <= first and last <= o[3] for o in hits)]
 
     @staticmethod
-    def _negated(words: list[str], owners: list[int], tokens: list[Any], text: str, first: int) -> bool:
+    def _negated(read: _Read, first: int) -> bool:
         """A negation right before the word at ``first``, or one linking word before it ("không
         bị mất"), in the same clause ("giấy tờ không còn, đăng ký lại" denies nothing)."""
+        words, owners, tokens = read.words, read.owners, read.tokens
         for back in (1, 2):
             index = first - back
             if index < 0 or (back == 2 and words[first - 1] not in NEGATION_LINK):
                 break
             if words[index] in NEGATIONS:
-                gap = text[tokens[owners[index]].end:tokens[owners[first]].start]
+                gap = read.text[tokens[owners[index]].end:tokens[owners[first]].start]
                 return owners[index] == owners[first] or not CLAUSE_BREAK.search(gap)
         return False
 
-    def _qualified(self, mentions: list[dict[str, Any]], message: Message) -> list[dict[str, Any]]:
+    def _qualified(self, mentions: list[dict[str, Any]], read: _Read) -> list[dict[str, Any]]:
         """Each general procedure replaced by the specific one its qualifiers point to (see the
         module's docstring); names that lie inside a qualifier used are dropped."""
         named = {m["value"] for m in mentions}
@@ -349,8 +410,9 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 continue
             if any(specific in named for specific, _ in options):
                 continue  # "mất sổ đỏ" beside "sổ đỏ": the specific one is named already
-            hits = self._qualifier_hits(options, mention, message)
-            chosen = self._most_specific(sorted({specific for specific, _, _ in hits}), mention, message)
+            hits = self._qualifier_hits(options, mention, read)
+            chosen = _not_shared(hits, self._most_specific(
+                sorted({specific for specific, _, _ in hits}), mention, read))
             used += [(start, end) for _, start, end in hits]
             if not chosen:
                 result.append(mention)
@@ -371,7 +433,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             unique.setdefault((mention["entity"], mention["value"]), mention)
         return list(unique.values())
 
-    def _most_specific(self, chosen: list[str], mention: dict[str, Any], message: Message) -> list[str]:
+    def _most_specific(self, chosen: list[str], mention: dict[str, Any], read: _Read) -> list[str]:
         """Of several specific procedures, those no other one refines by its qualifiers found in
         the message: a lost marriage certificate is trích lục, unless the register is gone too
         ("sổ ở xã cũng cháy"), which makes it đăng ký lại."""
@@ -379,66 +441,86 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             return chosen
         beaten = {specific for specific in chosen if self._qualifier_hits(
             [o for o in self.qualifiers.get(specific, []) if o[0] in chosen and o[0] != specific],
-            mention, message)}
+            mention, read)}
         return [specific for specific in chosen if specific not in beaten] or chosen
 
-    def _denied(self, names: list[dict[str, Any]], message: Message) -> list[dict[str, Any]]:
-        """Names right after "không phải" or a negation ("chưa kết hôn"), left out when another
-        name remains."""
-        tokens = message.get(TOKENS) or []
-        words, owners, _, _ = _words(tokens)
-        first_word = {tokens[owner].start: index for index, owner in reversed(list(enumerate(owners)))}
+    def _denied(self, names: list[dict[str, Any]], read: _Read) -> list[dict[str, Any]]:
+        """Names right after "không phải" or a negation ("chưa kết hôn"), named as a paper, a
+        status, a place or a step done, or telling where the citizen lives ("thường trú ở Hà
+        Giang"): left out when another name remains."""
+        words = read.words
+        details = story_details()
 
         def before(name: dict[str, Any]) -> tuple[str, ...]:
-            index = first_word.get(name["start"], 0)
+            index = read.first_word.get(name["start"], 0)
             return tuple(words[max(0, index - len(NEGATED_NAME)):index])
 
-        last_word = {tokens[owner].end: index for index, owner in enumerate(owners)}
+        def after(name: dict[str, Any]) -> int:
+            return read.last_word.get(name["end"], len(words))
 
-        def after(name: dict[str, Any]) -> tuple[str, ...]:
-            index = last_word.get(name["end"], len(words)) + 1
-            return tuple(words[index:index + 2])
+        def refines_another(name: dict[str, Any]) -> bool:
+            return any(name["value"] == specific for other in names if other is not name
+                       for specific, _ in self.qualifiers.get(other["value"], []))
 
         def negated(name: dict[str, Any]) -> bool:
-            words_before, words_after = before(name), after(name)
+            words_before = before(name)
+            # "liên thông khai tử xong rồi, có phải xóa thường trú nữa không": the linked
+            # procedure done is still the one asked about, as it covers the other
+            done = _done_after(words, after(name)) and not refines_another(name)
             return (words_before in (NEGATED_NAME, *NOT_THE_QUESTION)
                     or bool(words_before) and words_before[-1] in NEGATIONS
-                    or any(words_after[:len(done)] == done for done in DONE_AFTER))
+                    or _ends_with(words_before, details["paper_verbs"])
+                    or done or self._residence(name, read))
 
         denied = [n for n in names if negated(n)]
         return [n for n in names if n not in denied] if len(denied) < len(names) else names
 
-    def _papers_only(self, names: list[dict[str, Any]], message: Message) -> bool:
-        """Every name is a paper held, lent or shown ("chủ nhà không cho mượn sổ đỏ")."""
-        tokens = message.get(TOKENS) or []
-        words, owners, _, _ = _words(tokens)
-        first_word = {tokens[owner].start: index for index, owner in reversed(list(enumerate(owners)))}
-        return bool(names) and all(
-            tuple(words[max(0, first_word.get(n["start"], 0) - 2):first_word.get(n["start"], 0)])
-            in PAPER_ONLY for n in names)
+    def _residence(self, name: dict[str, Any], read: _Read) -> bool:
+        """A residence named with where it is and not asked for ("mà thường trú ở Hà Giang"):
+        where the citizen lives, not the procedure asked about (``residence`` in
+        story_details.yml)."""
+        details = story_details()["residence"]
+        if name["value"] not in details["procedures"] or self._requested(name, read):
+            return False
+        index = read.last_word.get(name["end"], len(read.words)) + 1
+        following = read.words[index:index + 2]
+        return (len(following) == 2 and following[0] in details["at"]
+                and following[1] not in details["questions"])
 
-    def _not_status(self, mentions: list[dict[str, Any]], message: Message) -> list[dict[str, Any]]:
+    @staticmethod
+    def _papers_only(names: list[dict[str, Any]], read: _Read) -> bool:
+        """Every name is a paper held, lent or shown ("chủ nhà không cho mượn sổ đỏ")."""
+        words = read.words
+        verbs = story_details()["paper_verbs"]
+
+        def paper(name: dict[str, Any]) -> bool:
+            index = read.first_word.get(name["start"], 0)
+            before = tuple(words[max(0, index - 2):index])
+            return before in PAPER_ONLY or _ends_with(before, verbs)
+
+        return bool(names) and all(paper(n) for n in names)
+
+    def _not_status(self, mentions: list[dict[str, Any]], read: _Read) -> list[dict[str, Any]]:
         """``mentions`` without a household status told as the reason for an exemption ("nhà em
         hộ nghèo, làm sổ đỏ có được miễn tiền không"): see ``status`` in story_details.yml."""
         details = story_details()
-        present = {w for t in message.get(TOKENS) or [] for w in t.lemma.split("_")}
+        present = set(read.words)
 
         def status(mention: dict[str, Any]) -> bool:
             if mention["value"] not in details["status_procedures"]:
                 return False
             if mention["entity"] == self._config["name_entity"]:
-                return bool(present & details["exemption"]) and not self._requested(mention, message)
+                return bool(present & details["exemption"]) and not self._requested(mention, read)
             return bool(present & details["cost"])
 
         return [m for m in mentions if not status(m)]
 
     @staticmethod
-    def _requested(mention: dict[str, Any], message: Message) -> bool:
+    def _requested(mention: dict[str, Any], read: _Read) -> bool:
         """A request word (``request`` in story_details.yml) in the name or at most three words
         before it: "xin hộ nghèo", "làm sổ hộ khẩu"."""
-        tokens = message.get(TOKENS) or []
-        words, owners, _, _ = _words(tokens)
-        inside = [i for i, owner in enumerate(owners)
+        tokens, words = read.tokens, read.words
+        inside = [i for i, owner in enumerate(read.owners)
                   if mention["start"] <= tokens[owner].start and tokens[owner].end <= mention["end"]]
         if not inside:
             return False
@@ -446,28 +528,29 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         return any(tuple(before[i:i + len(p)]) == p for p in story_details()["request"]
                    for i in range(len(before) - len(p) + 1))
 
-    def _paper(self, mention: dict[str, Any], message: Message) -> bool:
+    def _paper(self, mention: dict[str, Any], read: _Read) -> bool:
         """A name that is only a paper (``papers`` in story_details.yml), left as it was found and
         not asked for ("làm sổ hộ khẩu" still asks about thường trú)."""
-        words = tuple(w for t in message.get(TOKENS) or []
+        words = tuple(w for t in read.tokens
                       if t.start >= mention["start"] and t.end <= mention["end"]
                       for w in t.lemma.split("_"))
-        return words in story_details()["papers"] and not self._requested(mention, message)
+        return words in story_details()["papers"] and not self._requested(mention, read)
 
     def _entities(self, message: Message) -> list[dict[str, Any]]:
         """Names first, refined by their qualifiers; the procedures a told situation leads to
         (refined the same way) only when none is named. A household status given as the reason
         for an exemption is neither."""
+        read = _Read.of(message)
         found = self._find(message)
         name = self._config["name_entity"]
-        names = self._not_status([e for e in found if e["entity"] == name], message)
+        names = self._not_status([e for e in found if e["entity"] == name], read)
         others = [e for e in found if e["entity"] != name]
-        if names and not self._papers_only(names, message):
-            result = self._qualified(self._denied(names, message), message)
-            result = [m for m in result if not (any(m is n for n in names) and self._paper(m, message))]
+        if names and not self._papers_only(names, read):
+            result = self._qualified(self._denied(names, read), read)
+            result = [m for m in result if not (any(m is n for n in names) and self._paper(m, read))]
             if result:
                 return others + result
-        return others + self._qualified(self._not_status(self._told(message), message), message)
+        return others + self._qualified(self._not_status(self._told(read), read), read)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

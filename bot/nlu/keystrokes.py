@@ -20,7 +20,7 @@ DOUBLED_VOWELS = "aeo"  # aa -> â, ee -> ê, oo -> ô
 # Onsets, vowel nuclei and codas of Vietnamese syllables, written without diacritics.
 _ONSET = "ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx]"
 _NUCLEUS = ("uye|uya|uyu|uoi|uou|oai|oay|oao|oeo|uay|ieu|yeu|"
-            "ai|ao|au|ay|eo|eu|ia|iu|oa|oe|oi|ua|ue|ui|uy|uo|ye|[aeiouy]")
+            "ai|ao|au|ay|eo|eu|ia|ie|iu|oa|oe|oi|ua|ue|ui|uu|uy|uo|ye|[aeiouy]")
 _CODA = "ch|ng|nh|[cmnpt]"
 _SYLLABLE = re.compile(f"(?:{_ONSET})?(?:{_NUCLEUS})(?:{_CODA})?")
 
@@ -48,3 +48,15 @@ def untelex(syllable: str) -> str:
         kept.append(c)
     candidate = "".join(kept)
     return candidate if marked and _SYLLABLE.fullmatch(candidate) else syllable
+
+
+def well_formed(syllable: str) -> bool:
+    """``syllable`` (folded, lowercase) has the shape of a Vietnamese syllable."""
+    return _SYLLABLE.fullmatch(syllable) is not None
+
+
+
+def deletions(word: str) -> set[str]:
+    """``word`` and every string with one of its letters left out: two words share one of
+    these when one keyboard slip turns one into the other ("hna" and "han" share "ha")."""
+    return {word} | {word[:i] + word[i + 1:] for i in range(len(word))}

@@ -43,6 +43,7 @@ INTENT_RANKING = "intent_ranking"
 QUESTION_CUES = Path(__file__).with_name("question_cues.yml")
 _KNOWN_FILE = "known_text.json"
 NOBODY = frozenset({("khong", "ai"), ("chua", "ai")})
+CONDITION = "thi"  # "[a situation] thì [an action] thế nào"
 
 
 class _ScopeRanker(GraphComponent):
@@ -154,6 +155,8 @@ def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
             "not_where": [_phrase(p) for p in raw["not_where"]],
             "how": [_phrase(p) for p in raw["how"]],
             "steps_goal": [_phrase(p) for p in raw["steps_goal"]],
+            "steps_action": [_phrase(p) for p in raw["steps_action"]],
+            "steps_problem": [_phrase(p) for p in raw["steps_problem"]],
             "question_words": frozenset(raw["question_words"]),
             "closing_question_words": frozenset(raw["closing_question_words"]),
             "closing_particles": frozenset(raw["closing_particles"]),
@@ -220,19 +223,44 @@ class QuestionCueRanker(GraphComponent):
         clause = [w for t in tokens[start:] for w in t.lemma.split("_")]
         found = [intent for intent, phrases in cues["aspects"].items()
                  if any(_contains(clause, phrase) for phrase in phrases)]
-        if not found and self._asks_how_to(clause):
+        if not found and self._asks_how_to(clause, self._names_in(message, tokens[start:])):
             found = [self._config["steps_intent"]]
         if found == [self._config["where_intent"]] and any(
                 _contains(clause, phrase) for phrase in cues["not_where"]):
             return None
         return found[0] if len(found) == 1 else None
 
+    def _names_in(self, message: Message, clause_tokens: list[Any]) -> bool:
+        """A procedure named or told inside the last clause."""
+        if not clause_tokens:
+            return False
+        start = clause_tokens[0].start
+        return any(e.get("entity") in self._config["entities"] and e.get("start", -1) >= start
+                   for e in message.get(ENTITIES) or [])
+
     @staticmethod
-    def _asks_how_to(clause: list[str]) -> bool:
-        """ "muốn xóa thường trú cho nó thì làm sao": how to get something done, not a problem."""
+    def _asks_how_to(clause: list[str], names_procedure: bool) -> bool:
+        """ "muốn xóa thường trú cho nó thì làm sao", "nhập hộ khẩu cho con thì làm sao": how to
+        get something done, not a problem ("mất căn cước thì phải làm sao")."""
         cues = question_cues()
-        return (any(_contains(clause, phrase) for phrase in cues["how"])
-                and any(_contains(clause, phrase) for phrase in cues["steps_goal"]))
+        how = [phrase for phrase in cues["how"] if _contains(clause, phrase)]
+        if not how:
+            return False
+        if any(_contains(clause, phrase) for phrase in cues["steps_goal"]):
+            return True
+        rest = list(clause)
+        for phrase in sorted(how, key=len, reverse=True):  # "làm" of "làm sao" is no action
+            for i in range(len(rest) - len(phrase) + 1):
+                if tuple(rest[i:i + len(phrase)]) == phrase:
+                    rest[i:i + len(phrase)] = ["", ] * len(phrase)
+        acts = names_procedure or any(_contains(rest, phrase) for phrase in cues["steps_action"])
+        # "[a situation] thì làm khai sinh ntn" asks how in that special case: a FAQ
+        then = len(rest) - rest[::-1].index(CONDITION) if CONDITION in rest else 0
+        after = rest[then:]
+        if after[:2] == ["lam", ""]:
+            after = after[1:]  # "thì làm ntn": the "làm" of the how
+        in_case = 0 < then and any(_contains(after, phrase) for phrase in cues["steps_action"])
+        return acts and not in_case and not any(_contains(clause, phrase) for phrase in cues["steps_problem"])
 
     def _statement(self, message: Message, words: list[str]) -> bool:
         found = {e.get("entity") for e in message.get(ENTITIES) or []}
@@ -258,6 +286,18 @@ class QuestionCueRanker(GraphComponent):
         intent = self._aspect(message, words)
         return intent if intent in pair and intent != read else None
 
+    def _asked_aspect(self, message: Message) -> None:
+        """Read as telling a procedure, a question whose last clause asks one aspect ("photo
+        công chứng ở xã mấy ngàn 1 tờ") is that aspect."""
+        words = [w for t in message.get(TOKENS_NAMES[TEXT]) or [] for w in t.lemma.split("_")]
+        if self._statement(message, words):
+            return
+        intent = self._aspect(message, words)
+        if intent is not None:
+            ranking = _with_top(message.get(INTENT_RANKING) or [], intent)
+            message.set(INTENT_RANKING, ranking, add_to_output=True)
+            message.set(INTENT, dict(ranking[0]), add_to_output=True)
+
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             read = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
@@ -267,6 +307,9 @@ class QuestionCueRanker(GraphComponent):
                     ranking = _with_top(message.get(INTENT_RANKING) or [], swapped)
                     message.set(INTENT_RANKING, ranking, add_to_output=True)
                     message.set(INTENT, dict(ranking[0]), add_to_output=True)
+                continue
+            if read == self._config["inform_intent"]:
+                self._asked_aspect(message)
                 continue
             if read not in self._config["statement_intents"]:
                 continue

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import yaml
 
-from bot.nlu.keystrokes import untelex
+from bot.nlu.keystrokes import deletions, untelex, well_formed
 from bot.text import fold
 
 CHAT_SPELLING = Path(__file__).with_name("chat_spelling.yml")
 MAX_COMPOUND_SYLLABLES = 6
+MIN_REPAIRED_LENGTH = 3  # shorter ill-formed syllables are abbreviations ("ks", "ng")
 _WORD = re.compile(r"(?:\w|[\u0300-\u036f])+")  # combining marks belong to their letter
 
 
@@ -84,6 +85,32 @@ class Segmenter:
             len(f) < len(c) and _contains(c, f) for f in self.fixed)} | self.fixed
         self.compounds.update(v for v in self.abbreviations.values() if len(v) > 1)
         self._longest_abbreviation = max((len(k) for k in self.abbreviations), default=1)
+        # neighbouring syllables of the fixed terms, for repairing a slip inside a name
+        self._fixed_pairs = {pair for term in self.fixed for pair in zip(term, term[1:], strict=False)}
+        self._near: dict[str, set[str]] = {}  # a deletion of a name's syllable -> the syllables
+        for syllable in {s for pair in self._fixed_pairs for s in pair}:
+            for key in deletions(syllable):
+                self._near.setdefault(key, set()).add(syllable)
+
+    def _repaired(self, units: list[Word]) -> list[Word]:
+        """A syllable that is no Vietnamese syllable, a keyboard slip away from a syllable
+        that forms part of a name with its neighbour, read as that syllable ("gia hna tạm
+        trú" is gia hạn tạm trú). Only when exactly one such syllable fits."""
+        repaired = list(units)
+        for i, unit in enumerate(units):
+            typed = unit.syllables[0]
+            if (len(unit.syllables) > 1 or len(typed) < MIN_REPAIRED_LENGTH or not typed.isalpha()
+                    or not typed.isascii() or well_formed(typed)):
+                continue
+            before = units[i - 1].syllables[-1] if i else None
+            after = units[i + 1].syllables[0] if i + 1 < len(units) else None
+            near = {c for key in deletions(typed) for c in self._near.get(key, ())}
+            fits = {c for c in near
+                    if ((before, c) in self._fixed_pairs or (c, after) in self._fixed_pairs)
+                    and well_formed(c)}
+            if len(fits) == 1:
+                repaired[i] = Word(unit.start, unit.end, (fits.pop(),))
+        return repaired
 
     def _expand(self, text: str) -> list[Word]:
         raw = syllables(text)
@@ -113,7 +140,7 @@ class Segmenter:
 
     def segment(self, text: str) -> list[Word]:
         """Words of ``text`` with spans into ``text`` and canonical syllables."""
-        units = self._expand(text)
+        units = self._repaired(self._expand(text))
         fixed_at = [self._longest(units, i, self.fixed) or int(units[i].syllables in self.fixed)
                     for i in range(len(units))]
         words: list[Word] = []

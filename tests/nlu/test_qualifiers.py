@@ -211,6 +211,31 @@ CASES = [
     ("đi khai sinh cho cháu kèm nhận cha cho con, làm 1 lần được không", named("khai_sinh_nhan_cha_me_con")),
     # land inherited but not yet divided ("chưa chia thừa kế") asks for the first certificate
     ("đất bố mẹ để lại, anh em chưa chia thừa kế, xin cấp sổ đỏ được không", named("dat_dai_lan_dau")),
+    # session 9: a sổ đỏ made again is never the first one; alone "làm lại" fits two, so the bot asks
+    ("sổ đỏ nhà tôi cháy rụi trong vụ hỏa hoạn, xin làm lại ở đâu", named("cap_lai_so_do")),
+    ("sổ đỏ làm lại thì nộp ở đâu", told("cap_doi_so_do", "cap_lai_so_do")),
+    ("so do bi mat roi, lam lai can gi", named("cap_lai_so_do")),
+    ("sổ đỏ ghi năm sinh của bố lệch một năm, giờ sửa ở đâu", named("dinh_chinh_so_do")),
+    # an issued death or birth certificate corrected or completed is cải chính
+    ("giấy chứng tử của ông ghi nhầm tên đệm, sửa ở đâu", named("cai_chinh_ho_tich")),
+    ("muốn thêm tên lót cho con vào giấy khai sinh thì làm sao", named("cai_chinh_ho_tich")),
+    # birth and recognition at once, told in words or by the form's name
+    ("hai đứa chưa cưới, giờ làm khai sinh cho con luôn tên bố được không",
+     named("khai_sinh_nhan_cha_me_con")),
+    ("mẫu tờ khai nhận cha, mẹ, con kết hợp với khai sinh lấy ở đâu", named("khai_sinh_nhan_cha_me_con")),
+    # the death chain: a step done is not the procedure asked about
+    ("làm khai tử cho ông xong rồi, giờ xin hỗ trợ mai táng ở đâu", named("ho_tro_mai_tang")),
+    ("khai tử cho bà xong rồi mà tên bà vẫn còn trong hộ, xóa thường trú ở đâu", named("xoa_thuong_tru")),
+    ("làm liên thông khai tử xong rồi có phải xóa thường trú nữa không", named("lien_thong_khai_tu")),
+    # a relative married abroad and settled there, removed from the household
+    ("cô em lấy chồng bên Đài Loan ở luôn bên đó, giờ gạch tên cô khỏi hộ khẩu sao", told("xoa_thuong_tru")),
+    # where the citizen lives, a paper withheld, a war: details of the story
+    ("đi làm ở Bình Dương mà thường trú tại Gia Lai, xin xác nhận tình trạng hôn nhân ở đâu",
+     named("xac_nhan_hon_nhan")),
+    ("đăng ký thường trú ở Pleiku cần gì", named("thuong_tru")),
+    ("chủ nhà không chịu đưa sổ đỏ, đăng ký tạm trú sao được", named("tam_tru")),
+    ("giấy khai sinh của bà thất lạc từ hồi chiến tranh biên giới, sổ ở xã cũng không còn",
+     named("dang_ky_lai_khai_sinh")),
 ]
 
 

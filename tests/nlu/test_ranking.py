@@ -131,10 +131,19 @@ SHAPES = [
     ("con trai dinh cu nuoc ngoai, nha muon xoa thuong tru cho no thi lam sao", NAMED, "ask_steps"),
     ("thu tuc tach ho lam the nao vay", NAMED, "ask_steps"),
     ("mat the bhyt cua be thi lam sao", NAMED, "faq"),
+    # ... "how" after an action is steps too, unless the clause tells a problem
+    ("cho con nhap khau ve nha noi thi lam sao", NAMED, "ask_steps"),
+    ("so do cu qua, doi sang mau moi thi lam ntn", NAMED, "ask_steps"),
+    ("the can cuoc bi sai que quan thi sua ntn", NAMED, "faq"),
+    ("ho so bi tra lai, gio phai lam sao", NAMED, "faq"),
+    ("ho so bi tra lai, gio lam sao", NAMED, "faq"),
+    ("ong ba nhan nuoi chau thi lam the bhyt cho chau ntn", NAMED, "faq"),
     # whether it can be done online; a dossier sent back online stays a special case
     ("ông bà ở xa, con cháu đi làm hết, làm sổ đỏ trên mạng được không", NAMED, "ask_online"),
     ("chi o tinh khac, nop qua vneid cho me duoc ko", TOLD, "ask_online"),
     ("nop tren mang bi tra ve ho so roi, gio sao", NAMED, "faq"),
+    ("bà ngoại yếu lắm, làm căn cước cho bà thì đến chỗ nào", NAMED, "ask_where"),
+    ("ong ba lon tuoi roi, dinh danh muc 2 lam tai nha duoc khong", NAMED, "ask_online"),
 ]
 
 
@@ -163,6 +172,11 @@ OTHER_READINGS = [
     ("nộp hồ sơ sổ đỏ rồi, mấy ngày thì có kết quả", "ask_deadline", NAMED, "ask_time"),
     ("khai sinh cho be bao lau thi xong", "ask_time", NAMED, "ask_time"),
     ("khai sinh cho be trong bao lau phai lam", "ask_deadline", NAMED, "ask_deadline"),
+    ("nop giay xac nhan sang nay thi chieu lay luon duoc ko", "ask_deadline", NAMED, "ask_time"),
+    # read as telling the procedure, a question of one aspect is that aspect; a statement stays
+    ("sao y bang cap o xa bao nhieu tien mot trang", "inform_procedure", NAMED, "ask_fee"),
+    ("cap lai so do thi nop cho ai", "inform_procedure", NAMED, "ask_where"),
+    ("nha tui moi mua mieng dat cua hang xom", "inform_procedure", NAMED, "inform_procedure"),
 ]
 
 

@@ -61,3 +61,21 @@ def test_a_procedure_name_is_never_swallowed_by_a_folded_compound():
 def test_an_abbreviated_name_stays_a_name():
     segmenter = Segmenter({("khai", "tu", "lam")}, fixed={("khai", "tu")})
     assert [w.lemma for w in segmenter.segment("kt lam o dau")][:2] == ["khai_tu", "lam"]
+
+
+# (typed text, lemmas): a slip of the keyboard inside a procedure's name is read as the name when
+# exactly one syllable of that name fits beside its neighbour; other words stay as typed
+SLIPS = [
+    ("gia hna tam tru", ["gia_han_tam_tru"]),
+    ("thuogn tru o dau", ["thuong_tru", "o", "dau"]),
+    ("xac nhan dien tihc nha", ["xac_nhan_dien_tich_nha"]),
+    ("lien thong khai tu", ["lien_thong_khai_tu"]),
+    ("vneid thanks", ["vneid", "thanks"]),
+]
+
+
+@pytest.mark.parametrize("text,lemmas", SLIPS)
+def test_a_slip_inside_a_name_is_read_as_the_name(text, lemmas):
+    names = compounds_from_words(["gia hạn tạm trú", "thường trú", "xác nhận diện tích nhà",
+                                  "liên thông khai tử", "tạm trú"])
+    assert [w.lemma for w in Segmenter(COMPOUNDS, fixed=names).segment(text)] == lemmas
