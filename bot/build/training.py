@@ -248,6 +248,22 @@ def without_training_cache() -> Iterator[None]:
         graph_trainer.TrainingHook = original
 
 
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Within, OpenBLAS (the classifier's L-BFGS-B and NumPy) runs on one thread.
+
+    With its default of one thread per core, the fit's vector operations over 1.5 million
+    coefficients spread over both cores and the threads spin waiting for each other: a warm
+    retraining took 64.0 s of CPU, 14.1 s of it in the kernel, against 42.2 s (3.4 s) on one
+    thread, in less wall time (docs/benchmarks.md "Training, session 9"). The sums' order may
+    differ in the last bits; the fit still stops at the same tolerance.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def _prepare(project: Project, catalogue: Catalogue | None) -> None:
     """Writes the generated files; the catalogue is loaded here unless the caller has it already
     (``load_catalogue`` raises ``CatalogueInvalid``)."""
@@ -278,15 +294,15 @@ def _keep_state(model: Path, session: Session) -> None:
 def _training_run(project: Project, catalogue: Catalogue | None, config: Path, output: Path,
                   fixed_name: str | None, warm: bool) -> Iterator[Session]:
     """What both trainings do around Rasa's: our patches of its components, the generated data
-    (``_prepare``), the output folder, then within: no TensorFlow, no training cache, the NLU data
-    read once, underthesea's segmentation kept, the classifier warm-started; yields the warm
-    start's session."""
+    (``_prepare``), the output folder, then within: BLAS on one thread (``one_blas_thread``), no
+    TensorFlow, no training cache, the NLU data read once, underthesea's segmentation kept, the
+    classifier warm-started; yields the warm start's session."""
     memoize_entity_annotations()
     stack_sentence_features()
     batch_featurizing()
     _prepare(project, catalogue)
     output.mkdir(parents=True, exist_ok=True)
-    with without_tensorflow(config), without_training_cache(), one_nlu_read(), \
+    with one_blas_thread(), without_tensorflow(config), without_training_cache(), one_nlu_read(), \
             remembered_segmentation(project.cache / SEGMENTATION_FILE), \
             warm_started(_previous_state(output, fixed_name, warm)) as session:
         yield session
