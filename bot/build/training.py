@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.build.classifier_file import written_without_skops
 from bot.build.fingerprint import fingerprint, stamp_file
 from bot.build.generate import generate
 from bot.build.segmentation import remembered_segmentation
@@ -296,7 +297,7 @@ def _training_run(project: Project, catalogue: Catalogue | None, config: Path, o
     """What both trainings do around Rasa's: our patches of its components, the generated data
     (``_prepare``), the output folder, then within: BLAS on one thread (``one_blas_thread``), no
     TensorFlow, no training cache, the NLU data read once, underthesea's segmentation kept, the
-    classifier warm-started; yields the warm start's session."""
+    classifier warm-started and written without ``skops.io``; yields the warm start's session."""
     memoize_entity_annotations()
     stack_sentence_features()
     batch_featurizing()
@@ -304,7 +305,8 @@ def _training_run(project: Project, catalogue: Catalogue | None, config: Path, o
     output.mkdir(parents=True, exist_ok=True)
     with one_blas_thread(), without_tensorflow(config), without_training_cache(), one_nlu_read(), \
             remembered_segmentation(project.cache / SEGMENTATION_FILE), \
-            warm_started(_previous_state(output, fixed_name, warm)) as session:
+            warm_started(_previous_state(output, fixed_name, warm)) as session, \
+            written_without_skops():
         yield session
 
 
