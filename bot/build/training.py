@@ -13,6 +13,7 @@ from typing import Any
 from bot.build.classifier_file import written_without_skops
 from bot.build.fingerprint import fingerprint, stamp_file
 from bot.build.generate import generate
+from bot.build.nlu_files import parsed_once
 from bot.build.segmentation import remembered_segmentation
 from bot.build.tensorflow_free import without_tensorflow
 from bot.build.warm_start import Session, state_path, warm_started
@@ -21,6 +22,7 @@ from bot.errors import BotError
 from bot.project import Project
 
 SEGMENTATION_FILE = "segmentation.json"  # in the project's var/cache (bot.build.segmentation)
+NLU_PARSES_FILE = "nlu_parses.pickle"  # in the project's var/cache (bot.build.nlu_files)
 
 
 class TrainingFailed(BotError):
@@ -296,14 +298,16 @@ def _training_run(project: Project, catalogue: Catalogue | None, config: Path, o
                   fixed_name: str | None, warm: bool) -> Iterator[Session]:
     """What both trainings do around Rasa's: our patches of its components, the generated data
     (``_prepare``), the output folder, then within: BLAS on one thread (``one_blas_thread``), no
-    TensorFlow, no training cache, the NLU data read once, underthesea's segmentation kept, the
-    classifier warm-started and written without ``skops.io``; yields the warm start's session."""
+    TensorFlow, no training cache, the NLU data read once and each file's parse kept
+    (``bot.build.nlu_files``), underthesea's segmentation kept, the classifier warm-started and
+    written without ``skops.io``; yields the warm start's session."""
     memoize_entity_annotations()
     stack_sentence_features()
     batch_featurizing()
     _prepare(project, catalogue)
     output.mkdir(parents=True, exist_ok=True)
     with one_blas_thread(), without_tensorflow(config), without_training_cache(), one_nlu_read(), \
+            parsed_once(project.cache / NLU_PARSES_FILE), \
             remembered_segmentation(project.cache / SEGMENTATION_FILE), \
             warm_started(_previous_state(output, fixed_name, warm)) as session, \
             written_without_skops():
