@@ -255,11 +255,12 @@ def without_training_cache() -> Iterator[None]:
 def one_blas_thread() -> Iterator[None]:
     """Within, OpenBLAS (the classifier's L-BFGS-B and NumPy) runs on one thread.
 
-    With its default of one thread per core, the fit's vector operations over 1.5 million
-    coefficients spread over both cores and the threads spin waiting for each other: a warm
-    retraining took 64.0 s of CPU, 14.1 s of it in the kernel, against 42.2 s (3.4 s) on one
-    thread, in less wall time (docs/benchmarks.md "Training, session 9"). The sums' order may
-    differ in the last bits; the fit still stops at the same tolerance.
+    With its default of one thread per core, L-BFGS-B's vector operations over 1.5 million
+    coefficients are split over both cores and the threads wait for each other: the warm fit of
+    the alias edit's data alone took 34.7 s of CPU on two threads and 25.3 s on one, in the same
+    wall time (90.1 and 87.7 s at load average 9; docs/benchmarks.md "Training, session 9"). The
+    sums' order may differ in the last bits (coefficients within 1e-9); the fit stops at the same
+    tolerance.
     """
     from threadpoolctl import threadpool_limits
 
