@@ -10,8 +10,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.build.classifier_file import written_without_skops
 from bot.build.fingerprint import fingerprint, stamp_file
 from bot.build.generate import generate
+from bot.build.nlu_files import parsed_once
 from bot.build.segmentation import remembered_segmentation
 from bot.build.tensorflow_free import without_tensorflow
 from bot.build.warm_start import Session, state_path, warm_started
@@ -20,6 +22,7 @@ from bot.errors import BotError
 from bot.project import Project
 
 SEGMENTATION_FILE = "segmentation.json"  # in the project's var/cache (bot.build.segmentation)
+NLU_PARSES_FILE = "nlu_parses.pickle"  # in the project's var/cache (bot.build.nlu_files)
 
 
 class TrainingFailed(BotError):
@@ -248,6 +251,23 @@ def without_training_cache() -> Iterator[None]:
         graph_trainer.TrainingHook = original
 
 
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Within, OpenBLAS (the classifier's L-BFGS-B and NumPy) runs on one thread.
+
+    With its default of one thread per core, L-BFGS-B's vector operations over 1.5 million
+    coefficients are split over both cores and the threads wait for each other: the warm fit of
+    the alias edit's data alone took 34.7 s of CPU on two threads and 25.3 s on one, in the same
+    wall time (90.1 and 87.7 s at load average 9; docs/benchmarks.md "Training, session 9"). The
+    sums' order may differ in the last bits (coefficients within 1e-9); the fit stops at the same
+    tolerance.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def _prepare(project: Project, catalogue: Catalogue | None) -> None:
     """Writes the generated files; the catalogue is loaded here unless the caller has it already
     (``load_catalogue`` raises ``CatalogueInvalid``)."""
@@ -278,17 +298,20 @@ def _keep_state(model: Path, session: Session) -> None:
 def _training_run(project: Project, catalogue: Catalogue | None, config: Path, output: Path,
                   fixed_name: str | None, warm: bool) -> Iterator[Session]:
     """What both trainings do around Rasa's: our patches of its components, the generated data
-    (``_prepare``), the output folder, then within: no TensorFlow, no training cache, the NLU data
-    read once, underthesea's segmentation kept, the classifier warm-started; yields the warm
-    start's session."""
+    (``_prepare``), the output folder, then within: BLAS on one thread (``one_blas_thread``), no
+    TensorFlow, no training cache, the NLU data read once and each file's parse kept
+    (``bot.build.nlu_files``), underthesea's segmentation kept, the classifier warm-started and
+    written without ``skops.io``; yields the warm start's session."""
     memoize_entity_annotations()
     stack_sentence_features()
     batch_featurizing()
     _prepare(project, catalogue)
     output.mkdir(parents=True, exist_ok=True)
-    with without_tensorflow(config), without_training_cache(), one_nlu_read(), \
+    with one_blas_thread(), without_tensorflow(config), without_training_cache(), one_nlu_read(), \
+            parsed_once(project.cache / NLU_PARSES_FILE), \
             remembered_segmentation(project.cache / SEGMENTATION_FILE), \
-            warm_started(_previous_state(output, fixed_name, warm)) as session:
+            warm_started(_previous_state(output, fixed_name, warm)) as session, \
+            written_without_skops():
         yield session
 
 

@@ -106,6 +106,7 @@ def test_a_warm_fit_on_edited_data_answers_like_a_fit_from_scratch(tmp_path):
     cold, _ = _fit(edited, vocabulary, None)
     assert session.fit.warm
     assert session.fit.iterations < int(cold.clf.n_iter_.max())
+    assert warm.clf.solver == cold.clf.solver == "lbfgs"  # the model keeps its settings
     probe = np.asarray(rng.poisson(0.5, (200, 41)), dtype=float)
     assert (warm.clf.predict(probe) == cold.clf.predict(probe)).all()
     assert np.abs(warm.clf.predict_proba(probe) - cold.clf.predict_proba(probe)).max() < 1e-3
