@@ -160,7 +160,8 @@ def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
             "question_words": frozenset(raw["question_words"]),
             "closing_question_words": frozenset(raw["closing_question_words"]),
             "closing_particles": frozenset(raw["closing_particles"]),
-            "reminder_words": frozenset(raw["reminder_words"])}
+            "reminder_words": frozenset(raw["reminder_words"]),
+            "follow_up": frozenset(raw["follow_up"])}
 
 
 def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
@@ -278,6 +279,19 @@ class QuestionCueRanker(GraphComponent):
                 and not asking & cues["question_words"]
                 and not (closing and closing[-1] in cues["closing_question_words"]))
 
+    def _follow_up(self, message: Message) -> bool:
+        """A procedure's name with only "(còn) ... thì sao" around it ("thẻ căn cước thì sao")
+        asks the question just asked about another procedure: ``inform_procedure``, which keeps
+        the aspect under discussion; a situation told with it ("mất thẻ thì sao") is not this."""
+        names = [e for e in message.get(ENTITIES) or [] if e.get("entity") in self._config["entities"]]
+        if not names:
+            return False
+        rest = [w for t in message.get(TOKENS_NAMES[TEXT]) or []
+                if not any(e.get("start", -1) <= t.start and t.end <= e.get("end", -1) for e in names)
+                for w in t.lemma.split("_")]
+        cues = question_cues()
+        return bool(rest) and set(rest) <= cues["follow_up"] | cues["closing_particles"]
+
     def _time_or_deadline(self, message: Message, read: str) -> str | None:
         """Read as processing time or as deadline, the last clause may say the other one: "bao
         nhiêu ngày phải nhập khẩu" is a deadline, "mấy ngày thì có kết quả" a processing time."""
@@ -317,7 +331,9 @@ class QuestionCueRanker(GraphComponent):
             if read == self._config["reminder_intent"] and set(words) & question_cues()["reminder_words"]:
                 continue  # "nhắc tôi hạn khai sinh" asks for the reminder
             asks_aspect = read in (self._config["faq_intent"], self._config["reminder_intent"])
-            intent = self._aspect(message, words) if asks_aspect else None
+            intent = self._config["inform_intent"] if self._follow_up(message) else None
+            if intent is None and asks_aspect:
+                intent = self._aspect(message, words)
             if intent is None and self._statement(message, words):
                 intent = self._config["inform_intent"]
             if intent is None:

@@ -144,6 +144,13 @@ SHAPES = [
     ("nop tren mang bi tra ve ho so roi, gio sao", NAMED, "faq"),
     ("bà ngoại yếu lắm, làm căn cước cho bà thì đến chỗ nào", NAMED, "ask_where"),
     ("ong ba lon tuoi roi, dinh danh muc 2 lam tai nha duoc khong", NAMED, "ask_online"),
+    # a name with only "(còn) ... thì sao" around it asks the last question again: telling it
+    ("thẻ căn cước thì sao", [{"entity": "procedure", "value": "can_cuoc", "start": 0, "end": 12}],
+     "inform_procedure"),
+    ("con so do thi sao a", [{"entity": "procedure", "value": "dat_dai_lan_dau", "start": 4, "end": 9}],
+     "inform_procedure"),
+    ("mat so do thi sao", [{"entity": "procedure", "value": "dat_dai_lan_dau", "start": 4, "end": 9}],
+     "faq"),
 ]
 
 
