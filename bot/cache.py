@@ -64,6 +64,21 @@ def fingerprint(files: Iterable[Path], libraries: Iterable[str] = (), extra: Ite
     return digest.hexdigest()
 
 
+def write_atomically(path: Path, data: bytes) -> None:
+    """Writes ``data`` to ``path`` through a temporary file beside it and a rename: a reader finds
+    the old file or the new one, never half of one. An ``OSError`` is raised with the temporary
+    file removed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def cached(folder: Path | None, name: str, key: str, build: Callable[[], T]) -> T:
     """What ``build`` returns, read from ``folder/name-KEY.pickle`` when a run with the same
     ``key`` wrote it, else built and written there (older files of ``name`` are removed). No
@@ -83,9 +98,7 @@ def cached(folder: Path | None, name: str, key: str, build: Callable[[], T]) -> 
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob(f"{name}-*.pickle"):
             old.unlink(missing_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=folder, prefix=f".{name}-", delete=False) as file:
-            pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(file.name, path)
+        write_atomically(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError as exc:
         logger.info("cache %s not written (%s)", path, exc)
     return value

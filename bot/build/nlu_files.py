@@ -20,11 +20,12 @@ import hashlib
 import logging
 import os
 import pickle
-import tempfile
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from bot.cache import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +47,8 @@ def _load(path: Path, version: str) -> dict[str, bytes]:
 
 def _save(path: Path, version: str, parses: dict[str, bytes]) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=path.parent, suffix=".tmp", delete=False) as out:
-            pickle.dump({"rasa": version, "parses": parses}, out, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(out.name, path)
+        write_atomically(path, pickle.dumps({"rasa": version, "parses": parses},
+                                            protocol=pickle.HIGHEST_PROTOCOL))
     except OSError as error:
         logger.warning("could not keep the NLU parses in %s: %s", path, error)
 

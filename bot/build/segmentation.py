@@ -14,12 +14,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from bot.cache import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +37,8 @@ def _load(path: Path, version: str) -> dict[str, list[str]]:
 
 def _save(path: Path, version: str, words: dict[str, list[str]]) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent,
-                                         suffix=".tmp", delete=False) as out:
-            json.dump({"underthesea": version, "words": words}, out, ensure_ascii=False)
-        os.replace(out.name, path)
+        write_atomically(path, json.dumps({"underthesea": version, "words": words},
+                                          ensure_ascii=False).encode("utf-8"))
     except OSError as error:
         logger.warning("could not keep the segmentation in %s: %s", path, error)
 
