@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -204,6 +204,16 @@ def keep_connections(store: Any) -> None:
 sqlite_tracker_store = sql_tracker_store  # the name before DATABASE_URL; other modules' tests use it
 
 
+@dataclass
+class HeldEvents:
+    """A sender's tracker events held for the turn's answer (``bot.serving.store.turn_writes``):
+    their ``(type_name, data)`` rows, and the tracker's length when it was last saved, which
+    the next save of the same turn counts as already stored."""
+
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    length: int = 0
+
+
 class TrackerStatements:
     """The queries of Rasa's ``SQLTrackerStore`` (Rasa 3.6.21: ``_event_query``, ``save``) as Core
     statements built once: the same rows, selected and written without building an ORM query
@@ -258,10 +268,11 @@ def _masking_tracker_store() -> type:
                 data = [data for (data,) in connection.execute(self.statements.events,
                                                                {"b_sender": sender_id})]
             held = held_writes(self.engine)
-            pending = held.pending.get((TRACKER_EVENTS_TABLE, sender_id)) if held is not None else None
-            if pending:  # this turn's events, written with its answer: read as if written already
-                starts = [i for i, (type_name, _) in enumerate(pending) if type_name == SESSION_STARTED]
-                data = [d for _, d in pending[starts[-1]:]] if starts else data + [d for _, d in pending]
+            events = held.pending.get((TRACKER_EVENTS_TABLE, sender_id)) if held is not None else None
+            if events and events.rows:  # this turn's events, held for its answer: read as written
+                rows = events.rows
+                starts = [i for i, (type_name, _) in enumerate(rows) if type_name == SESSION_STARTED]
+                data = [d for _, d in rows[starts[-1]:]] if starts else data + [d for _, d in rows]
             if not self.domain or not data:
                 return None
             return DialogueStateTracker.from_dict(sender_id, [json.loads(d) for d in data],
@@ -285,17 +296,19 @@ def _masking_tracker_store() -> type:
             saved(tracker)  # the turn's journal record reads it, not the database
 
         def _hold(self, held: Any, tracker: Any) -> None:
-            pending = held.pending.setdefault((TRACKER_EVENTS_TABLE, tracker.sender_id), [])
-            if pending:  # saved before in this turn: what that save held counts as stored
-                stored = held.pending[(TRACKER_EVENTS_TABLE, tracker.sender_id, "length")][0]
+            key = (TRACKER_EVENTS_TABLE, tracker.sender_id)
+            events = held.pending.get(key)
+            if events is not None:  # saved before in this turn: what that save held counts as stored
+                stored = events.length
             else:
                 with self.engine.connect() as connection:
                     stored = connection.execute(self.statements.count,
                                                 {"b_sender": tracker.sender_id}).scalar()
+                events = held.pending[key] = HeldEvents()
             rows = self._rows(tracker, stored)
-            held.pending[(TRACKER_EVENTS_TABLE, tracker.sender_id, "length")] = [len(tracker.events)]
+            events.length = len(tracker.events)
             if rows:
-                pending.extend((row["type_name"], row["data"]) for row in rows)
+                events.rows.extend((row["type_name"], row["data"]) for row in rows)
                 insert = self.statements.insert
                 held.steps.append(lambda connection: connection.execute(insert, rows))
 

@@ -117,7 +117,7 @@ class TurnWrites:
 
     url: str
     steps: list[Step] = field(default_factory=list)
-    pending: dict[Any, list[Any]] = field(default_factory=dict)
+    pending: dict[Any, Any] = field(default_factory=dict)
     open: bool = True
 
     def apply(self, connection: Any) -> None:
