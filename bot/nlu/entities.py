@@ -32,7 +32,10 @@ became is dropped (khai sinh, nhập khẩu, thẻ BHYT "cùng lúc": liên thô
 a residence told with its place ("mà thường trú ở Hà Giang"), a paper not handed over and a
 step done ("khai tử xong rồi", also as a qualifier: then mai táng asked is mai táng); a
 qualifier shared by two specific procedures ("làm lại") decides only when neither has one of
-its own.
+its own. Session 10: "không ... nữa" around a general name means the procedure ending it; a name
+after "nơi" or a residence "cũ" is a place; words folded onto a name ("báo từ chối") name
+nothing; a denied event ("chưa làm đám cưới") gives way to another; of several specific
+procedures, those refining another name of the message are kept.
 """
 
 from __future__ import annotations
