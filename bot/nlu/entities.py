@@ -122,7 +122,10 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
             "no_longer": {"negations": frozenset(raw["no_longer"]["negations"]),
                           "window": int(raw["no_longer"]["window"]),
                           "after": frozenset(raw["no_longer"]["after"]),
-                          "means": tuple(raw["no_longer"]["means"].split())}}
+                          "means": tuple(raw["no_longer"]["means"].split())},
+            "steps_done": {"steps": {tuple(p.split()) for p in raw["steps_done"]["steps"]},
+                           "before": [tuple(p.split()) for p in raw["steps_done"]["before"]],
+                           "after": [tuple(p.split()) for p in raw["steps_done"]["after"]]}}
 
 
 def qualifier_table(general: str, specific: str) -> str:
@@ -203,6 +206,18 @@ def _done_after(words: list[str], last: int, done_after: frozenset[tuple[str, ..
     after = tuple(words[last + 1:last + 3])
     return (any(after[:len(done)] == done for done in done_after)
             or DONE in words[last + 1:last + 2 + DONE_GAP])
+
+
+def _step_done(phrase: tuple[str, ...], words: list[str], first: int, last: int) -> bool:
+    """A qualifier that is a step told as done ("đã làm khai tử", "có giấy chứng tử rồi"):
+    ``steps_done`` in story_details.yml."""
+    details = story_details()["steps_done"]
+    if not any(phrase[len(phrase) - len(step):] == step for step in details["steps"]
+               if len(step) <= len(phrase)):
+        return False
+    before = tuple(words[max(0, first - 3):first])
+    after = tuple(words[last + 1:last + 3])
+    return _ends_with(before, details["before"]) or any(after[:len(a)] == a for a in details["after"])
 
 
 def _no_longer(mention: dict[str, Any], read: _Read) -> int | None:
@@ -402,6 +417,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 if len(phrase) > 1 and not _on_edges(first, last, read.starts, read.ends, owners):
                     continue
                 if _costs(words, last) or _done_after(words, last, QUALIFIER_DONE_AFTER):
+                    continue
+                if _step_done(tuple(phrase), words, first, last):
                     continue
                 if any(b_first <= first and last <= b_last for b_first, b_last in background):
                     continue

@@ -241,11 +241,18 @@ CASES = [
     ("tôi không muốn làm người giám hộ cho em họ nữa, nộp hồ sơ ở đâu", named("cham_dut_giam_ho")),
     ("thoi khong lam giam ho cho thang be nua thi bao xa the nao", named("cham_dut_giam_ho")),
     ("giám hộ cho cháu mồ côi có cần giấy khám sức khỏe không", named("giam_ho")),
+    ("cháu tôi năm nay tròn 18 rồi, tôi thôi giám hộ được chưa", named("cham_dut_giam_ho")),
+    ("cháu mới 15 tuổi, bố mẹ mất, đăng ký giám hộ cho cháu cần gì", named("giam_ho")),
     # a dead person's residence removed, asked alone, is xóa thường trú; with the death
     # registration at once, the linked procedure
     ("ông cụ nhà bên mới qua đời, con cháu muốn xóa thường trú cho ông thì nộp ở đâu",
      named("xoa_thuong_tru")),
     ("làm khai tử và xóa thường trú cho bố một lần được không", named("lien_thong_khai_tu")),
+    # khai tử told as done ("đã làm", "có giấy", "rồi") is the story: the removal is asked alone
+    ("ông mất đã làm khai tử rồi, giờ cắt khẩu sao", named("xoa_thuong_tru")),
+    ("bố mất rồi, có giấy chứng tử rồi, giờ xóa hộ khẩu cho bố ở đâu", named("xoa_thuong_tru")),
+    ("bà mất tuần trước, khai tử, xóa hộ khẩu, mai táng phí làm chung được không",
+     named("lien_thong_khai_tu")),
     # a marriage across the border is the family's history when the birth is told after it
     ("chị tôi lấy chồng người Campuchia, sinh con ở bên Việt Nam, giờ làm giấy tờ gì cho cháu",
      told("khai_sinh_bien_gioi")),
@@ -253,6 +260,8 @@ CASES = [
     # a name on the sổ đỏ against the căn cước: the căn cước is only what shows the mistake
     ("tên bố trên bìa đỏ là Hoàng Văn Tư mà căn cước là Hoàng Văn Từ, làm sao",
      named("dinh_chinh_so_do")),
+    ("so do ghi ten me la Thi Hoa, cccd ghi Thi Hoà, ngan hang ko nhan", named("dinh_chinh_so_do")),
+    ("làm sổ đỏ lần đầu có cần căn cước không", named("dat_dai_lan_dau")),
     # children working far away are the story of an allowance, alone they are tạm vắng
     ("hai ông bà già yếu, con cái đi làm ăn xa hết, xin trợ cấp hàng tháng sao", told("tro_cap_xa_hoi")),
     ("con trai đi làm ăn xa ở Lào, khai báo vắng mặt thế nào", told("tam_vang")),
