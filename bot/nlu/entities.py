@@ -125,7 +125,9 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
                           "means": tuple(raw["no_longer"]["means"].split())},
             "steps_done": {"steps": {tuple(p.split()) for p in raw["steps_done"]["steps"]},
                            "before": [tuple(p.split()) for p in raw["steps_done"]["before"]],
-                           "after": [tuple(p.split()) for p in raw["steps_done"]["after"]]}}
+                           "after": [tuple(p.split()) for p in raw["steps_done"]["after"]]},
+            "rejected": {"rejected": [tuple(p.split()) for p in raw["rejected"]["rejected"]],
+                         "redo": {tuple(p.split()) for p in raw["rejected"]["redo"]}}}
 
 
 def qualifier_table(general: str, specific: str) -> str:
@@ -410,6 +412,9 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         tokens, text, words, owners = read.tokens, read.text, read.words, read.owners
         background = [span for phrase in story_details()["not_qualifiers"]
                       for span in _all_in_order(list(phrase), words, 0)]
+        rejected = story_details()["rejected"]
+        first_rejection = min((span[0] for phrase in rejected["rejected"]
+                               for span in _all_in_order(list(phrase), words, 0)), default=None)
         hits = []
         for specific, phrase in options:
             for first, last in _all_in_order(list(phrase), words, QUALIFIER_GAP):
@@ -419,6 +424,10 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 if _costs(words, last) or _done_after(words, last, QUALIFIER_DONE_AFTER):
                     continue
                 if _step_done(tuple(phrase), words, first, last):
+                    continue
+                # "bị báo từ chối, phải làm lại": the application again, not a re-registration
+                if (tuple(phrase) in rejected["redo"] and first_rejection is not None
+                        and first_rejection < first):
                     continue
                 if any(b_first <= first and last <= b_last for b_first, b_last in background):
                     continue

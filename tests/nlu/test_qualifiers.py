@@ -272,6 +272,10 @@ CASES = [
     ("bố mẹ cháu chưa làm đám cưới mà cháu mới sinh được 1 tuần, giấy tờ cho cháu sao",
      told("khai_sinh_nhan_cha_me_con")),
     ("bo me be chua cuoi, lam giay cho be sao", told("khai_sinh_nhan_cha_me_con")),
+    # an application rejected and made again is the procedure itself, not its re-registration
+    ("hồ sơ khai sinh online bị báo từ chối, phải làm lại sao", named("khai_sinh")),
+    ("nộp đăng ký kết hôn trên mạng bị trả về, nộp lại thế nào", named("ket_hon")),
+    ("giấy khai sinh mất, sổ ở xã cũng không còn, làm lại ở đâu", named("dang_ky_lai_khai_sinh")),
 ]
 
 
