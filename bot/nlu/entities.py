@@ -35,7 +35,8 @@ qualifier shared by two specific procedures ("làm lại") decides only when nei
 its own. Session 10: "không ... nữa" around a general name means the procedure ending it; a name
 after "nơi" or a residence "cũ" is a place; words folded onto a name ("báo từ chối") name
 nothing; a denied event ("chưa làm đám cưới") gives way to another; of several specific
-procedures, those refining another name of the message are kept.
+procedures, those refining another name of the message are kept; a step qualifier told as done
+("đã làm khai tử rồi") and "làm lại" after a rejected application do not count.
 """
 
 from __future__ import annotations
