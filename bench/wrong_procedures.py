@@ -1,10 +1,14 @@
 """Wrong-procedure answers of every held-out set, scored with a model already trained.
 
-Run from the repository root: ``.venv/bin/python bench/wrong_procedures.py MODEL [--misses]``
-(``MODEL``: a ``.tar.gz`` made by ``bot train`` or ``bot evaluate``, e.g. ``models/nlu-ours.tar.gz``).
-Prints, per set, intent accuracy, procedure F1 and the wrong-procedure answers (expected ->
-found: message), with ``bot.build.evaluate``'s scoring, then the CPU time of one parse (median
-and p95 over all messages, ``time.process_time``: independent of the machine's load). Without
+Run from the repository root: ``.venv/bin/python bench/wrong_procedures.py MODEL [--misses]
+[--readings]`` (``MODEL``: a ``.tar.gz`` made by ``bot train`` or ``bot evaluate``, e.g.
+``models/nlu-ours.tar.gz``). Prints, per set, intent accuracy, procedure F1 and the
+wrong-procedure answers (expected -> found: message), with ``bot.build.evaluate``'s scoring;
+``--readings`` adds under each what the extractor saw (each procedure entity: named or told,
+its value and the words it was read from) and the intent's confidence; a wrong answer whose
+readings are all ``procedure_told`` with two values or more is the bot asking which one. Then
+the CPU time of one parse (median and p95 over all messages, ``time.process_time``:
+independent of the machine's load). Without
 training, it shows what a change of the rules in ``bot/nlu/`` does; a change of the catalogue or
 of ``nlu_data/`` needs a new model.
 """
@@ -40,7 +44,15 @@ def parse_cpu_times(agent: object, texts: list[str]) -> list[float]:
     return times
 
 
-def main(model: Path, show_misses: bool) -> None:
+def readings(agent: object, text: str) -> str:
+    """What the pipeline read in ``text``: the intent's confidence and each procedure entity."""
+    parsed = asyncio.run(agent.parse_message(text))
+    found = [f"{e['entity']}={e['value']} \"{e.get('text')}\"" for e in parsed["entities"]
+             if str(e["entity"]).startswith("procedure")]
+    return f"{parsed['intent']['name']} {parsed['intent']['confidence']:.2f}; " + "; ".join(found)
+
+
+def main(model: Path, show_misses: bool, show_readings: bool = False) -> None:
     from bot.cli.quiet import quiet
 
     quiet()
@@ -57,6 +69,8 @@ def main(model: Path, show_misses: bool) -> None:
               f"wrong procedure {len(result.wrong_procedure)}")
         for text, expected, found in result.wrong_procedure:
             print(f"    {expected} -> {found}: {text}")
+            if show_readings:
+                print(f"        read: {readings(agent, text)}")
         if show_misses:
             for text, expected, predicted in result.misses:
                 print(f"    MISS {expected} -> {predicted}: {text}")
@@ -69,4 +83,4 @@ def main(model: Path, show_misses: bool) -> None:
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    main(Path(sys.argv[1]), "--misses" in sys.argv[2:])
+    main(Path(sys.argv[1]), "--misses" in sys.argv[2:], "--readings" in sys.argv[2:])

@@ -32,7 +32,11 @@ became is dropped (khai sinh, nhập khẩu, thẻ BHYT "cùng lúc": liên thô
 a residence told with its place ("mà thường trú ở Hà Giang"), a paper not handed over and a
 step done ("khai tử xong rồi", also as a qualifier: then mai táng asked is mai táng); a
 qualifier shared by two specific procedures ("làm lại") decides only when neither has one of
-its own.
+its own. Session 10: "không ... nữa" around a general name means the procedure ending it; a name
+after "nơi" or a residence "cũ" is a place; words folded onto a name ("báo từ chối") name
+nothing; a denied event ("chưa làm đám cưới") gives way to another; of several specific
+procedures, those refining another name of the message are kept; a step qualifier told as done
+("đã làm khai tử rồi") and "làm lại" after a rejected application do not count.
 """
 
 from __future__ import annotations
@@ -112,7 +116,19 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
             "not_qualifiers": [tuple(p.split()) for p in raw["not_qualifiers"]],
             "residence": {"procedures": frozenset(raw["residence"]["procedures"]),
                           "at": frozenset(raw["residence"]["at"]),
-                          "questions": frozenset(raw["residence"]["questions"])}}
+                          "questions": frozenset(raw["residence"]["questions"]),
+                          "former": frozenset(raw["residence"]["former"])},
+            "place_before": frozenset(raw["place_before"]),
+            "not_names": [tuple(p.split()) for p in raw["not_names"]],
+            "no_longer": {"negations": frozenset(raw["no_longer"]["negations"]),
+                          "window": int(raw["no_longer"]["window"]),
+                          "after": frozenset(raw["no_longer"]["after"]),
+                          "means": tuple(raw["no_longer"]["means"].split())},
+            "steps_done": {"steps": {tuple(p.split()) for p in raw["steps_done"]["steps"]},
+                           "before": [tuple(p.split()) for p in raw["steps_done"]["before"]],
+                           "after": [tuple(p.split()) for p in raw["steps_done"]["after"]]},
+            "rejected": {"rejected": [tuple(p.split()) for p in raw["rejected"]["rejected"]],
+                         "redo": {tuple(p.split()) for p in raw["rejected"]["redo"]}}}
 
 
 def qualifier_table(general: str, specific: str) -> str:
@@ -193,6 +209,38 @@ def _done_after(words: list[str], last: int, done_after: frozenset[tuple[str, ..
     after = tuple(words[last + 1:last + 3])
     return (any(after[:len(done)] == done for done in done_after)
             or DONE in words[last + 1:last + 2 + DONE_GAP])
+
+
+def _step_done(phrase: tuple[str, ...], words: list[str], first: int, last: int) -> bool:
+    """A qualifier that is a step told as done ("đã làm khai tử", "có giấy chứng tử rồi"):
+    ``steps_done`` in story_details.yml."""
+    details = story_details()["steps_done"]
+    if not any(phrase[len(phrase) - len(step):] == step for step in details["steps"]
+               if len(step) <= len(phrase)):
+        return False
+    before = tuple(words[max(0, first - 3):first])
+    after = tuple(words[last + 1:last + 3])
+    return _ends_with(before, details["before"]) or any(after[:len(a)] == a for a in details["after"])
+
+
+def _no_longer(mention: dict[str, Any], read: _Read) -> int | None:
+    """The index of the word that says ``mention`` is no longer wanted ("không cần làm giám hộ
+    cho cháu nữa"): ``no_longer`` in story_details.yml, all in one clause."""
+    details = story_details()["no_longer"]
+    first, last = read.first_word.get(mention["start"]), read.last_word.get(mention["end"])
+    if first is None or last is None:
+        return None
+
+    def same_clause(a: int, b: int) -> bool:
+        return not CLAUSE_BREAK.search(read.text, read.tokens[read.owners[a]].end,
+                                       read.tokens[read.owners[b]].start)
+
+    window = details["window"]
+    after = [i for i in range(last + 1, min(last + 1 + window, len(read.words)))
+             if read.words[i] in details["after"] and same_clause(last, i)]
+    negated = any(read.words[i] in details["negations"] and same_clause(i, first)
+                  for i in range(max(0, first - window), first))
+    return after[0] if after and negated else None
 
 
 def _ends_with(words: tuple[str, ...], phrases: list[tuple[str, ...]]) -> bool:
@@ -324,6 +372,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                    if not any(other > size and first <= span[0] and span[1] <= last
                               for other, (first, last), _, _ in matches)]
         matches = self._in_the_foreground(matches, words)
+        # "bố mẹ chưa làm đám cưới" beside a birth: the wedding not held is no question
+        matches = [m for m in matches if not self._negated(read, m[1][0])] or matches
         found: dict[str, dict[str, Any]] = {}
         for _, span, values, _ in matches:
             start, end = tokens[owners[span[0]]].start, tokens[owners[span[1]]].end
@@ -363,6 +413,9 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         tokens, text, words, owners = read.tokens, read.text, read.words, read.owners
         background = [span for phrase in story_details()["not_qualifiers"]
                       for span in _all_in_order(list(phrase), words, 0)]
+        rejected = story_details()["rejected"]
+        first_rejection = min((span[0] for phrase in rejected["rejected"]
+                               for span in _all_in_order(list(phrase), words, 0)), default=None)
         hits = []
         for specific, phrase in options:
             for first, last in _all_in_order(list(phrase), words, QUALIFIER_GAP):
@@ -370,6 +423,12 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 if len(phrase) > 1 and not _on_edges(first, last, read.starts, read.ends, owners):
                     continue
                 if _costs(words, last) or _done_after(words, last, QUALIFIER_DONE_AFTER):
+                    continue
+                if _step_done(tuple(phrase), words, first, last):
+                    continue
+                # "bị báo từ chối, phải làm lại": the application again, not a re-registration
+                if (tuple(phrase) in rejected["redo"] and first_rejection is not None
+                        and first_rejection < first):
                     continue
                 if any(b_first <= first and last <= b_last for b_first, b_last in background):
                     continue
@@ -380,6 +439,12 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 if self._negated(read, first):
                     continue
                 hits.append((specific, len(phrase), first, last, start, end))
+        ended = _no_longer(mention, read)
+        if ended is not None:
+            means = story_details()["no_longer"]["means"]
+            start, end = tokens[owners[ended]].start, tokens[owners[ended]].end
+            hits += [(specific, len(means), ended, ended, start, end)
+                     for specific, phrase in options if phrase == means]
         return [(specific, start, end) for specific, size, first, last, start, end in hits
                 if not any(o[1] > size and o[2] <= first and last <= o[3] for o in hits)]
 
@@ -396,6 +461,14 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 gap = read.text[tokens[owners[index]].end:tokens[owners[first]].start]
                 return owners[index] == owners[first] or not CLAUSE_BREAK.search(gap)
         return False
+
+    @staticmethod
+    def _collides(mention: dict[str, Any], read: _Read) -> bool:
+        """A name whose words begin a longer phrase of other words folded alike (``not_names``
+        in story_details.yml: "báo từ chối" is no "báo tử")."""
+        index = read.first_word.get(mention["start"])
+        return index is not None and any(tuple(read.words[index:index + len(p)]) == p
+                                         for p in story_details()["not_names"])
 
     def _qualified(self, mentions: list[dict[str, Any]], read: _Read) -> list[dict[str, Any]]:
         """Each general procedure replaced by the specific one its qualifiers point to (see the
@@ -414,6 +487,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             chosen = _not_shared(hits, self._most_specific(
                 sorted({specific for specific, _, _ in hits}), mention, read))
             used += [(start, end) for _, start, end in hits]
+            if len(chosen) > 1:
+                chosen = self._of_the_kind_named(chosen, mention, mentions)
             if not chosen:
                 result.append(mention)
             elif len(chosen) == 1:
@@ -432,6 +507,15 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         for mention in kept:
             unique.setdefault((mention["entity"], mention["value"]), mention)
         return list(unique.values())
+
+    def _of_the_kind_named(self, chosen: list[str], mention: dict[str, Any],
+                           mentions: list[dict[str, Any]]) -> list[str]:
+        """Of several specific procedures, those that also refine another name of the message:
+        "giấy kết hôn mất ... xin trích lục hay đăng ký lại" weighs two procedures of marriage,
+        never the re-registration of a birth that "đăng ký lại" alone would fit."""
+        kind = {specific for other in mentions if other is not mention
+                for specific, _ in self.qualifiers.get(other["value"], [])}
+        return [specific for specific in chosen if specific in kind] or chosen
 
     def _most_specific(self, chosen: list[str], mention: dict[str, Any], read: _Read) -> list[str]:
         """Of several specific procedures, those no other one refines by its qualifiers found in
@@ -468,7 +552,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             # procedure done is still the one asked about, as it covers the other
             done = _done_after(words, after(name)) and not refines_another(name)
             return (words_before in (NEGATED_NAME, *NOT_THE_QUESTION)
-                    or bool(words_before) and words_before[-1] in NEGATIONS
+                    or bool(words_before) and words_before[-1] in NEGATIONS | details["place_before"]
                     or _ends_with(words_before, details["paper_verbs"])
                     or done or self._residence(name, read))
 
@@ -484,6 +568,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             return False
         index = read.last_word.get(name["end"], len(read.words)) + 1
         following = read.words[index:index + 2]
+        if following[:1] and following[0] in details["former"]:
+            return True
         return (len(following) == 2 and following[0] in details["at"]
                 and following[1] not in details["questions"])
 
@@ -541,7 +627,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         (refined the same way) only when none is named. A household status given as the reason
         for an exemption is neither."""
         read = _Read.of(message)
-        found = self._find(message)
+        found = [e for e in self._find(message) if not self._collides(e, read)]
         name = self._config["name_entity"]
         names = self._not_status([e for e in found if e["entity"] == name], read)
         others = [e for e in found if e["entity"] != name]

@@ -29,6 +29,9 @@ def extractor(tmp_path_factory: pytest.TempPathFactory) -> LemmaEntityExtractor:
         tokenized("mất sổ đỏ thì sao", [("mất sổ đỏ", "cap_lai_so_do")]),
         tokenized("bố mất cần giấy gì", [("bố mất", "khai_tu")], "procedure_event"),
         tokenized("mới mất", [("mới mất", "khai_tu")], "procedure_event"),
+        tokenized("giấy báo tử", [("báo tử", "khai_tu")]),
+        tokenized("đám cưới", [("đám cưới", "ket_hon")], "procedure_event"),
+        tokenized("mới sinh", [("mới sinh", "khai_sinh")], "procedure_event"),
         tokenized("để lại đất", [("để lại đất", "thua_ke_dat")], "procedure_event"),
         tokenized("mua đất", [("mua đất", "chuyen_nhuong_dat|mua_ban_nha")], "procedure_event"),
         tokenized("làm hộ chiếu", [("hộ chiếu", "ho_chieu")], "other_procedure"),
@@ -76,6 +79,12 @@ def _found(extractor: LemmaEntityExtractor, text: str) -> set[tuple[str, str]]:
     ("mua dat cua hang xom", {("procedure_told", "chuyen_nhuong_dat"), ("procedure_told", "mua_ban_nha")}),
     # a procedure we do not cover is its own entity, never one of ours
     ("lam ho chieu can gi", {("other_procedure", "ho_chieu")}),
+    # words folded onto a name ("báo từ chối" is no "báo tử")
+    ("giay bao tu cua ong mat roi", {("procedure", "khai_tu")}),
+    ("ho so bi bao tu choi roi", set()),
+    # an event denied ("chưa làm đám cưới") gives way to another event; alone it is kept
+    ("chua lam dam cuoi ma con moi sinh", {("procedure_told", "khai_sinh")}),
+    ("hai dua chua lam dam cuoi", {("procedure_told", "ket_hon")}),
 ])
 def test_stories_and_names(extractor: LemmaEntityExtractor, text: str,
                            expected: set[tuple[str, str]]) -> None:
