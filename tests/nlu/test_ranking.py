@@ -116,6 +116,10 @@ SHAPES = [
     ("tre han lam khai tu 2 thang roi, bi phat bao nhieu tien", TOLD, "faq"),
     # "where to correct a record" is not a question about an office
     ("the bhyt ghi sai ngay sinh thi sua o dau", [], "faq"),
+    # what to do is steps, how long to wait processing time, a copy's price the fee
+    ("dat cua ong ba de lai, gio muon sang ten thi phai lam nhung gi", NAMED, "ask_steps"),
+    ("mat giay khai sinh roi, xin ban sao thi doi bao lau", NAMED, "ask_time"),
+    ("xin trich luc ket hon thi bao nhieu 1 ban", NAMED, "ask_fee"),
     # a remark after the question: the clause before it asks ...
     ("lam so do lan dau co phai dong le phi khong, nha toi ngheo lam", NAMED, "ask_fee"),
     ("giay khai sinh cua ong nop o dau, ngay xua xa cu da sap nhap roi", NAMED, "ask_where"),
