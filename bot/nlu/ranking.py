@@ -244,7 +244,7 @@ class QuestionCueRanker(GraphComponent):
         if not found and start > 0 and not set(clause) & cues["question_words"]:
             # "..., giờ xin đính chính thì có phải mất phí không, lỗi đâu phải của dân": a remark
             # after the question; the clause before it asks
-            before, previous = self._last_clause(message, tokens[:start])
+            _, previous = self._last_clause(message, tokens[:start])
             found = cued_aspects(previous, cues["aspects"])
         if not found and self._asks_how_to(clause, self._names_in(message, tokens[start:])):
             found = [self._config["steps_intent"]]
