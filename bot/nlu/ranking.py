@@ -150,7 +150,12 @@ def _phrase(text: str) -> tuple[str, ...]:
 def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
     """``bot/nlu/question_cues.yml`` with every phrase as a tuple of words."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return {"aspects": {intent: [_phrase(p) for p in phrases] for intent, phrases in raw["aspects"].items()},
+    aspects = {intent: [_phrase(p) for p in phrases] for intent, phrases in raw["aspects"].items()}
+    by_first_word: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for intent, phrases in aspects.items():
+        for phrase in phrases:
+            by_first_word.setdefault(phrase[0], []).append((intent, phrase))
+    return {"aspects": aspects, "aspects_by_first_word": by_first_word,
             "special_case": [_phrase(p) for p in raw["special_case"]],
             "penalty": [_phrase(p) for p in raw["penalty"]],
             "overrides": {read: list(cued) for read, cued in raw["overrides"].items()},
@@ -171,21 +176,17 @@ def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
     return any(tuple(words[i:i + size]) == phrase for i in range(len(words) - size + 1))
 
 
-def _spans(words: list[str], phrase: tuple[str, ...]) -> list[tuple[int, int]]:
-    size = len(phrase)
-    return [(i, i + size) for i in range(len(words) - size + 1) if tuple(words[i:i + size]) == phrase]
-
-
-def cued_aspects(clause: list[str], aspects: dict[str, list[tuple[str, ...]]]) -> list[str]:
-    """The aspects ``clause`` has a cue of. A cue inside a longer cue of another aspect does not
-    count: "thời hạn" (deadline) within "thời hạn giải quyết" (processing time), "mất bao nhiêu"
-    (fee) within "mất bao nhiêu ngày" (processing time)."""
-    matches = [(intent, span) for intent, phrases in aspects.items()
-               for phrase in phrases for span in _spans(clause, phrase)]
+def cued_aspects(clause: list[str], cues: dict[str, Any]) -> list[str]:
+    """The aspects ``clause`` has a cue of (``cues``: ``question_cues()``). A cue inside a longer
+    cue of another aspect does not count: "thời hạn" (deadline) within "thời hạn giải quyết"
+    (processing time), "mất bao nhiêu" (fee) within "mất bao nhiêu ngày" (processing time)."""
+    matches = [(intent, (i, i + len(phrase))) for i, word in enumerate(clause)
+               for intent, phrase in cues["aspects_by_first_word"].get(word, ())
+               if tuple(clause[i:i + len(phrase)]) == phrase]
     kept = {intent for intent, (start, end) in matches
             if not any(other != intent and s <= start and end <= e and e - s > end - start
                        for other, (s, e) in matches)}
-    return [intent for intent in aspects if intent in kept]
+    return [intent for intent in cues["aspects"] if intent in kept]
 
 
 def _with_top(ranking: list[dict[str, Any]], intent: str) -> list[dict[str, Any]]:
@@ -240,12 +241,12 @@ class QuestionCueRanker(GraphComponent):
             return None
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
         start, clause = self._last_clause(message, tokens)
-        found = cued_aspects(clause, cues["aspects"])
+        found = cued_aspects(clause, cues)
         if not found and start > 0 and not set(clause) & cues["question_words"]:
             # "..., giờ xin đính chính thì có phải mất phí không, lỗi đâu phải của dân": a remark
             # after the question; the clause before it asks
             _, previous = self._last_clause(message, tokens[:start])
-            found = cued_aspects(previous, cues["aspects"])
+            found = cued_aspects(previous, cues)
         if not found and self._asks_how_to(clause, self._names_in(message, tokens[start:])):
             found = [self._config["steps_intent"]]
         if found == [self._config["where_intent"]] and any(
@@ -329,7 +330,7 @@ class QuestionCueRanker(GraphComponent):
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
         _, clause = self._last_clause(message, tokens)
         if any(_contains(clause, phrase) for phrase in cues["penalty"]) and \
-                read not in cued_aspects(clause, cues["aspects"]):
+                read not in cued_aspects(clause, cues):
             return self._config["faq_intent"]
         if read not in cues["overrides"]:
             return None
