@@ -150,8 +150,15 @@ def _phrase(text: str) -> tuple[str, ...]:
 def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
     """``bot/nlu/question_cues.yml`` with every phrase as a tuple of words."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return {"aspects": {intent: [_phrase(p) for p in phrases] for intent, phrases in raw["aspects"].items()},
+    aspects = {intent: [_phrase(p) for p in phrases] for intent, phrases in raw["aspects"].items()}
+    by_first_word: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for intent, phrases in aspects.items():
+        for phrase in phrases:
+            by_first_word.setdefault(phrase[0], []).append((intent, phrase))
+    return {"aspects": aspects, "aspects_by_first_word": by_first_word,
             "special_case": [_phrase(p) for p in raw["special_case"]],
+            "penalty": [_phrase(p) for p in raw["penalty"]],
+            "overrides": {read: list(cued) for read, cued in raw["overrides"].items()},
             "not_where": [_phrase(p) for p in raw["not_where"]],
             "how": [_phrase(p) for p in raw["how"]],
             "steps_goal": [_phrase(p) for p in raw["steps_goal"]],
@@ -167,6 +174,19 @@ def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
 def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
     size = len(phrase)
     return any(tuple(words[i:i + size]) == phrase for i in range(len(words) - size + 1))
+
+
+def cued_aspects(clause: list[str], cues: dict[str, Any]) -> list[str]:
+    """The aspects ``clause`` has a cue of (``cues``: ``question_cues()``). A cue inside a longer
+    cue of another aspect does not count: "thời hạn" (deadline) within "thời hạn giải quyết"
+    (processing time), "mất bao nhiêu" (fee) within "mất bao nhiêu ngày" (processing time)."""
+    matches = [(intent, (i, i + len(phrase))) for i, word in enumerate(clause)
+               for intent, phrase in cues["aspects_by_first_word"].get(word, ())
+               if tuple(clause[i:i + len(phrase)]) == phrase]
+    kept = {intent for intent, (start, end) in matches
+            if not any(other != intent and s <= start and end <= e and e - s > end - start
+                       for other, (s, e) in matches)}
+    return [intent for intent in cues["aspects"] if intent in kept]
 
 
 def _with_top(ranking: list[dict[str, Any]], intent: str) -> list[dict[str, Any]]:
@@ -193,8 +213,9 @@ class QuestionCueRanker(GraphComponent):
       ("bo e vua mat sang nay": the dialogue still offers the reminder when it reads a date).
     - Read as ``remind_event`` without asking for a reminder, a plain aspect question at the end
       ("... khai sinh thi phai lam truoc ngay nao") is that aspect.
-    - Read as processing time, a last clause that asks only for a deadline ("bao nhieu ngay phai
-      nhap khau") is the deadline, and the other way round.
+    - Read as an aspect, a last clause that asks only another one is that one where
+      ``overrides`` allows it (processing time and deadline, documents and steps...); a penalty
+      asked about is a FAQ.
     """
 
     @staticmethod
@@ -202,7 +223,7 @@ class QuestionCueRanker(GraphComponent):
         return {"faq_intent": "faq", "inform_intent": "inform_procedure", "window": 12, "min_clause": 3,
                 "entities": ["procedure", "procedure_told"], "where_intent": "ask_where",
                 "steps_intent": "ask_steps", "other_entity": "other_procedure",
-                "reminder_intent": "remind_event", "time_pair": ["ask_time", "ask_deadline"],
+                "reminder_intent": "remind_event",
                 # a statement naming or telling a procedure read as one of these tells it
                 "statement_intents": ["faq", "out_of_scope", "thank", "greet", "remind_event"]}
 
@@ -219,17 +240,25 @@ class QuestionCueRanker(GraphComponent):
         if any(_contains(words, phrase) for phrase in cues["special_case"]):
             return None
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
-        start = focus_start(message.get(TEXT) or "", tokens, self._config["window"],
-                            self._config["min_clause"])
-        clause = [w for t in tokens[start:] for w in t.lemma.split("_")]
-        found = [intent for intent, phrases in cues["aspects"].items()
-                 if any(_contains(clause, phrase) for phrase in phrases)]
+        start, clause = self._last_clause(message, tokens)
+        found = cued_aspects(clause, cues)
+        if not found and start > 0 and not set(clause) & cues["question_words"]:
+            # "..., giờ xin đính chính thì có phải mất phí không, lỗi đâu phải của dân": a remark
+            # after the question; the clause before it asks
+            _, previous = self._last_clause(message, tokens[:start])
+            found = cued_aspects(previous, cues)
         if not found and self._asks_how_to(clause, self._names_in(message, tokens[start:])):
             found = [self._config["steps_intent"]]
         if found == [self._config["where_intent"]] and any(
                 _contains(clause, phrase) for phrase in cues["not_where"]):
             return None
         return found[0] if len(found) == 1 else None
+
+    def _last_clause(self, message: Message, tokens: list[Any]) -> tuple[int, list[str]]:
+        """Where the question at the end of ``tokens`` starts, and its words."""
+        text = (message.get(TEXT) or "")[:tokens[-1].end] if tokens else ""
+        start = focus_start(text, tokens, self._config["window"], self._config["min_clause"])
+        return start, [w for t in tokens[start:] for w in t.lemma.split("_")]
 
     def _names_in(self, message: Message, clause_tokens: list[Any]) -> bool:
         """A procedure named or told inside the last clause."""
@@ -292,13 +321,22 @@ class QuestionCueRanker(GraphComponent):
         cues = question_cues()
         return bool(rest) and set(rest) <= cues["follow_up"] | cues["closing_particles"]
 
-    def _time_or_deadline(self, message: Message, read: str) -> str | None:
-        """Read as processing time or as deadline, the last clause may say the other one: "bao
-        nhiêu ngày phải nhập khẩu" is a deadline, "mấy ngày thì có kết quả" a processing time."""
-        pair = self._config["time_pair"]
-        words = [w for t in message.get(TOKENS_NAMES[TEXT]) or [] for w in t.lemma.split("_")]
+    def _reread_aspect(self, message: Message, read: str) -> str | None:
+        """Read as an aspect, the last clause may say another one (``overrides`` of
+        ``question_cues.yml``): "bao nhiêu ngày phải nhập khẩu" is a deadline, "mấy ngày thì có
+        kết quả" a processing time, "làm giấy cho cháu ntn" the steps. A penalty asked about
+        ("trễ hạn có bị phạt không") is a FAQ, unless the clause also asks the aspect read."""
+        cues = question_cues()
+        tokens = message.get(TOKENS_NAMES[TEXT]) or []
+        _, clause = self._last_clause(message, tokens)
+        if any(_contains(clause, phrase) for phrase in cues["penalty"]) and \
+                read not in cued_aspects(clause, cues):
+            return self._config["faq_intent"]
+        if read not in cues["overrides"]:
+            return None
+        words = [w for t in tokens for w in t.lemma.split("_")]
         intent = self._aspect(message, words)
-        return intent if intent in pair and intent != read else None
+        return intent if intent in cues["overrides"][read] else None
 
     def _asked_aspect(self, message: Message) -> None:
         """Read as telling a procedure, a question whose last clause asks one aspect ("photo
@@ -315,8 +353,8 @@ class QuestionCueRanker(GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             read = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-            if read in self._config["time_pair"]:
-                swapped = self._time_or_deadline(message, read)
+            if read in question_cues()["aspects"]:
+                swapped = self._reread_aspect(message, read)
                 if swapped is not None:
                     ranking = _with_top(message.get(INTENT_RANKING) or [], swapped)
                     message.set(INTENT_RANKING, ranking, add_to_output=True)
