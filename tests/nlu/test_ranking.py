@@ -193,6 +193,7 @@ OTHER_READINGS = [
     ("cap doi so do mat bao nhieu tien", "ask_fee", NAMED, "ask_fee"),
     ("xin giay xac nhan cu tru thi may ngay co", "ask_documents", NAMED, "ask_time"),
     ("nop o xa roi, bao lau thi co ket qua", "ask_where", NAMED, "ask_time"),
+    ("lam the o huyen, cach nha 30 cay so, khi nao thi co the", "ask_where", NAMED, "ask_time"),
     # "how" with a goal read as documents is steps; a paper asked for stays documents
     ("ba em mat het giay to, gio muon lam lai khai sinh cho ba thi lam ntn", "ask_documents", NAMED,
      "ask_steps"),
