@@ -189,13 +189,22 @@ def cued_aspects(clause: list[str], cues: dict[str, Any]) -> list[str]:
     return [intent for intent in cues["aspects"] if intent in kept]
 
 
-def _with_top(ranking: list[dict[str, Any]], intent: str) -> list[dict[str, Any]]:
-    """``ranking`` with ``intent`` first, taking the confidence the first one had."""
+def _put_on_top(message: Message, intent: str) -> None:
+    """Makes ``intent`` the message's intent, first in its ranking with the confidence the first
+    one had."""
+    ranking = message.get(INTENT_RANKING) or []
     top = ranking[0][PREDICTED_CONFIDENCE_KEY] if ranking else 1.0
     chosen = next((r for r in ranking if r.get(INTENT_NAME_KEY) == intent),
                   {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 0.0})
     rest = [r for r in ranking if r.get(INTENT_NAME_KEY) != intent]
-    return [{**chosen, PREDICTED_CONFIDENCE_KEY: top}] + rest
+    ranking = [{**chosen, PREDICTED_CONFIDENCE_KEY: top}] + rest
+    message.set(INTENT_RANKING, ranking, add_to_output=True)
+    message.set(INTENT, dict(ranking[0]), add_to_output=True)
+
+
+def _words(tokens: list[Any]) -> list[str]:
+    """The tokens' lemmas split into words ("khai_sinh" is "khai", "sinh")."""
+    return [w for t in tokens for w in t.lemma.split("_")]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -258,7 +267,7 @@ class QuestionCueRanker(GraphComponent):
         """Where the question at the end of ``tokens`` starts, and its words."""
         text = (message.get(TEXT) or "")[:tokens[-1].end] if tokens else ""
         start = focus_start(text, tokens, self._config["window"], self._config["min_clause"])
-        return start, [w for t in tokens[start:] for w in t.lemma.split("_")]
+        return start, _words(tokens[start:])
 
     def _names_in(self, message: Message, clause_tokens: list[Any]) -> bool:
         """A procedure named or told inside the last clause."""
@@ -334,21 +343,19 @@ class QuestionCueRanker(GraphComponent):
             return self._config["faq_intent"]
         if read not in cues["overrides"]:
             return None
-        words = [w for t in tokens for w in t.lemma.split("_")]
+        words = _words(tokens)
         intent = self._aspect(message, words)
         return intent if intent in cues["overrides"][read] else None
 
     def _asked_aspect(self, message: Message) -> None:
         """Read as telling a procedure, a question whose last clause asks one aspect ("photo
         công chứng ở xã mấy ngàn 1 tờ") is that aspect."""
-        words = [w for t in message.get(TOKENS_NAMES[TEXT]) or [] for w in t.lemma.split("_")]
+        words = _words(message.get(TOKENS_NAMES[TEXT]) or [])
         if self._statement(message, words):
             return
         intent = self._aspect(message, words)
         if intent is not None:
-            ranking = _with_top(message.get(INTENT_RANKING) or [], intent)
-            message.set(INTENT_RANKING, ranking, add_to_output=True)
-            message.set(INTENT, dict(ranking[0]), add_to_output=True)
+            _put_on_top(message, intent)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -356,16 +363,14 @@ class QuestionCueRanker(GraphComponent):
             if read in question_cues()["aspects"]:
                 swapped = self._reread_aspect(message, read)
                 if swapped is not None:
-                    ranking = _with_top(message.get(INTENT_RANKING) or [], swapped)
-                    message.set(INTENT_RANKING, ranking, add_to_output=True)
-                    message.set(INTENT, dict(ranking[0]), add_to_output=True)
+                    _put_on_top(message, swapped)
                 continue
             if read == self._config["inform_intent"]:
                 self._asked_aspect(message)
                 continue
             if read not in self._config["statement_intents"]:
                 continue
-            words = [w for t in message.get(TOKENS_NAMES[TEXT]) or [] for w in t.lemma.split("_")]
+            words = _words(message.get(TOKENS_NAMES[TEXT]) or [])
             if read == self._config["reminder_intent"] and set(words) & question_cues()["reminder_words"]:
                 continue  # "nhắc tôi hạn khai sinh" asks for the reminder
             asks_aspect = read in (self._config["faq_intent"], self._config["reminder_intent"])
@@ -376,9 +381,7 @@ class QuestionCueRanker(GraphComponent):
                 intent = self._config["inform_intent"]
             if intent is None:
                 continue
-            ranking = _with_top(message.get(INTENT_RANKING) or [], intent)
-            message.set(INTENT_RANKING, ranking, add_to_output=True)
-            message.set(INTENT, dict(ranking[0]), add_to_output=True)
+            _put_on_top(message, intent)
         return messages
 
 
