@@ -635,8 +635,39 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             result = self._qualified(self._denied(names, read), read)
             result = [m for m in result if not (any(m is n for n in names) and self._paper(m, read))]
             if result:
-                return others + result
+                return others + self._refined_by_story(result, names, read)
         return others + self._qualified(self._not_status(self._told(read), read), read)
+
+    def _refined_by_story(self, result: list[dict[str, Any]], names: list[dict[str, Any]],
+                          read: _Read) -> list[dict[str, Any]]:
+        """A general name left as it was, beside a told situation holding a qualifier that the
+        qualifier search could not see, becomes the specific procedure both point to: in "sổ đỏ
+        bị mủn, đổi sổ mới" the segmenter reads "đổi sổ mới" as one word, and "đổi sổ" does
+        not end where a word ends."""
+        general = [m for m in result if any(m is n for n in names) and self.qualifiers.get(m["value"])]
+        if not general:
+            return result
+        tokens, owners = read.tokens, read.owners
+
+        def hidden(entity: dict[str, Any], phrase: tuple[str, ...]) -> bool:
+            inside = [i for i, owner in enumerate(owners)
+                      if entity["start"] <= tokens[owner].start and tokens[owner].end <= entity["end"]]
+            return any(not _on_edges(first, last, read.starts, read.ends, owners)
+                       and not self._negated(read, first)
+                       for first, last in _all_in_order(list(phrase), read.words, 0)
+                       if inside and inside[0] <= first and last <= inside[-1])
+
+        told = [t for t in self._told(read)
+                if not any(t["start"] < m["end"] and m["start"] < t["end"] for m in result)]
+        refined: list[dict[str, Any]] = []
+        for mention in result:
+            values = sorted({t["value"] for t in told
+                             for specific, phrase in self.qualifiers.get(mention["value"], [])
+                             if specific == t["value"] and hidden(t, phrase)})
+            if any(mention is m for m in general) and len(values) == 1:
+                mention = {**mention, "value": values[0]}
+            refined.append(mention)
+        return refined
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

@@ -294,3 +294,36 @@ def test_a_choice_stays_within_its_kind(extractor: LemmaEntityExtractor, text: s
     re-registration of a birth, which "đăng ký lại" alone would also fit, is never offered."""
     values = {value for _, value in found(extractor, text)}
     assert values and values <= {"trich_luc_ho_tich", "dang_ky_lai_ket_hon"}
+
+
+# a situation learnt from training messages, which the segmenter then reads as one word
+GLUED_EVENT = ("đổi sổ mới", "cap_doi_so_do")
+
+
+@pytest.fixture(scope="module")
+def glued_extractor(tmp_path_factory: pytest.TempPathFactory) -> tuple[LemmaEntityExtractor, Segmenter]:
+    segmenter = Segmenter(fixed=compounds_from_words([n for n, _ in NAMES] + [GLUED_EVENT[0]]))
+    component, _ = messages.new_extractor(tmp_path_factory.mktemp("glued"))
+    examples = [messages.tokenized(segmenter, name, [(name, value)]) for name, value in NAMES]
+    examples.append(messages.tokenized(segmenter, GLUED_EVENT[0], [GLUED_EVENT], "procedure_event"))
+    tables = [{"name": name, "elements": elements}
+              for name, elements in qualifier_tables(CATALOGUE).items()]
+    component.train(TrainingData(examples, lookup_tables=tables))
+    return component, segmenter
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("sổ đỏ cũ bị mủn, đổi sổ mới cần giấy gì", named("cap_doi_so_do")),
+    ("so do bi mun, doi so moi can giay gi", named("cap_doi_so_do")),
+    ("so do lam lan dau o dau", named("dat_dai_lan_dau")),
+])
+def test_a_qualifier_glued_into_a_situation_still_counts(
+        glued_extractor: tuple[LemmaEntityExtractor, Segmenter], text: str,
+        expected: set[tuple[str, str]]) -> None:
+    """"Đổi sổ" is a qualifier of cấp đổi, but inside "đổi sổ mới", one word of the segmenter,
+    it ends mid-word: the situation told carries it to the name beside it."""
+    component, segmenter = glued_extractor
+    message = messages.tokenized(segmenter, text)
+    component.process([message])
+    assert {(e["entity"], e["value"]) for e in message.get("entities")
+            if e["entity"] in ("procedure", "procedure_told")} == expected
