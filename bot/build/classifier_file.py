@@ -59,8 +59,14 @@ def writable(state: dict[str, Any]) -> bool:
 
 
 def write_logistic_regression(estimator: Any, path: Path) -> None:
-    """Writes ``estimator`` to ``path`` as ``skops.io.dump(estimator, path)`` would."""
+    """Writes ``estimator`` to ``path`` as ``skops.io.dump(estimator, path)`` would, but for the
+    weights' order in memory: column-major. A prediction multiplies a message's sparse features
+    by ``coef_.T``, and SciPy copies a transposed row-major matrix whole for each product (every
+    intent by every n-gram: most of a parse's time, ``docs/benchmarks.md``); ``.npy`` keeps the
+    order, so every reader gets weights it multiplies in place."""
     state = estimator.__getstate__()
+    if type(state.get("coef_")) is np.ndarray:
+        state = {**state, "coef_": np.asfortranarray(state["coef_"])}
     if not writable(state):
         import skops.io
 

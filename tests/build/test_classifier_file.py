@@ -42,6 +42,8 @@ def test_the_file_is_what_skops_writes_and_answers_the_same(tmp_path):
         np.testing.assert_array_equal(loaded.coef_, estimator.coef_)
         np.testing.assert_array_equal(loaded.predict_proba(probe), estimator.predict_proba(probe))
         assert list(loaded.classes_) == list(estimator.classes_)
+        # multiplied as coef_.T without a copy of every weight per message
+        assert loaded.coef_.T.flags.c_contiguous
 
 
 @pytest.mark.parametrize("attribute", [[1, 2], np.float64(0.5), np.array(["a", None], dtype=object)])
