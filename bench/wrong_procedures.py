@@ -5,8 +5,9 @@ Run from the repository root: ``.venv/bin/python bench/wrong_procedures.py MODEL
 ``models/nlu-ours.tar.gz``). Prints, per set, intent accuracy, procedure F1 and the
 wrong-procedure answers (expected -> found: message), with ``bot.build.evaluate``'s scoring;
 ``--readings`` adds under each what the extractor saw (each procedure entity: named or told,
-its value and the words it was read from) and the intent's confidence; a wrong answer whose
-readings are all ``procedure_told`` with two values or more is the bot asking which one. Then
+its value and the words it was read from) and the intent's confidence. A message the bot
+answers with the question which procedure, the one meant among those offered, is listed apart
+(``ASKED``, "asked which"): it gives no other procedure's facts. Then
 the CPU time of one parse (median and p95 over all messages, ``time.process_time``:
 independent of the machine's load). Without
 training, it shows what a change of the rules in ``bot/nlu/`` does; a change of the catalogue or
@@ -59,23 +60,26 @@ def main(model: Path, show_misses: bool, show_readings: bool = False) -> None:
     from bot.build.evaluate import load_agent, load_examples, score
 
     agent = load_agent(model)
-    total, texts = 0, []
+    total, asked, texts = 0, 0, []
     for test in sorted(ROOT.glob("tests/data/nlu_heldout*.yml"), key=set_number):
         examples = load_examples(test)
         texts += [text for text, _, _ in examples]
         result = score(agent, examples, test.name)
         total += len(result.wrong_procedure)
+        asked += len(result.asked_which)
         print(f"{test.name:<22} intent {result.intent_accuracy:.3f}  F1 {result.entity_f1:.3f}  "
-              f"wrong procedure {len(result.wrong_procedure)}")
+              f"wrong procedure {len(result.wrong_procedure)}  asked which {len(result.asked_which)}")
         for text, expected, found in result.wrong_procedure:
             print(f"    {expected} -> {found}: {text}")
             if show_readings:
                 print(f"        read: {readings(agent, text)}")
+        for text, expected, found in result.asked_which:
+            print(f"    ASKED {expected} -> {found}: {text}")
         if show_misses:
             for text, expected, predicted in result.misses:
                 print(f"    MISS {expected} -> {predicted}: {text}")
     times = sorted(parse_cpu_times(agent, texts))
-    print(f"wrong-procedure answers in all sets: {total}")
+    print(f"wrong-procedure answers in all sets: {total}; asked which (the one meant offered): {asked}")
     print(f"parse CPU time over {len(times)} messages: median {statistics.median(times):.2f} ms, "
           f"p95 {times[int(len(times) * 0.95)]:.2f} ms")
 

@@ -29,6 +29,8 @@ class Scores:
     misses: list[tuple[str, str, str]] = field(default_factory=list)
     # answered with a procedure the citizen did not mean: the figure that matters most
     wrong_procedure: list[tuple[str, str, str]] = field(default_factory=list)
+    # answered with the question which of several procedures, the one meant among them
+    asked_which: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def intent_accuracy(self) -> float:
@@ -43,6 +45,14 @@ class Scores:
 # Intents whose reply carries no procedure's facts: a procedure found in them misleads nobody.
 NOT_ANSWERED_WITH_FACTS = frozenset({"out_of_scope", "greet", "goodbye", "thank", "menu", "cancel",
                                      "nlu_fallback", "choose_option", "ask_human"})
+
+
+def _asks_which(entities: list[dict], gold: set[str]) -> bool:
+    """The bot asks which procedure (``bot.dialogue.actions.route``: no procedure named, a story
+    leading to several) and offers one the citizen meant: no other procedure's facts are given."""
+    named = {e["value"] for e in entities or [] if e.get("entity") == PROCEDURE_ENTITY}
+    told = {str(e["value"]) for e in entities or [] if e.get("entity") == TOLD_ENTITY}
+    return not named and len(told) > 1 and bool(told & gold)
 
 
 def _procedures(entities: list[dict]) -> set[str]:
@@ -99,8 +109,11 @@ def score(agent: Any, examples: list[tuple[str, str, set[str]]], name: str) -> S
             result.entity_fp += len(found - gold)
             result.entity_fn += len(gold - found)
             if found - gold and predicted not in NOT_ANSWERED_WITH_FACTS:
-                result.wrong_procedure.append((text, ",".join(sorted(gold)) or "-",
-                                               ",".join(sorted(found))))
+                case = (text, ",".join(sorted(gold)) or "-", ",".join(sorted(found)))
+                if _asks_which(parsed.get("entities"), gold):
+                    result.asked_which.append(case)
+                else:
+                    result.wrong_procedure.append(case)
 
     asyncio.run(run())
     return result
@@ -108,9 +121,10 @@ def score(agent: Any, examples: list[tuple[str, str, set[str]]], name: str) -> S
 
 def report(results: list[Scores], test_file: Path, overlap_count: int, total: int) -> str:
     lines = [f"Held-out set: {test_file} ({total} messages; {overlap_count} also in training)",
-             "", f"{'pipeline':<24} {'intent accuracy':>16} {'procedure F1':>13} {'wrong procedure':>16}"]
+             "", f"{'pipeline':<24} {'intent accuracy':>16} {'procedure F1':>13} {'wrong procedure':>16}"
+             f" {'asked which':>12}"]
     lines += [f"{r.name:<24} {r.intent_accuracy:>16.3f} {r.entity_f1:>13.3f} {len(r.wrong_procedure):>16}"
-              for r in results]
+              f" {len(r.asked_which):>12}" for r in results]
     for r in results:
         lines += ["", f"Most frequent intent confusions ({r.name}): expected -> predicted"]
         lines += [f"  {n:>3}  {a} -> {b}" for (a, b), n in r.confusions.most_common(8)]

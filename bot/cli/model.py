@@ -131,5 +131,7 @@ def run_evaluate(args: argparse.Namespace, project: Project) -> int:
                 print(f"  MISS {expected:>16} -> {predicted:<16} {text}")
             for text, expected, predicted in results[0].wrong_procedure:
                 print(f"  WRONG PROCEDURE {expected} -> {predicted}: {text}")
+            for text, expected, predicted in results[0].asked_which:
+                print(f"  ASKED WHICH {expected} -> {predicted}: {text}")
             print()
     return 0
