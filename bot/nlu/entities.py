@@ -36,14 +36,18 @@ its own. Session 10: "không ... nữa" around a general name means the procedur
 after "nơi" or a residence "cũ" is a place; words folded onto a name ("báo từ chối") name
 nothing; a denied event ("chưa làm đám cưới") gives way to another; of several specific
 procedures, those refining another name of the message are kept; a step qualifier told as done
-("đã làm khai tử rồi") and "làm lại" after a rejected application do not count.
+("đã làm khai tử rồi") and "làm lại" after a rejected application do not count. Session 11: a
+name after "chỉ cần", "cần giấy", "khớp", "được cấp" or "bản sao" is a paper asked for, compared,
+received or copied, and one after "có" with "rồi" close behind a paper held (``paper_before``,
+``held``); a qualifier inside such a paper refines nothing ("giấy mua bán đất" asked for a first
+sổ đỏ).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -99,6 +103,7 @@ COST_AFTER_LOSS = frozenset({"bao", "may", "tien", "phi", "nhieu", "thoi", "khoa
 LOSS = "mat"
 # Between a negation and the word it denies ("không bị mất", "chưa có khai sinh")
 NEGATION_LINK = frozenset({"bi", "co", "phai", "lam", "duoc", "con", "chia"})
+PAPER_WORD = "giay"  # a name beginning with it is a paper as much as a procedure
 CLAUSE_BREAK = re.compile(r"[,.!?;:\n]")
 
 
@@ -113,6 +118,9 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
             "request": [tuple(p.split()) for p in status["request"]],
             "papers": {tuple(p.split()) for p in raw["papers"]},
             "paper_verbs": [tuple(p.split()) for p in raw["paper_verbs"]],
+            "paper_before": [tuple(p.split()) for p in raw["paper_before"]],
+            "held": {"before": [tuple(p.split()) for p in raw["held"]["before"]],
+                     "after": raw["held"]["after"], "window": int(raw["held"]["window"])},
             "not_qualifiers": [tuple(p.split()) for p in raw["not_qualifiers"]],
             "residence": {"procedures": frozenset(raw["residence"]["procedures"]),
                           "at": frozenset(raw["residence"]["at"]),
@@ -188,6 +196,9 @@ class _Read:
     ends: list[bool]
     first_word: dict[int, int]  # a token's start offset -> index of its first word
     last_word: dict[int, int]  # a token's end offset -> index of its last word
+    # character spans of names left out as papers or details: a qualifier inside one ("giấy mua
+    # bán đất" asked for) does not refine the question
+    ignored: tuple[tuple[int, int], ...] = ()
 
     @classmethod
     def of(cls, message: Message) -> _Read:
@@ -433,6 +444,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 if any(b_first <= first and last <= b_last for b_first, b_last in background):
                     continue
                 start, end = tokens[owners[first]].start, tokens[owners[last]].end
+                if any(i_start <= start and end <= i_end for i_start, i_end in read.ignored):
+                    continue
                 inside = start < mention["end"] and mention["start"] < end
                 if inside or SENTENCE_END.search(text, start, end):
                     continue
@@ -546,6 +559,14 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             return any(name["value"] == specific for other in names if other is not name
                        for specific, _ in self.qualifiers.get(other["value"], []))
 
+        def held(name: dict[str, Any]) -> bool:
+            """A paper told as held: "có cccd gắn chip rồi" (``held`` in story_details.yml)."""
+            details_held = details["held"]
+            index = read.first_word.get(name["start"], 0)
+            last = after(name)
+            return (_ends_with(tuple(words[max(0, index - 3):index]), details_held["before"])
+                    and details_held["after"] in words[last + 1:last + 1 + details_held["window"]])
+
         def negated(name: dict[str, Any]) -> bool:
             words_before = before(name)
             # "liên thông khai tử xong rồi, có phải xóa thường trú nữa không": the linked
@@ -554,10 +575,28 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             return (words_before in (NEGATED_NAME, *NOT_THE_QUESTION)
                     or bool(words_before) and words_before[-1] in NEGATIONS | details["place_before"]
                     or _ends_with(words_before, details["paper_verbs"])
-                    or done or self._residence(name, read))
+                    or self._asked_paper(name, read)
+                    or held(name) or done or self._residence(name, read))
 
         denied = [n for n in names if negated(n)]
-        return [n for n in names if n not in denied] if len(denied) < len(names) else names
+        if len(denied) < len(names):
+            return [n for n in names if n not in denied]
+        # every name denied: a paper asked for or compared ("tên trên sổ đỏ không khớp căn cước")
+        # is less the question than a name denied otherwise
+        asked = [n for n in names if self._asked_paper(n, read)]
+        return [n for n in names if n not in asked] if len(asked) < len(names) else names
+
+    @staticmethod
+    def _asked_paper(name: dict[str, Any], read: _Read) -> bool:
+        """A name that is a paper asked for, compared or received (``paper_before`` in
+        story_details.yml), the name's own "giấy" counting as a word before it ("cần giấy khai
+        sinh" as "cần giấy" + "khai sinh")."""
+        words = read.words
+        index = read.first_word.get(name["start"], 0)
+        before = tuple(words[max(0, index - 2):index])
+        own = (PAPER_WORD,) if words[index:index + 1] == [PAPER_WORD] else ()
+        phrases = story_details()["paper_before"]
+        return _ends_with(before, phrases) or bool(own) and _ends_with((*before, *own), phrases)
 
     def _residence(self, name: dict[str, Any], read: _Read) -> bool:
         """A residence named with where it is and not asked for ("mà thường trú ở Hà Giang"):
@@ -632,7 +671,10 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         names = self._not_status([e for e in found if e["entity"] == name], read)
         others = [e for e in found if e["entity"] != name]
         if names and not self._papers_only(names, read):
-            result = self._qualified(self._denied(names, read), read)
+            kept = self._denied(names, read)
+            ignored = tuple((n["start"], n["end"]) for n in names
+                            if not any(n is k for k in kept) and self._asked_paper(n, read))
+            result = self._qualified(kept, replace(read, ignored=ignored))
             result = [m for m in result if not (any(m is n for n in names) and self._paper(m, read))]
             if result:
                 return others + self._refined_by_story(result, names, read)

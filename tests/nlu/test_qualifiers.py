@@ -276,6 +276,15 @@ CASES = [
     ("hồ sơ khai sinh online bị báo từ chối, phải làm lại sao", named("khai_sinh")),
     ("nộp đăng ký kết hôn trên mạng bị trả về, nộp lại thế nào", named("ket_hon")),
     ("giấy khai sinh mất, sổ ở xã cũng không còn, làm lại ở đâu", named("dang_ky_lai_khai_sinh")),
+    # session 11: a paper asked for, compared, received, copied or held is not a second question,
+    # and a qualifier inside it does not refine the question
+    ("làm tạm trú cần giấy khai sinh không", named("tam_tru")),
+    ("đăng ký thường trú chỉ cần căn cước thôi à", named("thuong_tru")),
+    ("đăng ký khai sinh bao lâu thì được cấp trích lục", named("khai_sinh")),
+    ("làm sổ đỏ lần đầu có cần giấy mua bán đất không", named("dat_dai_lan_dau")),
+    ("chứng thực bản sao sổ đỏ bị rách có được không", named("chung_thuc_ban_sao")),
+    ("có căn cước gắn chip rồi, giờ đăng ký tạm trú ở đâu", named("tam_tru")),
+    ("tên trên sổ đỏ không khớp căn cước, sửa ở đâu", named("dinh_chinh_so_do")),
 ]
 
 
