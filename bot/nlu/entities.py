@@ -40,7 +40,10 @@ procedures, those refining another name of the message are kept; a step qualifie
 name after "chỉ cần", "cần giấy", "khớp", "được cấp" or "bản sao" is a paper asked for, compared,
 received or copied, and one after "có" with "rồi" close behind a paper held (``paper_before``,
 ``held``); a qualifier inside such a paper refines nothing ("giấy mua bán đất" asked for a first
-sổ đỏ).
+sổ đỏ). A qualifier right after a paper that is no record ("giấy chứng sinh ghi sai") or told
+as a purpose ("cần để làm thủ tục chia đất") refines nothing either; a household status named as
+whom a policy is for ("vay vốn cho hộ nghèo") is no question; a marriage registered "again" after
+a divorce is a new one (``new_marriage``).
 """
 
 from __future__ import annotations
@@ -104,6 +107,7 @@ LOSS = "mat"
 # Between a negation and the word it denies ("không bị mất", "chưa có khai sinh")
 NEGATION_LINK = frozenset({"bi", "co", "phai", "lam", "duoc", "con", "chia"})
 PAPER_WORD = "giay"  # a name beginning with it is a paper as much as a procedure
+PURPOSE_WINDOW = 5  # words before a qualifier in which "để làm" makes it a purpose
 CLAUSE_BREAK = re.compile(r"[,.!?;:\n]")
 
 
@@ -116,12 +120,15 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
             "status_procedures": frozenset(status["procedures"]),
             "exemption": frozenset(status["exemption"]), "cost": frozenset(status["cost"]),
             "request": [tuple(p.split()) for p in status["request"]],
+            "beneficiary": [tuple(p.split()) for p in status["beneficiary"]],
             "papers": {tuple(p.split()) for p in raw["papers"]},
             "paper_verbs": [tuple(p.split()) for p in raw["paper_verbs"]],
             "paper_before": [tuple(p.split()) for p in raw["paper_before"]],
             "held": {"before": [tuple(p.split()) for p in raw["held"]["before"]],
                      "after": raw["held"]["after"], "window": int(raw["held"]["window"])},
             "not_qualifiers": [tuple(p.split()) for p in raw["not_qualifiers"]],
+            "other_papers": {"phrases": [tuple(p.split()) for p in raw["other_papers"]["phrases"]],
+                             "window": int(raw["other_papers"]["window"])},
             "residence": {"procedures": frozenset(raw["residence"]["procedures"]),
                           "at": frozenset(raw["residence"]["at"]),
                           "questions": frozenset(raw["residence"]["questions"]),
@@ -135,6 +142,9 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
             "steps_done": {"steps": {tuple(p.split()) for p in raw["steps_done"]["steps"]},
                            "before": [tuple(p.split()) for p in raw["steps_done"]["before"]],
                            "after": [tuple(p.split()) for p in raw["steps_done"]["after"]]},
+            "purpose": [tuple(p.split()) for p in raw["purpose"]],
+            "new_marriage": {"cues": [tuple(p.split()) for p in raw["new_marriage"]["cues"]],
+                             "from": raw["new_marriage"]["from"], "means": raw["new_marriage"]["means"]},
             "rejected": {"rejected": [tuple(p.split()) for p in raw["rejected"]["rejected"]],
                          "redo": {tuple(p.split()) for p in raw["rejected"]["redo"]}}}
 
@@ -256,6 +266,10 @@ def _no_longer(mention: dict[str, Any], read: _Read) -> int | None:
 
 def _ends_with(words: tuple[str, ...], phrases: list[tuple[str, ...]]) -> bool:
     return any(words[len(words) - len(p):] == p for p in phrases if len(p) <= len(words))
+
+
+def _contains_any(words: tuple[str, ...], phrases: list[tuple[str, ...]]) -> bool:
+    return any(words[i:i + len(p)] == p for p in phrases for i in range(len(words) - len(p) + 1))
 
 
 def _not_shared(hits: list[tuple[str, int, int]], chosen: list[str]) -> list[str]:
@@ -424,6 +438,10 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         tokens, text, words, owners = read.tokens, read.text, read.words, read.owners
         background = [span for phrase in story_details()["not_qualifiers"]
                       for span in _all_in_order(list(phrase), words, 0)]
+        papers = story_details()["other_papers"]
+        purposes = story_details()["purpose"]
+        described = [(last, last + papers["window"]) for phrase in papers["phrases"]
+                     for _, last in _all_in_order(list(phrase), words, 0)]
         rejected = story_details()["rejected"]
         first_rejection = min((span[0] for phrase in rejected["rejected"]
                                for span in _all_in_order(list(phrase), words, 0)), default=None)
@@ -442,6 +460,10 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                         and first_rejection < first):
                     continue
                 if any(b_first <= first and last <= b_last for b_first, b_last in background):
+                    continue
+                if any(p_last < first <= p_end for p_last, p_end in described):
+                    continue
+                if _contains_any(tuple(words[max(0, first - PURPOSE_WINDOW):first]), purposes):
                     continue
                 start, end = tokens[owners[first]].start, tokens[owners[last]].end
                 if any(i_start <= start and end <= i_end for i_start, i_end in read.ignored):
@@ -627,7 +649,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     def _not_status(self, mentions: list[dict[str, Any]], read: _Read) -> list[dict[str, Any]]:
         """``mentions`` without a household status told as the reason for an exemption ("nhà em
-        hộ nghèo, làm sổ đỏ có được miễn tiền không"): see ``status`` in story_details.yml."""
+        hộ nghèo, làm sổ đỏ có được miễn tiền không") or as whom a policy is for ("vay vốn cho hộ
+        nghèo"): see ``status`` in story_details.yml."""
         details = story_details()
         present = set(read.words)
 
@@ -635,7 +658,10 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             if mention["value"] not in details["status_procedures"]:
                 return False
             if mention["entity"] == self._config["name_entity"]:
-                return bool(present & details["exemption"]) and not self._requested(mention, read)
+                index = read.first_word.get(mention["start"], 0)
+                for_whom = _ends_with(tuple(read.words[max(0, index - 2):index]), details["beneficiary"])
+                return ((bool(present & details["exemption"]) or for_whom)
+                        and not self._requested(mention, read))
             return bool(present & details["cost"])
 
         return [m for m in mentions if not status(m)]
@@ -677,8 +703,9 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             result = self._qualified(kept, replace(read, ignored=ignored))
             result = [m for m in result if not (any(m is n for n in names) and self._paper(m, read))]
             if result:
-                return others + self._refined_by_story(result, names, read)
-        return others + self._qualified(self._not_status(self._told(read), read), read)
+                return others + self._remarried(self._refined_by_story(result, names, read), read)
+        return others + self._remarried(
+            self._qualified(self._not_status(self._told(read), read), read), read)
 
     def _refined_by_story(self, result: list[dict[str, Any]], names: list[dict[str, Any]],
                           read: _Read) -> list[dict[str, Any]]:
@@ -710,6 +737,22 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 mention = {**mention, "value": values[0]}
             refined.append(mention)
         return refined
+
+    @staticmethod
+    def _remarried(entities: list[dict[str, Any]], read: _Read) -> list[dict[str, Any]]:
+        """A marriage registered "again" after a divorce is a new one (``new_marriage`` in
+        story_details.yml)."""
+        details = story_details()["new_marriage"]
+        if not any(e["value"] == details["from"] for e in entities):
+            return entities
+        if not any(_all_in_order(list(cue), read.words, 0) for cue in details["cues"]):
+            return entities
+        result: list[dict[str, Any]] = []
+        for entity in entities:
+            entity = {**entity, "value": details["means"]} if entity["value"] == details["from"] else entity
+            if not any(e["entity"] == entity["entity"] and e["value"] == entity["value"] for e in result):
+                result.append(entity)
+        return result
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

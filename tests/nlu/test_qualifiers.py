@@ -285,6 +285,17 @@ CASES = [
     ("chứng thực bản sao sổ đỏ bị rách có được không", named("chung_thuc_ban_sao")),
     ("có căn cước gắn chip rồi, giờ đăng ký tạm trú ở đâu", named("tam_tru")),
     ("tên trên sổ đỏ không khớp căn cước, sửa ở đâu", named("dinh_chinh_so_do")),
+    # the hospital's birth paper wrong is no registered record to correct
+    ("giấy chứng sinh ghi sai tên mẹ thì đăng ký khai sinh thế nào", named("khai_sinh")),
+    # an orphan is whom an allowance or an adoption is for; alone, a guardianship
+    ("ông bà già yếu mà cháu mồ côi ở với ông bà, giờ làm giấy tờ gì", told("tro_cap_xa_hoi")),
+    ("cháu tôi mồ côi cả cha lẫn mẹ, giờ tôi nuôi thì làm giấy tờ gì", told("giam_ho")),
+    # marrying again after a divorce is a new marriage; a qualifier told as a purpose is no case
+    ("đã ly hôn rồi giờ lấy vợ mới thì đăng ký kết hôn lại có được không", named("ket_hon")),
+    ("mất giấy chứng tử của bà, cần để làm thủ tục chia đất, xin lại ở đâu", named("khai_tu")),
+    # a household status named as whom a policy is for; asked for, it is the procedure
+    ("vay vốn ngân hàng chính sách cho hộ nghèo thủ tục sao", set()),
+    ("xin công nhận hộ nghèo cho nhà tôi ở đâu", named("ho_ngheo")),
 ]
 
 
