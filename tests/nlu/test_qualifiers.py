@@ -293,6 +293,8 @@ CASES = [
     # marrying again after a divorce is a new marriage; a qualifier told as a purpose is no case
     ("đã ly hôn rồi giờ lấy vợ mới thì đăng ký kết hôn lại có được không", named("ket_hon")),
     ("mất giấy chứng tử của bà, cần để làm thủ tục chia đất, xin lại ở đâu", named("khai_tu")),
+    # l typed as n: "đăng ký nại" is đăng ký lại
+    ("dang ky nai ket hon o dau", named("dang_ky_lai_ket_hon")),
     # a household status named as whom a policy is for; asked for, it is the procedure
     ("vay vốn ngân hàng chính sách cho hộ nghèo thủ tục sao", set()),
     ("xin công nhận hộ nghèo cho nhà tôi ở đâu", named("ho_ngheo")),
