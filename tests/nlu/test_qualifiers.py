@@ -293,6 +293,13 @@ CASES = [
     # marrying again after a divorce is a new marriage; a qualifier told as a purpose is no case
     ("đã ly hôn rồi giờ lấy vợ mới thì đăng ký kết hôn lại có được không", named("ket_hon")),
     ("mất giấy chứng tử của bà, cần để làm thủ tục chia đất, xin lại ở đâu", named("khai_tu")),
+    # a name differing between the birth certificate and the căn cước is cải chính; a wrong name
+    # on the sổ đỏ is corrected before the land is sold
+    ("tên trong giấy khai sinh của con là Hoa mà căn cước ghi Hòa, sửa sao", named("cai_chinh_ho_tich")),
+    ("sổ đỏ ghi tên bố là Tư mà căn cước ghi Từ, sau này bán đất có bị vướng không",
+     named("dinh_chinh_so_do")),
+    # the register no longer kept at the commune: registering again
+    ("giấy kết hôn cháy rồi, xã bảo sổ gốc không còn lưu, giờ làm sao", named("dang_ky_lai_ket_hon")),
     # l typed as n: "đăng ký nại" is đăng ký lại
     ("dang ky nai ket hon o dau", named("dang_ky_lai_ket_hon")),
     # a household status named as whom a policy is for; asked for, it is the procedure
