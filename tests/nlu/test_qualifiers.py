@@ -287,6 +287,11 @@ CASES = [
     ("tên trên sổ đỏ không khớp căn cước, sửa ở đâu", named("dinh_chinh_so_do")),
     # the hospital's birth paper wrong is no registered record to correct
     ("giấy chứng sinh ghi sai tên mẹ thì đăng ký khai sinh thế nào", named("khai_sinh")),
+    # VNeID's level 2 named without "VNeID"; the card held beside it is not the question
+    ("tôi có cccd mới rồi, nâng lên mức 2 ở đâu", named("vneid_muc_2")),
+    ("kích hoạt mức 2 trên điện thoại được không", named("vneid_muc_2")),
+    # the adoption paper named
+    ("muốn làm giấy con nuôi cho đứa cháu mồ côi thì cần gì", named("nuoi_con_nuoi")),
     # an orphan is whom an allowance or an adoption is for; alone, a guardianship
     ("ông bà già yếu mà cháu mồ côi ở với ông bà, giờ làm giấy tờ gì", told("tro_cap_xa_hoi")),
     ("cháu tôi mồ côi cả cha lẫn mẹ, giờ tôi nuôi thì làm giấy tờ gì", told("giam_ho")),
