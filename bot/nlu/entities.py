@@ -36,14 +36,21 @@ its own. Session 10: "không ... nữa" around a general name means the procedur
 after "nơi" or a residence "cũ" is a place; words folded onto a name ("báo từ chối") name
 nothing; a denied event ("chưa làm đám cưới") gives way to another; of several specific
 procedures, those refining another name of the message are kept; a step qualifier told as done
-("đã làm khai tử rồi") and "làm lại" after a rejected application do not count.
+("đã làm khai tử rồi") and "làm lại" after a rejected application do not count. Session 11: a
+name after "chỉ cần", "cần giấy", "khớp", "được cấp" or "bản sao" is a paper asked for, compared,
+received or copied, and one after "có" with "rồi" close behind a paper held (``paper_before``,
+``held``); a qualifier inside such a paper refines nothing ("giấy mua bán đất" asked for a first
+sổ đỏ). A qualifier right after a paper that is no record ("giấy chứng sinh ghi sai") or told
+as a purpose ("cần để làm thủ tục chia đất") refines nothing either; a household status named as
+whom a policy is for ("vay vốn cho hộ nghèo") is no question; a marriage registered "again" after
+a divorce is a new one (``new_marriage``).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -99,6 +106,8 @@ COST_AFTER_LOSS = frozenset({"bao", "may", "tien", "phi", "nhieu", "thoi", "khoa
 LOSS = "mat"
 # Between a negation and the word it denies ("không bị mất", "chưa có khai sinh")
 NEGATION_LINK = frozenset({"bi", "co", "phai", "lam", "duoc", "con", "chia"})
+PAPER_WORD = "giay"  # a name beginning with it is a paper as much as a procedure
+PURPOSE_WINDOW = 5  # words before a qualifier in which "để làm" makes it a purpose
 CLAUSE_BREAK = re.compile(r"[,.!?;:\n]")
 
 
@@ -111,9 +120,15 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
             "status_procedures": frozenset(status["procedures"]),
             "exemption": frozenset(status["exemption"]), "cost": frozenset(status["cost"]),
             "request": [tuple(p.split()) for p in status["request"]],
+            "beneficiary": [tuple(p.split()) for p in status["beneficiary"]],
             "papers": {tuple(p.split()) for p in raw["papers"]},
             "paper_verbs": [tuple(p.split()) for p in raw["paper_verbs"]],
+            "paper_before": [tuple(p.split()) for p in raw["paper_before"]],
+            "held": {"before": [tuple(p.split()) for p in raw["held"]["before"]],
+                     "after": raw["held"]["after"], "window": int(raw["held"]["window"])},
             "not_qualifiers": [tuple(p.split()) for p in raw["not_qualifiers"]],
+            "other_papers": {"phrases": [tuple(p.split()) for p in raw["other_papers"]["phrases"]],
+                             "window": int(raw["other_papers"]["window"])},
             "residence": {"procedures": frozenset(raw["residence"]["procedures"]),
                           "at": frozenset(raw["residence"]["at"]),
                           "questions": frozenset(raw["residence"]["questions"]),
@@ -127,6 +142,9 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
             "steps_done": {"steps": {tuple(p.split()) for p in raw["steps_done"]["steps"]},
                            "before": [tuple(p.split()) for p in raw["steps_done"]["before"]],
                            "after": [tuple(p.split()) for p in raw["steps_done"]["after"]]},
+            "purpose": [tuple(p.split()) for p in raw["purpose"]],
+            "new_marriage": {"cues": [tuple(p.split()) for p in raw["new_marriage"]["cues"]],
+                             "from": raw["new_marriage"]["from"], "means": raw["new_marriage"]["means"]},
             "rejected": {"rejected": [tuple(p.split()) for p in raw["rejected"]["rejected"]],
                          "redo": {tuple(p.split()) for p in raw["rejected"]["redo"]}}}
 
@@ -188,6 +206,9 @@ class _Read:
     ends: list[bool]
     first_word: dict[int, int]  # a token's start offset -> index of its first word
     last_word: dict[int, int]  # a token's end offset -> index of its last word
+    # character spans of names left out as papers or details: a qualifier inside one ("giấy mua
+    # bán đất" asked for) does not refine the question
+    ignored: tuple[tuple[int, int], ...] = ()
 
     @classmethod
     def of(cls, message: Message) -> _Read:
@@ -245,6 +266,10 @@ def _no_longer(mention: dict[str, Any], read: _Read) -> int | None:
 
 def _ends_with(words: tuple[str, ...], phrases: list[tuple[str, ...]]) -> bool:
     return any(words[len(words) - len(p):] == p for p in phrases if len(p) <= len(words))
+
+
+def _contains_any(words: tuple[str, ...], phrases: list[tuple[str, ...]]) -> bool:
+    return any(words[i:i + len(p)] == p for p in phrases for i in range(len(words) - len(p) + 1))
 
 
 def _not_shared(hits: list[tuple[str, int, int]], chosen: list[str]) -> list[str]:
@@ -413,6 +438,10 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         tokens, text, words, owners = read.tokens, read.text, read.words, read.owners
         background = [span for phrase in story_details()["not_qualifiers"]
                       for span in _all_in_order(list(phrase), words, 0)]
+        papers = story_details()["other_papers"]
+        purposes = story_details()["purpose"]
+        described = [(last, last + papers["window"]) for phrase in papers["phrases"]
+                     for _, last in _all_in_order(list(phrase), words, 0)]
         rejected = story_details()["rejected"]
         first_rejection = min((span[0] for phrase in rejected["rejected"]
                                for span in _all_in_order(list(phrase), words, 0)), default=None)
@@ -432,7 +461,13 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                     continue
                 if any(b_first <= first and last <= b_last for b_first, b_last in background):
                     continue
+                if any(p_last < first <= p_end for p_last, p_end in described):
+                    continue
+                if _contains_any(tuple(words[max(0, first - PURPOSE_WINDOW):first]), purposes):
+                    continue
                 start, end = tokens[owners[first]].start, tokens[owners[last]].end
+                if any(i_start <= start and end <= i_end for i_start, i_end in read.ignored):
+                    continue
                 inside = start < mention["end"] and mention["start"] < end
                 if inside or SENTENCE_END.search(text, start, end):
                     continue
@@ -546,6 +581,14 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             return any(name["value"] == specific for other in names if other is not name
                        for specific, _ in self.qualifiers.get(other["value"], []))
 
+        def held(name: dict[str, Any]) -> bool:
+            """A paper told as held: "có cccd gắn chip rồi" (``held`` in story_details.yml)."""
+            details_held = details["held"]
+            index = read.first_word.get(name["start"], 0)
+            last = after(name)
+            return (_ends_with(tuple(words[max(0, index - 3):index]), details_held["before"])
+                    and details_held["after"] in words[last + 1:last + 1 + details_held["window"]])
+
         def negated(name: dict[str, Any]) -> bool:
             words_before = before(name)
             # "liên thông khai tử xong rồi, có phải xóa thường trú nữa không": the linked
@@ -554,10 +597,28 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             return (words_before in (NEGATED_NAME, *NOT_THE_QUESTION)
                     or bool(words_before) and words_before[-1] in NEGATIONS | details["place_before"]
                     or _ends_with(words_before, details["paper_verbs"])
-                    or done or self._residence(name, read))
+                    or self._asked_paper(name, read)
+                    or held(name) or done or self._residence(name, read))
 
         denied = [n for n in names if negated(n)]
-        return [n for n in names if n not in denied] if len(denied) < len(names) else names
+        if len(denied) < len(names):
+            return [n for n in names if n not in denied]
+        # every name denied: a paper asked for or compared ("tên trên sổ đỏ không khớp căn cước")
+        # is less the question than a name denied otherwise
+        asked = [n for n in names if self._asked_paper(n, read)]
+        return [n for n in names if n not in asked] if len(asked) < len(names) else names
+
+    @staticmethod
+    def _asked_paper(name: dict[str, Any], read: _Read) -> bool:
+        """A name that is a paper asked for, compared or received (``paper_before`` in
+        story_details.yml), the name's own "giấy" counting as a word before it ("cần giấy khai
+        sinh" as "cần giấy" + "khai sinh")."""
+        words = read.words
+        index = read.first_word.get(name["start"], 0)
+        before = tuple(words[max(0, index - 2):index])
+        own = (PAPER_WORD,) if words[index:index + 1] == [PAPER_WORD] else ()
+        phrases = story_details()["paper_before"]
+        return _ends_with(before, phrases) or bool(own) and _ends_with((*before, *own), phrases)
 
     def _residence(self, name: dict[str, Any], read: _Read) -> bool:
         """A residence named with where it is and not asked for ("mà thường trú ở Hà Giang"):
@@ -588,7 +649,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     def _not_status(self, mentions: list[dict[str, Any]], read: _Read) -> list[dict[str, Any]]:
         """``mentions`` without a household status told as the reason for an exemption ("nhà em
-        hộ nghèo, làm sổ đỏ có được miễn tiền không"): see ``status`` in story_details.yml."""
+        hộ nghèo, làm sổ đỏ có được miễn tiền không") or as whom a policy is for ("vay vốn cho hộ
+        nghèo"): see ``status`` in story_details.yml."""
         details = story_details()
         present = set(read.words)
 
@@ -596,7 +658,10 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             if mention["value"] not in details["status_procedures"]:
                 return False
             if mention["entity"] == self._config["name_entity"]:
-                return bool(present & details["exemption"]) and not self._requested(mention, read)
+                index = read.first_word.get(mention["start"], 0)
+                for_whom = _ends_with(tuple(read.words[max(0, index - 2):index]), details["beneficiary"])
+                return ((bool(present & details["exemption"]) or for_whom)
+                        and not self._requested(mention, read))
             return bool(present & details["cost"])
 
         return [m for m in mentions if not status(m)]
@@ -632,11 +697,15 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         names = self._not_status([e for e in found if e["entity"] == name], read)
         others = [e for e in found if e["entity"] != name]
         if names and not self._papers_only(names, read):
-            result = self._qualified(self._denied(names, read), read)
+            kept = self._denied(names, read)
+            ignored = tuple((n["start"], n["end"]) for n in names
+                            if not any(n is k for k in kept) and self._asked_paper(n, read))
+            result = self._qualified(kept, replace(read, ignored=ignored))
             result = [m for m in result if not (any(m is n for n in names) and self._paper(m, read))]
             if result:
-                return others + self._refined_by_story(result, names, read)
-        return others + self._qualified(self._not_status(self._told(read), read), read)
+                return others + self._remarried(self._refined_by_story(result, names, read), read)
+        return others + self._remarried(
+            self._qualified(self._not_status(self._told(read), read), read), read)
 
     def _refined_by_story(self, result: list[dict[str, Any]], names: list[dict[str, Any]],
                           read: _Read) -> list[dict[str, Any]]:
@@ -668,6 +737,22 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 mention = {**mention, "value": values[0]}
             refined.append(mention)
         return refined
+
+    @staticmethod
+    def _remarried(entities: list[dict[str, Any]], read: _Read) -> list[dict[str, Any]]:
+        """A marriage registered "again" after a divorce is a new one (``new_marriage`` in
+        story_details.yml)."""
+        details = story_details()["new_marriage"]
+        if not any(e["value"] == details["from"] for e in entities):
+            return entities
+        if not any(_all_in_order(list(cue), read.words, 0) for cue in details["cues"]):
+            return entities
+        result: list[dict[str, Any]] = []
+        for entity in entities:
+            entity = {**entity, "value": details["means"]} if entity["value"] == details["from"] else entity
+            if not any(e["entity"] == entity["entity"] and e["value"] == entity["value"] for e in result):
+                result.append(entity)
+        return result
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

@@ -25,6 +25,9 @@ CASES = [
      ["lam", "khai_sinh", "khong", "admin"]),
     ("thuong chu cho be", ["thuong chu", "cho", "be"], ["thuong_tru", "cho", "be"]),
     ("chọn 2", ["chọn", "2"], ["chon", "2"]),
+    # l typed as n in northern speech: "nại" is "lại", the province Đồng Nai stays itself
+    ("dang ky nai", ["dang ky", "nai"], ["dang_ky", "lai"]),
+    ("o Dong Nai", ["o", "Dong Nai"], ["o", "dong_nai"]),
     ("", [], []),
     ("🙂🙂", [], []),
 ]
