@@ -36,7 +36,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, PREDICT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.focus import focus_start
+from bot.nlu.focus import CLAUSE_BREAK, focus_start
 from bot.nlu.segmenter import Segmenter
 
 INTENT_RANKING = "intent_ranking"
@@ -166,6 +166,7 @@ def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
             "steps_problem": [_phrase(p) for p in raw["steps_problem"]],
             "question_words": frozenset(raw["question_words"]),
             "closing_question_words": frozenset(raw["closing_question_words"]),
+            "able": raw["able"], "negation": raw["negation"],
             "closing_particles": frozenset(raw["closing_particles"]),
             "reminder_words": frozenset(raw["reminder_words"]),
             "follow_up": frozenset(raw["follow_up"])}
@@ -187,6 +188,30 @@ def cued_aspects(clause: list[str], cues: dict[str, Any]) -> list[str]:
             if not any(other != intent and s <= start and end <= e and e - s > end - start
                        for other, (s, e) in matches)}
     return [intent for intent in cues["aspects"] if intent in kept]
+
+
+def _ends_asking(words: list[str], cues: dict[str, Any], particles: bool = True,
+                 strict: bool = False) -> bool:
+    """ "... được không ad ạ": a closing question word at the end, particles aside
+    (``particles``). ``strict``: "không đi xa được" (cannot) is no question; a whole message
+    ending so ("em không kích hoạt mức 2 được") still tells a problem to answer."""
+    closing = list(words)
+    while particles and closing and closing[-1] in cues["closing_particles"]:
+        closing.pop()
+    if not closing or closing[-1] not in cues["closing_question_words"]:
+        return False
+    return not (strict and closing[-1] == cues["able"] and cues["negation"] in closing[:-1])
+
+
+def _clauses(message: Message, tokens: list[Any]) -> list[list[str]]:
+    """The words of each clause of ``tokens``, split at commas, full stops and line breaks."""
+    text = message.get(TEXT) or ""
+    clauses: list[list[str]] = [[]]
+    for index, token in enumerate(tokens):
+        if index and CLAUSE_BREAK.search(text[tokens[index - 1].end:token.start]):
+            clauses.append([])
+        clauses[-1].extend(token.lemma.split("_"))
+    return clauses
 
 
 def _put_on_top(message: Message, intent: str) -> None:
@@ -251,7 +276,8 @@ class QuestionCueRanker(GraphComponent):
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
         start, clause = self._last_clause(message, tokens)
         found = cued_aspects(clause, cues)
-        if not found and start > 0 and not set(clause) & cues["question_words"]:
+        if not found and start > 0 and not set(clause) & cues["question_words"] \
+                and not _ends_asking(clause, cues, strict=True):
             # "..., giờ xin đính chính thì có phải mất phí không, lỗi đâu phải của dân": a remark
             # after the question; the clause before it asks
             _, previous = self._last_clause(message, tokens[:start])
@@ -310,12 +336,14 @@ class QuestionCueRanker(GraphComponent):
         # "không ai nuôi" (nobody) asks nothing; "có gia hạn không hay phải mua" still asks
         asking = {w for before, w in zip(["", *words], words, strict=False)
                   if (before, w) not in NOBODY}
-        closing = list(words)
-        while closing and closing[-1] in cues["closing_particles"]:
-            closing.pop()  # "... được không ad ạ"
+        tokens = message.get(TOKENS_NAMES[TEXT]) or []
         return (named and "?" not in (message.get(TEXT) or "")
                 and not asking & cues["question_words"]
-                and not (closing and closing[-1] in cues["closing_question_words"]))
+                and not _ends_asking(words, cues)
+                # a question before a remark: "... có được không, cháu 12 tuổi rồi"; a particle
+                # inside the story tells it ("ruộng không có")
+                and not any(_ends_asking(clause, cues, particles=False, strict=True)
+                            for clause in _clauses(message, tokens)[:-1]))
 
     def _follow_up(self, message: Message) -> bool:
         """A procedure's name with only "(còn) ... thì sao" around it ("thẻ căn cước thì sao")

@@ -123,6 +123,10 @@ SHAPES = [
     # a remark after the question: the clause before it asks ...
     ("lam so do lan dau co phai dong le phi khong, nha toi ngheo lam", NAMED, "ask_fee"),
     ("giay khai sinh cua ong nop o dau, ngay xua xa cu da sap nhap roi", NAMED, "ask_where"),
+    # ... but not when the last clause asks something itself, even by its ending alone; a
+    # negated ability ("không đi xa được") asks nothing
+    ("chua co giay to gi, gio ong muon nhan chau lam con nuoi dc ko", NAMED, "faq"),
+    ("lam so do tren mang dc ko, ong gia roi ko di xa dc", NAMED, "ask_online"),
     # ... but not when the last clause asks something itself
     ("nop thuong tru tren mang 2 tuan roi chua thay gi, gio phai lam sao", NAMED, "faq"),
     # two aspects in the last clause: the classifier's reading stays
@@ -136,6 +140,9 @@ SHAPES = [
     # "không"/"chưa" inside a story tell it; at the end they ask
     ("ông ngoại 90 tuổi không có lương hưu, không ai nuôi", TOLD, "inform_procedure"),
     ("ông ngoại 90 tuổi làm được không", TOLD, "faq"),
+    # ... and at the end of a clause before a remark; a particle inside the story tells it
+    ("cho chau ngoai nhap khau ve nha toi co duoc ko, no 3 tuoi roi", NAMED, "faq"),
+    ("nha ngheo, ruong ko co, ong ngoai thi om", TOLD, "inform_procedure"),
     # "how" with a goal is steps; after a problem alone it stays a FAQ
     ("con trai dinh cu nuoc ngoai, nha muon xoa thuong tru cho no thi lam sao", NAMED, "ask_steps"),
     ("thu tuc tach ho lam the nao vay", NAMED, "ask_steps"),
