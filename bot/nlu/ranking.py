@@ -166,6 +166,7 @@ def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
             "steps_problem": [_phrase(p) for p in raw["steps_problem"]],
             "question_words": frozenset(raw["question_words"]),
             "closing_question_words": frozenset(raw["closing_question_words"]),
+            "question_phrases": [_phrase(p) for p in raw["question_phrases"]],
             "able": raw["able"], "negation": raw["negation"],
             "closing_particles": frozenset(raw["closing_particles"]),
             "reminder_words": frozenset(raw["reminder_words"]),
@@ -339,6 +340,7 @@ class QuestionCueRanker(GraphComponent):
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
         return (named and "?" not in (message.get(TEXT) or "")
                 and not asking & cues["question_words"]
+                and not any(_contains(words, phrase) for phrase in cues["question_phrases"])
                 and not _ends_asking(words, cues)
                 # a question before a remark: "... có được không, cháu 12 tuổi rồi"; a particle
                 # inside the story tells it ("ruộng không có")

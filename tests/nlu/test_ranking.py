@@ -143,6 +143,9 @@ SHAPES = [
     # ... and at the end of a clause before a remark; a particle inside the story tells it
     ("cho chau ngoai nhap khau ve nha toi co duoc ko, no 3 tuoi roi", NAMED, "faq"),
     ("nha ngheo, ruong ko co, ong ngoai thi om", TOLD, "inform_procedure"),
+    # "bao giờ" (when) asks, though "giờ" alone is "now"
+    ("the bao hiem cua ong co han den bao gio", NAMED, "faq"),
+    ("gio ong muon lam the bao hiem", NAMED, "inform_procedure"),
     # "how" with a goal is steps; after a problem alone it stays a FAQ
     ("con trai dinh cu nuoc ngoai, nha muon xoa thuong tru cho no thi lam sao", NAMED, "ask_steps"),
     ("thu tuc tach ho lam the nao vay", NAMED, "ask_steps"),
