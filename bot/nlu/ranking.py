@@ -215,11 +215,11 @@ def _clauses(message: Message, tokens: list[Any]) -> list[list[str]]:
     return clauses
 
 
-def _put_on_top(message: Message, intent: str) -> None:
+def _put_on_top(message: Message, intent: str, least: float = 0.0) -> None:
     """Makes ``intent`` the message's intent, first in its ranking with the confidence the first
-    one had."""
+    one had, or ``least`` if that is more."""
     ranking = message.get(INTENT_RANKING) or []
-    top = ranking[0][PREDICTED_CONFIDENCE_KEY] if ranking else 1.0
+    top = max(ranking[0][PREDICTED_CONFIDENCE_KEY] if ranking else 1.0, least)
     chosen = next((r for r in ranking if r.get(INTENT_NAME_KEY) == intent),
                   {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 0.0})
     rest = [r for r in ranking if r.get(INTENT_NAME_KEY) != intent]
@@ -259,6 +259,8 @@ class QuestionCueRanker(GraphComponent):
                 "entities": ["procedure", "procedure_told"], "where_intent": "ask_where",
                 "steps_intent": "ask_steps", "other_entity": "other_procedure",
                 "reminder_intent": "remind_event",
+                # the fallback threshold of config.yml: a reading this unsure gives way to a cue
+                "uncertain_below": 0.4,
                 # a statement naming or telling a procedure read as one of these tells it
                 "statement_intents": ["faq", "out_of_scope", "thank", "greet", "remind_event"]}
 
@@ -387,9 +389,24 @@ class QuestionCueRanker(GraphComponent):
         if intent is not None:
             _put_on_top(message, intent)
 
+    def _unsure(self, message: Message) -> bool:
+        """A reading under the fallback threshold ("trả kết quả khi nào": processing time 0.38,
+        cancel 0.26) would get the help line; a last clause asking one aspect plainly is that
+        aspect, at the threshold. Whether a procedure is named makes no difference here."""
+        ranking = message.get(INTENT_RANKING) or []
+        if not ranking or ranking[0][PREDICTED_CONFIDENCE_KEY] >= self._config["uncertain_below"]:
+            return False
+        intent = self._aspect(message, _words(message.get(TOKENS_NAMES[TEXT]) or []))
+        if intent is None:
+            return False
+        _put_on_top(message, intent, self._config["uncertain_below"])
+        return True
+
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             read = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if self._unsure(message):
+                continue
             if read in question_cues()["aspects"]:
                 swapped = self._reread_aspect(message, read)
                 if swapped is not None:

@@ -229,3 +229,38 @@ OTHER_READINGS = [
 @pytest.mark.parametrize("text,intent,entities,expected", OTHER_READINGS)
 def test_a_statement_or_a_question_read_as_something_else(text, intent, entities, expected):
     assert shaped(text, intent, entities) == expected
+
+
+def unsure(text: str, ranking: list[tuple[str, float]]) -> tuple[str, float]:
+    """The intent and confidence QuestionCueRanker gives ``text`` ranked so by the classifier."""
+    from rasa.nlu.tokenizers.tokenizer import Token
+
+    from bot.nlu.ranking import QuestionCueRanker
+    from bot.nlu.segmenter import Segmenter
+
+    ranked = [{"name": name, "confidence": confidence} for name, confidence in ranking]
+    message = Message(data={"text": text, "intent": dict(ranked[0]), "intent_ranking": ranked,
+                            "entities": []})
+    message.set("text_tokens", [Token(text[w.start:w.end], w.start, w.end, lemma=w.lemma)
+                                for w in Segmenter(()).segment(text)])
+    QuestionCueRanker(QuestionCueRanker.get_default_config()).process([message])
+    return message.get("intent")["name"], message.get("intent")["confidence"]
+
+
+# (message, the classifier's ranking, intent and confidence after re-ranking)
+UNSURE = [
+    # under the fallback threshold, a plain aspect question is that aspect, at the threshold
+    ("tra ket qua khi nao", [("ask_time", 0.38), ("cancel", 0.26)], ("ask_time", 0.4)),
+    ("mua lai manh vuon, gio lam giay to thi ra dau", [("ask_documents", 0.39), ("ask_where", 0.32)],
+     ("ask_where", 0.4)),
+    # ... not a special case, nor two aspects, nor a sure reading
+    ("tre han thi nop phat o dau", [("faq", 0.35), ("ask_where", 0.3)], ("faq", 0.35)),
+    ("het bao nhieu tien va nop o dau", [("ask_fee", 0.35), ("ask_where", 0.3)], ("ask_fee", 0.35)),
+    ("tra ket qua khi nao", [("cancel", 0.6), ("ask_time", 0.3)], ("cancel", 0.6)),
+]
+
+
+@pytest.mark.parametrize("text,ranking,expected", UNSURE)
+def test_an_unsure_reading_gives_way_to_a_plain_aspect_question(text, ranking, expected):
+    assert unsure(text, ranking) == expected
+
