@@ -251,6 +251,7 @@ def unsure(text: str, ranking: list[tuple[str, float]]) -> tuple[str, float]:
 UNSURE = [
     # under the fallback threshold, a plain aspect question is that aspect, at the threshold
     ("tra ket qua khi nao", [("ask_time", 0.38), ("cancel", 0.26)], ("ask_time", 0.4)),
+    ("doi lau ko ad, nha o xa lam", [("nlu_fallback", 0.3), ("ask_time", 0.2)], ("ask_time", 0.4)),
     ("mua lai manh vuon, gio lam giay to thi ra dau", [("ask_documents", 0.39), ("ask_where", 0.32)],
      ("ask_where", 0.4)),
     # ... not a special case, nor two aspects, nor a sure reading
