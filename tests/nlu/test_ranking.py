@@ -153,6 +153,7 @@ SHAPES = [
     ("con trai dinh cu nuoc ngoai, nha muon xoa thuong tru cho no thi lam sao", NAMED, "ask_steps"),
     ("thu tuc tach ho lam the nao vay", NAMED, "ask_steps"),
     ("lam the bao hiem cho con thi lam rang", NAMED, "ask_steps"),
+    ("muon xin the bao hiem cho con thi phai nam tu dau", NAMED, "ask_steps"),
     ("mat the bhyt cua be thi lam sao", NAMED, "faq"),
     # ... "how" after an action is steps too, unless the clause tells a problem
     ("cho con nhap khau ve nha noi thi lam sao", NAMED, "ask_steps"),
