@@ -213,6 +213,9 @@ OTHER_READINGS = [
     ("ba em mat het giay to, gio muon lam lai khai sinh cho ba thi lam ntn", "ask_documents", NAMED,
      "ask_steps"),
     ("nhan nuoi con thi chuan bi ho so nhu the nao", "ask_documents", NAMED, "ask_documents"),
+    # the order of the steps is steps, though a paper is named before it
+    ("muon tang cho dat cho con, nghe noi phai co hop dong, thi phai lam gi truoc", "ask_documents",
+     NAMED, "ask_steps"),
     # only the pairs of `overrides`: a fee question read as steps is left to the classifier
     ("gio lam so do thi het bao nhieu tien", "ask_steps", NAMED, "ask_steps"),
     # a penalty asked about is a FAQ, whatever aspect the classifier read; asked with the
