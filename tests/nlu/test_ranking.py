@@ -122,6 +122,7 @@ SHAPES = [
     # what to do is steps, how long to wait processing time, a copy's price the fee
     ("dat cua ong ba de lai, gio muon sang ten thi phai lam nhung gi", NAMED, "ask_steps"),
     ("mat giay khai sinh roi, xin ban sao thi doi bao lau", NAMED, "ask_time"),
+    ("xin giay xac nhan tam tru sang nay, chieu mai lay duoc khong", NAMED, "ask_time"),
     ("xin trich luc ket hon thi bao nhieu 1 ban", NAMED, "ask_fee"),
     # a remark after the question: the clause before it asks ...
     ("lam so do lan dau co phai dong le phi khong, nha toi ngheo lam", NAMED, "ask_fee"),
