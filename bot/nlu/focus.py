@@ -23,14 +23,14 @@ from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-_CLAUSE_BREAK = re.compile(r"[,.;:!?\n…]")
+CLAUSE_BREAK = re.compile(r"[,.;:!?\n…]")
 
 
 def focus_start(text: str, tokens: list[Token], window: int, min_clause: int) -> int:
     """Index of the first token of the question at the end of ``text``."""
     start = 0
     for index in range(len(tokens) - min_clause, 0, -1):
-        if _CLAUSE_BREAK.search(text[tokens[index - 1].end:tokens[index].start]):
+        if CLAUSE_BREAK.search(text[tokens[index - 1].end:tokens[index].start]):
             start = index
             break
     return max(start, len(tokens) - window)

@@ -36,7 +36,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, PREDICT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.focus import focus_start
+from bot.nlu.focus import CLAUSE_BREAK, focus_start
 from bot.nlu.segmenter import Segmenter
 
 INTENT_RANKING = "intent_ranking"
@@ -166,6 +166,8 @@ def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
             "steps_problem": [_phrase(p) for p in raw["steps_problem"]],
             "question_words": frozenset(raw["question_words"]),
             "closing_question_words": frozenset(raw["closing_question_words"]),
+            "question_phrases": [_phrase(p) for p in raw["question_phrases"]],
+            "able": raw["able"], "negation": raw["negation"],
             "closing_particles": frozenset(raw["closing_particles"]),
             "reminder_words": frozenset(raw["reminder_words"]),
             "follow_up": frozenset(raw["follow_up"])}
@@ -189,11 +191,35 @@ def cued_aspects(clause: list[str], cues: dict[str, Any]) -> list[str]:
     return [intent for intent in cues["aspects"] if intent in kept]
 
 
-def _put_on_top(message: Message, intent: str) -> None:
+def _ends_asking(words: list[str], cues: dict[str, Any], particles: bool = True,
+                 strict: bool = False) -> bool:
+    """ "... được không ad ạ": a closing question word at the end, particles aside
+    (``particles``). ``strict``: "không đi xa được" (cannot) is no question; a whole message
+    ending so ("em không kích hoạt mức 2 được") still tells a problem to answer."""
+    closing = list(words)
+    while particles and closing and closing[-1] in cues["closing_particles"]:
+        closing.pop()
+    if not closing or closing[-1] not in cues["closing_question_words"]:
+        return False
+    return not (strict and closing[-1] == cues["able"] and cues["negation"] in closing[:-1])
+
+
+def _clauses(message: Message, tokens: list[Any]) -> list[list[str]]:
+    """The words of each clause of ``tokens``, split at commas, full stops and line breaks."""
+    text = message.get(TEXT) or ""
+    clauses: list[list[str]] = [[]]
+    for index, token in enumerate(tokens):
+        if index and CLAUSE_BREAK.search(text[tokens[index - 1].end:token.start]):
+            clauses.append([])
+        clauses[-1].extend(token.lemma.split("_"))
+    return clauses
+
+
+def _put_on_top(message: Message, intent: str, least: float = 0.0) -> None:
     """Makes ``intent`` the message's intent, first in its ranking with the confidence the first
-    one had."""
+    one had, or ``least`` if that is more."""
     ranking = message.get(INTENT_RANKING) or []
-    top = ranking[0][PREDICTED_CONFIDENCE_KEY] if ranking else 1.0
+    top = max(ranking[0][PREDICTED_CONFIDENCE_KEY] if ranking else 1.0, least)
     chosen = next((r for r in ranking if r.get(INTENT_NAME_KEY) == intent),
                   {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 0.0})
     rest = [r for r in ranking if r.get(INTENT_NAME_KEY) != intent]
@@ -233,6 +259,8 @@ class QuestionCueRanker(GraphComponent):
                 "entities": ["procedure", "procedure_told"], "where_intent": "ask_where",
                 "steps_intent": "ask_steps", "other_entity": "other_procedure",
                 "reminder_intent": "remind_event",
+                # the fallback threshold of config.yml: a reading this unsure gives way to a cue
+                "uncertain_below": 0.4,
                 # a statement naming or telling a procedure read as one of these tells it
                 "statement_intents": ["faq", "out_of_scope", "thank", "greet", "remind_event"]}
 
@@ -251,7 +279,8 @@ class QuestionCueRanker(GraphComponent):
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
         start, clause = self._last_clause(message, tokens)
         found = cued_aspects(clause, cues)
-        if not found and start > 0 and not set(clause) & cues["question_words"]:
+        if not found and start > 0 and not set(clause) & cues["question_words"] \
+                and not _ends_asking(clause, cues, strict=True):
             # "..., giờ xin đính chính thì có phải mất phí không, lỗi đâu phải của dân": a remark
             # after the question; the clause before it asks
             _, previous = self._last_clause(message, tokens[:start])
@@ -310,12 +339,15 @@ class QuestionCueRanker(GraphComponent):
         # "không ai nuôi" (nobody) asks nothing; "có gia hạn không hay phải mua" still asks
         asking = {w for before, w in zip(["", *words], words, strict=False)
                   if (before, w) not in NOBODY}
-        closing = list(words)
-        while closing and closing[-1] in cues["closing_particles"]:
-            closing.pop()  # "... được không ad ạ"
+        tokens = message.get(TOKENS_NAMES[TEXT]) or []
         return (named and "?" not in (message.get(TEXT) or "")
                 and not asking & cues["question_words"]
-                and not (closing and closing[-1] in cues["closing_question_words"]))
+                and not any(_contains(words, phrase) for phrase in cues["question_phrases"])
+                and not _ends_asking(words, cues)
+                # a question before a remark: "... có được không, cháu 12 tuổi rồi"; a particle
+                # inside the story tells it ("ruộng không có")
+                and not any(_ends_asking(clause, cues, particles=False, strict=True)
+                            for clause in _clauses(message, tokens)[:-1]))
 
     def _follow_up(self, message: Message) -> bool:
         """A procedure's name with only "(còn) ... thì sao" around it ("thẻ căn cước thì sao")
@@ -357,9 +389,24 @@ class QuestionCueRanker(GraphComponent):
         if intent is not None:
             _put_on_top(message, intent)
 
+    def _unsure(self, message: Message) -> bool:
+        """A reading under the fallback threshold ("trả kết quả khi nào": processing time 0.38,
+        cancel 0.26) would get the help line; a last clause asking one aspect plainly is that
+        aspect, at the threshold. Whether a procedure is named makes no difference here."""
+        ranking = message.get(INTENT_RANKING) or []
+        if not ranking or ranking[0][PREDICTED_CONFIDENCE_KEY] >= self._config["uncertain_below"]:
+            return False
+        intent = self._aspect(message, _words(message.get(TOKENS_NAMES[TEXT]) or []))
+        if intent is None:
+            return False
+        _put_on_top(message, intent, self._config["uncertain_below"])
+        return True
+
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             read = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if self._unsure(message):
+                continue
             if read in question_cues()["aspects"]:
                 swapped = self._reread_aspect(message, read)
                 if swapped is not None:

@@ -110,6 +110,9 @@ SHAPES = [
     ("bo e mat nam ngoai, giay to that lac het, gio lam khai tu thi nop o dau", TOLD, "ask_where"),
     ("ten con bi ghi nham, sua xong thi bao lau moi co", [], "ask_time"),
     ("tui o xa lam, lam so do thi can giay to chi", NAMED, "ask_documents"),
+    # "do I need paper X?" is documents, whatever the paper: a book, a contract
+    ("chuyen ho khau ve nha ngoai thi co can so ho khau cu khong", NAMED, "ask_documents"),
+    ("thue nha o tro, dang ky tam tru co can hop dong thue nha khong a", NAMED, "ask_documents"),
     ("bo mat roi, xoa ten trong so thi co han khong", TOLD, "ask_deadline"),
     ("dat cua ong ba, gio sang ten cho con thi trinh tu the nao", NAMED, "ask_steps"),
     # a penalty or being late is a special case whatever the ending
@@ -119,10 +122,15 @@ SHAPES = [
     # what to do is steps, how long to wait processing time, a copy's price the fee
     ("dat cua ong ba de lai, gio muon sang ten thi phai lam nhung gi", NAMED, "ask_steps"),
     ("mat giay khai sinh roi, xin ban sao thi doi bao lau", NAMED, "ask_time"),
+    ("xin giay xac nhan tam tru sang nay, chieu mai lay duoc khong", NAMED, "ask_time"),
     ("xin trich luc ket hon thi bao nhieu 1 ban", NAMED, "ask_fee"),
     # a remark after the question: the clause before it asks ...
     ("lam so do lan dau co phai dong le phi khong, nha toi ngheo lam", NAMED, "ask_fee"),
     ("giay khai sinh cua ong nop o dau, ngay xua xa cu da sap nhap roi", NAMED, "ask_where"),
+    # ... but not when the last clause asks something itself, even by its ending alone; a
+    # negated ability ("không đi xa được") asks nothing
+    ("chua co giay to gi, gio ong muon nhan chau lam con nuoi dc ko", NAMED, "faq"),
+    ("lam so do tren mang dc ko, ong gia roi ko di xa dc", NAMED, "ask_online"),
     # ... but not when the last clause asks something itself
     ("nop thuong tru tren mang 2 tuan roi chua thay gi, gio phai lam sao", NAMED, "faq"),
     # two aspects in the last clause: the classifier's reading stays
@@ -136,9 +144,17 @@ SHAPES = [
     # "không"/"chưa" inside a story tell it; at the end they ask
     ("ông ngoại 90 tuổi không có lương hưu, không ai nuôi", TOLD, "inform_procedure"),
     ("ông ngoại 90 tuổi làm được không", TOLD, "faq"),
+    # ... and at the end of a clause before a remark; a particle inside the story tells it
+    ("cho chau ngoai nhap khau ve nha toi co duoc ko, no 3 tuoi roi", NAMED, "faq"),
+    ("nha ngheo, ruong ko co, ong ngoai thi om", TOLD, "inform_procedure"),
+    # "bao giờ" (when) asks, though "giờ" alone is "now"
+    ("the bao hiem cua ong co han den bao gio", NAMED, "faq"),
+    ("gio ong muon lam the bao hiem", NAMED, "inform_procedure"),
     # "how" with a goal is steps; after a problem alone it stays a FAQ
     ("con trai dinh cu nuoc ngoai, nha muon xoa thuong tru cho no thi lam sao", NAMED, "ask_steps"),
     ("thu tuc tach ho lam the nao vay", NAMED, "ask_steps"),
+    ("lam the bao hiem cho con thi lam rang", NAMED, "ask_steps"),
+    ("muon xin the bao hiem cho con thi phai nam tu dau", NAMED, "ask_steps"),
     ("mat the bhyt cua be thi lam sao", NAMED, "faq"),
     # ... "how" after an action is steps too, unless the clause tells a problem
     ("cho con nhap khau ve nha noi thi lam sao", NAMED, "ask_steps"),
@@ -198,6 +214,9 @@ OTHER_READINGS = [
     ("ba em mat het giay to, gio muon lam lai khai sinh cho ba thi lam ntn", "ask_documents", NAMED,
      "ask_steps"),
     ("nhan nuoi con thi chuan bi ho so nhu the nao", "ask_documents", NAMED, "ask_documents"),
+    # the order of the steps is steps, though a paper is named before it
+    ("muon tang cho dat cho con, nghe noi phai co hop dong, thi phai lam gi truoc", "ask_documents",
+     NAMED, "ask_steps"),
     # only the pairs of `overrides`: a fee question read as steps is left to the classifier
     ("gio lam so do thi het bao nhieu tien", "ask_steps", NAMED, "ask_steps"),
     # a penalty asked about is a FAQ, whatever aspect the classifier read; asked with the
@@ -215,3 +234,39 @@ OTHER_READINGS = [
 @pytest.mark.parametrize("text,intent,entities,expected", OTHER_READINGS)
 def test_a_statement_or_a_question_read_as_something_else(text, intent, entities, expected):
     assert shaped(text, intent, entities) == expected
+
+
+def unsure(text: str, ranking: list[tuple[str, float]]) -> tuple[str, float]:
+    """The intent and confidence QuestionCueRanker gives ``text`` ranked so by the classifier."""
+    from rasa.nlu.tokenizers.tokenizer import Token
+
+    from bot.nlu.ranking import QuestionCueRanker
+    from bot.nlu.segmenter import Segmenter
+
+    ranked = [{"name": name, "confidence": confidence} for name, confidence in ranking]
+    message = Message(data={"text": text, "intent": dict(ranked[0]), "intent_ranking": ranked,
+                            "entities": []})
+    message.set("text_tokens", [Token(text[w.start:w.end], w.start, w.end, lemma=w.lemma)
+                                for w in Segmenter(()).segment(text)])
+    QuestionCueRanker(QuestionCueRanker.get_default_config()).process([message])
+    return message.get("intent")["name"], message.get("intent")["confidence"]
+
+
+# (message, the classifier's ranking, intent and confidence after re-ranking)
+UNSURE = [
+    # under the fallback threshold, a plain aspect question is that aspect, at the threshold
+    ("tra ket qua khi nao", [("ask_time", 0.38), ("cancel", 0.26)], ("ask_time", 0.4)),
+    ("doi lau ko ad, nha o xa lam", [("nlu_fallback", 0.3), ("ask_time", 0.2)], ("ask_time", 0.4)),
+    ("mua lai manh vuon, gio lam giay to thi ra dau", [("ask_documents", 0.39), ("ask_where", 0.32)],
+     ("ask_where", 0.4)),
+    # ... not a special case, nor two aspects, nor a sure reading
+    ("tre han thi nop phat o dau", [("faq", 0.35), ("ask_where", 0.3)], ("faq", 0.35)),
+    ("het bao nhieu tien va nop o dau", [("ask_fee", 0.35), ("ask_where", 0.3)], ("ask_fee", 0.35)),
+    ("tra ket qua khi nao", [("cancel", 0.6), ("ask_time", 0.3)], ("cancel", 0.6)),
+]
+
+
+@pytest.mark.parametrize("text,ranking,expected", UNSURE)
+def test_an_unsure_reading_gives_way_to_a_plain_aspect_question(text, ranking, expected):
+    assert unsure(text, ranking) == expected
+
