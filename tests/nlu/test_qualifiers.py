@@ -73,6 +73,9 @@ CASES = [
     ("ông tôi đánh rơi sổ đỏ ngoài chợ, giờ tính sao", named("cap_lai_so_do")),
     ("nha bi trom lay mat so do roi, lam o dau", named("cap_lai_so_do")),
     ("SO DO BI THAT LAC KHI CHUYEN NHA, LE PHI BAO NHIEU", named("cap_lai_so_do")),
+    # a flood that swept the book away
+    ("nhà bị lũ cuốn mất hết sổ đỏ rồi", named("cap_lai_so_do")),
+    ("so do bi lu cuon troi, bao lau co so moi", named("cap_lai_so_do")),
     # a negated qualifier does not count: the damaged book is still there
     ("so do ko bi mat, chi bi rach thoi, lam lai sao", named("cap_doi_so_do")),
     ("sổ đỏ ghi nhầm năm sinh của mẹ tôi thì sửa ở đâu", named("dinh_chinh_so_do")),
