@@ -9,7 +9,7 @@ without, and in SMS capitals.
 
 from __future__ import annotations
 
-from functools import partial
+from pathlib import Path
 
 import pytest
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -31,24 +31,28 @@ SEGMENTER = Segmenter({("lao", "dong"), ("rach", "nat"), ("cong", "nghiep")},
                       fixed=compounds_from_words([n for n, _ in NAMES] + [e for e, _ in EVENTS]))
 
 
-tokenized = partial(messages.tokenized, SEGMENTER)  # (text, [(span, value)], entity)
-
-
-@pytest.fixture(scope="module")
-def extractor(tmp_path_factory: pytest.TempPathFactory) -> LemmaEntityExtractor:
-    component, storage = messages.new_extractor(tmp_path_factory.mktemp("model"))
-    examples = [tokenized(name, [(name, value)]) for name, value in NAMES]
-    examples += [tokenized(event, [(event, value)], "procedure_event") for event, value in EVENTS]
+def trained(folder: Path, segmenter: Segmenter, events: list[tuple[str, str]]) -> LemmaEntityExtractor:
+    """An extractor trained on the catalogue's names, ``events`` and qualifier tables, as ``bot
+    train`` hands them over, then loaded back: what the model stores is what a loaded model uses."""
+    component, storage = messages.new_extractor(folder)
+    examples = [messages.tokenized(segmenter, name, [(name, value)]) for name, value in NAMES]
+    examples += [messages.tokenized(segmenter, event, [(event, value)], "procedure_event")
+                 for event, value in events]
     tables = [{"name": name, "elements": elements}
               for name, elements in qualifier_tables(CATALOGUE).items()]
     component.train(TrainingData(examples, lookup_tables=tables))
-    # what the model stores is what a loaded model uses
     return LemmaEntityExtractor.load(LemmaEntityExtractor.get_default_config(), storage,
                                      messages.RESOURCE, None)
 
 
-def found(extractor: LemmaEntityExtractor, text: str) -> set[tuple[str, str]]:
-    message = tokenized(text)
+@pytest.fixture(scope="module")
+def extractor(tmp_path_factory: pytest.TempPathFactory) -> LemmaEntityExtractor:
+    return trained(tmp_path_factory.mktemp("model"), SEGMENTER, EVENTS)
+
+
+def found(extractor: LemmaEntityExtractor, text: str,
+          segmenter: Segmenter = SEGMENTER) -> set[tuple[str, str]]:
+    message = messages.tokenized(segmenter, text)
     extractor.process([message])
     return {(e["entity"], e["value"]) for e in message.get("entities")
             if e["entity"] in ("procedure", "procedure_told")}
@@ -340,13 +344,7 @@ GLUED_EVENT = ("đổi sổ mới", "cap_doi_so_do")
 @pytest.fixture(scope="module")
 def glued_extractor(tmp_path_factory: pytest.TempPathFactory) -> tuple[LemmaEntityExtractor, Segmenter]:
     segmenter = Segmenter(fixed=compounds_from_words([n for n, _ in NAMES] + [GLUED_EVENT[0]]))
-    component, _ = messages.new_extractor(tmp_path_factory.mktemp("glued"))
-    examples = [messages.tokenized(segmenter, name, [(name, value)]) for name, value in NAMES]
-    examples.append(messages.tokenized(segmenter, GLUED_EVENT[0], [GLUED_EVENT], "procedure_event"))
-    tables = [{"name": name, "elements": elements}
-              for name, elements in qualifier_tables(CATALOGUE).items()]
-    component.train(TrainingData(examples, lookup_tables=tables))
-    return component, segmenter
+    return trained(tmp_path_factory.mktemp("glued"), segmenter, [GLUED_EVENT]), segmenter
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -360,7 +358,4 @@ def test_a_qualifier_glued_into_a_situation_still_counts(
     """"Đổi sổ" is a qualifier of cấp đổi, but inside "đổi sổ mới", one word of the segmenter,
     it ends mid-word: the situation told carries it to the name beside it."""
     component, segmenter = glued_extractor
-    message = messages.tokenized(segmenter, text)
-    component.process([message])
-    assert {(e["entity"], e["value"]) for e in message.get("entities")
-            if e["entity"] in ("procedure", "procedure_told")} == expected
+    assert found(component, text, segmenter) == expected
