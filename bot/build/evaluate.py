@@ -50,9 +50,9 @@ NOT_ANSWERED_WITH_FACTS = frozenset({"out_of_scope", "greet", "goodbye", "thank"
 def _asks_which(entities: list[dict], gold: set[str]) -> bool:
     """The bot asks which procedure (``bot.dialogue.actions.route``: no procedure named, a story
     leading to several) and offers one the citizen meant: no other procedure's facts are given."""
-    named = {e["value"] for e in entities or [] if e.get("entity") == PROCEDURE_ENTITY}
-    told = {str(e["value"]) for e in entities or [] if e.get("entity") == TOLD_ENTITY}
-    return not named and len(told) > 1 and bool(told & gold)
+    named = any(e.get("entity") == PROCEDURE_ENTITY for e in entities or [])
+    offered = _procedures(entities)  # with none named, the procedures the story leads to
+    return not named and len(offered) > 1 and bool(offered & gold)
 
 
 def _procedures(entities: list[dict]) -> set[str]:

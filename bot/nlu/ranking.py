@@ -211,7 +211,7 @@ def _clauses(message: Message, tokens: list[Any]) -> list[list[str]]:
     for index, token in enumerate(tokens):
         if index and CLAUSE_BREAK.search(text[tokens[index - 1].end:token.start]):
             clauses.append([])
-        clauses[-1].extend(token.lemma.split("_"))
+        clauses[-1].extend(_words([token]))
     return clauses
 
 
