@@ -5,8 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,84 +104,6 @@ def sentence_matrix(examples: list[Any]) -> tuple[Any, list[str]] | None:
         return None
     matrix = csr_matrix(hstack([vstack(column) for column in columns], format="csr"), dtype=float)
     return matrix, origins
-
-
-def batch_featurizing() -> None:
-    """Counts the n-grams of all training examples in one call per featurizer and attribute.
-
-    Rasa's ``CountVectorsFeaturizer.process`` calls scikit-learn's ``transform`` twice per message
-    (its tokens, then its whole text): 14 % of a retraining (py-spy), mostly per-call overhead.
-    Here each attribute's tokens of all messages go through one ``transform``, its texts through
-    another, and each message gets its own rows of the result: the same matrices, entry for entry,
-    added in the same order. Idempotent.
-    """
-    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
-        CountVectorsFeaturizer,
-    )
-
-    original = CountVectorsFeaturizer.process
-    if getattr(original, "batched", False):
-        return
-
-    @functools.wraps(original)  # Rasa checks a graph component's method signatures
-    def process(self: Any, messages: list[Any]) -> list[Any]:
-        if self.vectorizers is None:
-            return original(self, messages)
-        features = {}
-        for attribute in self._attributes:
-            tokens = [self._get_processed_message_tokens_by_attribute(m, attribute) for m in messages]
-            features[attribute] = _batched_features(self, attribute, tokens)
-        for index, message in enumerate(messages):
-            for attribute in self._attributes:
-                sequences, sentences = features[attribute]
-                self.add_features_to_message(sequences[index], sentences[index], attribute, message)
-        return messages
-
-    process.batched = True  # type: ignore[attr-defined]
-    CountVectorsFeaturizer.process = process
-
-
-def _batched_features(featurizer: Any, attribute: str,
-                      all_tokens: list[list[str]]) -> tuple[list[Any], list[Any]]:
-    """``CountVectorsFeaturizer._create_features`` for many messages with two ``transform``s."""
-    from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
-
-    sequences: list[Any] = [None] * len(all_tokens)
-    sentences: list[Any] = [None] * len(all_tokens)
-    vectorizer = featurizer.vectorizers.get(attribute)
-    present = [i for i, tokens in enumerate(all_tokens) if tokens]
-    if not vectorizer or not present:
-        return sequences, sentences
-    words = vectorizer.transform([token for i in present for token in all_tokens[i]]).tocsr()
-    bounds = [0]
-    for index in present:
-        bounds.append(bounds[-1] + len(all_tokens[index]))
-    for index, sequence in zip(present, row_blocks(words, bounds), strict=True):
-        sequences[index] = sequence
-    if attribute in DENSE_FEATURIZABLE_ATTRIBUTES:
-        texts = vectorizer.transform([" ".join(all_tokens[i]) for i in present]).tocsr()
-        for index, sentence in zip(present, row_blocks(texts, range(len(present) + 1)),
-                                   strict=True):
-            sentences[index] = sentence
-    return sequences, sentences
-
-
-def row_blocks(matrix: Any, bounds: Sequence[int]) -> list[Any]:
-    """``matrix[bounds[k]:bounds[k + 1]]`` for each k, column indices sorted, as COO matrices:
-    what ``sort_indices`` and ``tocoo`` give on each slice, read straight from the CSR arrays
-    (slicing a scipy matrix thousands of times was 10 % of a retraining, py-spy)."""
-    import numpy as np
-    from scipy.sparse import coo_matrix
-
-    matrix.sort_indices()
-    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
-    blocks = []
-    for start, end in itertools.pairwise(bounds):
-        first, last = indptr[start], indptr[end]
-        rows = np.repeat(np.arange(end - start, dtype=indices.dtype), np.diff(indptr[start:end + 1]))
-        blocks.append(coo_matrix((data[first:last].copy(), (rows, indices[first:last].copy())),
-                                 shape=(end - start, matrix.shape[1])))
-    return blocks
 
 
 @contextlib.contextmanager
@@ -304,7 +225,6 @@ def _training_run(project: Project, catalogue: Catalogue | None, config: Path, o
     written without ``skops.io``; yields the warm start's session."""
     memoize_entity_annotations()
     stack_sentence_features()
-    batch_featurizing()
     _prepare(project, catalogue)
     output.mkdir(parents=True, exist_ok=True)
     with one_blas_thread(), without_tensorflow(config), without_training_cache(), one_nlu_read(), \

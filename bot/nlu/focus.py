@@ -16,12 +16,11 @@ from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.constants import TOKENS_NAMES
-from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
-    CountVectorsFeaturizer,
-)
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.counts import SentenceCountsFeaturizer
 
 CLAUSE_BREAK = re.compile(r"[,.;:!?\n…]")
 
@@ -37,12 +36,12 @@ def focus_start(text: str, tokens: list[Token], window: int, min_clause: int) ->
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
-class QuestionFocusFeaturizer(CountVectorsFeaturizer):
+class QuestionFocusFeaturizer(SentenceCountsFeaturizer):
     """Word n-gram counts over the final question of a message only."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {**CountVectorsFeaturizer.get_default_config(), "window": 6, "min_clause": 3}
+        return {**SentenceCountsFeaturizer.get_default_config(), "window": 6, "min_clause": 3}
 
     def _get_message_tokens_by_attribute(self, message: Message, attribute: str) -> list[str]:
         words = super()._get_message_tokens_by_attribute(message, attribute)
@@ -50,5 +49,4 @@ class QuestionFocusFeaturizer(CountVectorsFeaturizer):
             return words
         start = focus_start(message.get(TEXT) or "", message.get(TOKENS_NAMES[TEXT]),
                             self._config["window"], self._config["min_clause"])
-        # Blank words keep one row per token, so sequence features still line up with tokens.
-        return ["" if index < start else word for index, word in enumerate(words)]
+        return words[start:]

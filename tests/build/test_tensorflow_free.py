@@ -43,7 +43,7 @@ def test_the_training_graph_of_our_pipeline_is_built_without_tensorflow():
     assert state["lean"] is True
     assert state["tensorflow"] is False
     # every component of config.yml is in the graph, with Rasa's validator
-    for name in ("VietnameseTokenizer", "CountVectorsFeaturizer", "LogisticRegressionClassifier",
+    for name in ("VietnameseTokenizer", "SentenceCountsFeaturizer", "LogisticRegressionClassifier",
                  "RulePolicy", "DefaultV1RecipeValidator"):
         assert name in state["uses"]
     # imported against stand-ins, the validator is forgotten: a DIET pipeline gets Rasa's own

@@ -102,54 +102,6 @@ def test_a_forced_training_leaves_rasas_cache_hook_in_place_afterwards():
     assert graph_trainer.TrainingHook is TrainingHook
 
 
-@pytest.mark.parametrize("config", [
-    pytest.param({"min_ngram": 1, "max_ngram": 3}, id="word n-grams"),
-    pytest.param({"analyzer": "char_wb", "min_ngram": 3, "max_ngram": 4}, id="letter n-grams"),
-])
-def test_featurizing_all_examples_at_once_gives_rasas_features(config, tmp_path):
-    """One ``transform`` for all messages: each message gets the matrices Rasa's per-message
-    ``process`` gives it, in the same order, so the classifier trains on the same data."""
-    import numpy as np
-    from rasa.engine.graph import ExecutionContext, GraphSchema
-    from rasa.engine.storage.local_model_storage import LocalModelStorage
-    from rasa.engine.storage.resource import Resource
-    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
-        CountVectorsFeaturizer,
-    )
-    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
-    from rasa.shared.nlu.training_data.message import Message
-    from rasa.shared.nlu.training_data.training_data import TrainingData
-
-    from bot.build.training import batch_featurizing
-
-    texts = ["dang ky khai sinh can giay to gi", "le phi lam so do bao nhieu",
-             "xin chao", "thu tuc tam tru o xa moi", "khai sinh cho con moi de"]
-    storage = LocalModelStorage(tmp_path)
-    context = ExecutionContext(GraphSchema({}), "test")
-    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
-
-    def featurized(process) -> list[Message]:
-        messages = [Message(data={"text": text, "intent": "i"}) for text in texts]
-        tokenizer.process_training_data(TrainingData(training_examples=messages))
-        featurizer = CountVectorsFeaturizer.create(
-            {**CountVectorsFeaturizer.get_default_config(), **config}, storage,
-            Resource("words"), context)
-        featurizer.train(TrainingData(training_examples=messages[:3]))  # later ones: unseen words
-        process(featurizer, messages)
-        return messages
-
-    batch_featurizing()
-    batched = CountVectorsFeaturizer.process
-    expected = featurized(batched.__wrapped__)  # Rasa's own
-    for before, after in zip(expected, featurized(batched), strict=True):
-        assert [(f.type, f.attribute, f.origin) for f in after.features] == \
-            [(f.type, f.attribute, f.origin) for f in before.features]
-        for a, b in zip(after.features, before.features, strict=True):
-            assert a.features.shape == b.features.shape
-            for part in ("row", "col", "data"):
-                assert np.array_equal(getattr(a.features, part), getattr(b.features, part)), part
-
-
 def test_the_training_graph_gets_the_nlu_data_rasa_read_for_its_checks(tmp_path):
     """Rasa reads the NLU data for its checks with ``get_nlu_data()`` and its graph's provider with
     ``get_nlu_data(language=...)``: within ``one_nlu_read`` both are one read, the same data."""
