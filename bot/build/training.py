@@ -12,6 +12,7 @@ from typing import Any
 from bot.build.classifier_file import written_without_skops
 from bot.build.fingerprint import fingerprint, stamp_file
 from bot.build.generate import generate
+from bot.build.heap import kept_heap
 from bot.build.nlu_files import parsed_once
 from bot.build.segmentation import remembered_segmentation
 from bot.build.tensorflow_free import without_tensorflow
@@ -219,16 +220,16 @@ def _keep_state(model: Path, session: Session) -> None:
 def _training_run(project: Project, catalogue: Catalogue | None, config: Path, output: Path,
                   fixed_name: str | None, warm: bool) -> Iterator[Session]:
     """What both trainings do around Rasa's: our patches of its components, the generated data
-    (``_prepare``), the output folder, then within: BLAS on one thread (``one_blas_thread``), no
-    TensorFlow, no training cache, the NLU data read once and each file's parse kept
-    (``bot.build.nlu_files``), underthesea's segmentation kept, the classifier warm-started and
-    written without ``skops.io``; yields the warm start's session."""
+    (``_prepare``), the output folder, then within: freed memory kept (``kept_heap``), BLAS on
+    one thread (``one_blas_thread``), no TensorFlow, no training cache, the NLU data read once
+    and each file's parse kept (``bot.build.nlu_files``), underthesea's segmentation kept, the
+    classifier warm-started and written without ``skops.io``; yields the warm start's session."""
     memoize_entity_annotations()
     stack_sentence_features()
     _prepare(project, catalogue)
     output.mkdir(parents=True, exist_ok=True)
-    with one_blas_thread(), without_tensorflow(config), without_training_cache(), one_nlu_read(), \
-            parsed_once(project.cache / NLU_PARSES_FILE), \
+    with kept_heap(), one_blas_thread(), without_tensorflow(config), without_training_cache(), \
+            one_nlu_read(), parsed_once(project.cache / NLU_PARSES_FILE), \
             remembered_segmentation(project.cache / SEGMENTATION_FILE), \
             warm_started(_previous_state(output, fixed_name, warm)) as session, \
             written_without_skops():
