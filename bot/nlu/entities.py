@@ -73,8 +73,9 @@ _QUALIFIER_FILE = "qualifiers.json"
 TOKENS = "text_tokens"
 MAX_OPTION_NUMBER = 20
 MAX_EVENT_GAP = 2  # words allowed between the words of an event phrase
-QUALIFIER_GAP = 1  # and of a qualifier, within one sentence ("chưa rảnh. Hạn cuối" is not "chưa cưới")
-SENTENCE_END = re.compile(r"[.!?;\n]")
+# and of a qualifier, within one clause ("chưa rảnh. Hạn cuối" is not "chưa cưới", "đo đạc, sửa lại"
+# is not "đo đạc lại")
+QUALIFIER_GAP = 1
 QUALIFIER_TABLE = "qualifier"
 # Folded words that, one or two words before a qualifier, deny it ("sổ đỏ không bị mất").
 NEGATIONS = frozenset({"khong", "chua", "chang"})
@@ -268,6 +269,14 @@ def _ends_with(words: tuple[str, ...], phrases: list[tuple[str, ...]]) -> bool:
     return any(words[len(words) - len(p):] == p for p in phrases if len(p) <= len(words))
 
 
+def _clause_broken(read: _Read, first: int, last: int) -> bool:
+    """A clause break between the tokens of words ``first`` to ``last``: the segmenter may glue
+    a word across a comma ("hồi đó, làm lại" as "đó_làm"), so only gaps between tokens count."""
+    owners, tokens = read.owners, read.tokens
+    return any(CLAUSE_BREAK.search(read.text, tokens[a].end, tokens[b].start)
+               for a, b in zip(owners[first:last], owners[first + 1:last + 1], strict=True) if a != b)
+
+
 def _contains_any(words: tuple[str, ...], phrases: list[tuple[str, ...]]) -> bool:
     return any(words[i:i + len(p)] == p for p in phrases for i in range(len(words) - len(p) + 1))
 
@@ -435,7 +444,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         not negated, not a step already done ("khai tử xong rồi, giờ xin mai táng") and not
         inside a story's background (``not_qualifiers``: "hồi chiến tranh biên giới"), as
         (specific procedure, start, end); a match inside a longer one is left out."""
-        tokens, text, words, owners = read.tokens, read.text, read.words, read.owners
+        tokens, words, owners = read.tokens, read.words, read.owners
         background = [span for phrase in story_details()["not_qualifiers"]
                       for span in _all_in_order(list(phrase), words, 0)]
         papers = story_details()["other_papers"]
@@ -469,7 +478,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 if any(i_start <= start and end <= i_end for i_start, i_end in read.ignored):
                     continue
                 inside = start < mention["end"] and mention["start"] < end
-                if inside or SENTENCE_END.search(text, start, end):
+                if inside or _clause_broken(read, first, last):
                     continue
                 if self._negated(read, first):
                     continue

@@ -317,6 +317,9 @@ CASES = [
     # a household status named as whom a policy is for; asked for, it is the procedure
     ("vay vốn ngân hàng chính sách cho hộ nghèo thủ tục sao", set()),
     ("xin công nhận hộ nghèo cho nhà tôi ở đâu", named("ho_ngheo")),
+    # a qualifier's words do not run over a clause break ("đo đạc, sửa lại" is no "đo đạc lại")
+    ("nhận sổ đỏ mới thấy ghi diện tích ít hơn so với đo đạc, sửa lại ở đâu",
+     named("dinh_chinh_so_do")),
 ]
 
 
