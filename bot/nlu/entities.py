@@ -134,7 +134,7 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
                           "at": frozenset(raw["residence"]["at"]),
                           "questions": frozenset(raw["residence"]["questions"]),
                           "former": frozenset(raw["residence"]["former"])},
-            "place_before": frozenset(raw["place_before"]),
+            "place_before": [tuple(p.split()) for p in raw["place_before"]],
             "not_names": [tuple(p.split()) for p in raw["not_names"]],
             "no_longer": {"negations": frozenset(raw["no_longer"]["negations"]),
                           "window": int(raw["no_longer"]["window"]),
@@ -604,7 +604,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             # procedure done is still the one asked about, as it covers the other
             done = _done_after(words, after(name)) and not refines_another(name)
             return (words_before in (NEGATED_NAME, *NOT_THE_QUESTION)
-                    or bool(words_before) and words_before[-1] in NEGATIONS | details["place_before"]
+                    or bool(words_before) and words_before[-1] in NEGATIONS
+                    or _ends_with(words_before, details["place_before"])
                     or _ends_with(words_before, details["paper_verbs"])
                     or self._asked_paper(name, read)
                     or held(name) or done or self._residence(name, read))

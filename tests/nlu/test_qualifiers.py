@@ -320,6 +320,8 @@ CASES = [
     # a qualifier's words do not run over a clause break ("đo đạc, sửa lại" is no "đo đạc lại")
     ("nhận sổ đỏ mới thấy ghi diện tích ít hơn so với đo đạc, sửa lại ở đâu",
      named("dinh_chinh_so_do")),
+    # the commune where one lives is a place ("ở xã thường trú"), not a second procedure
+    ("xác nhận tình trạng hôn nhân xin ở xã thường trú hả", named("xac_nhan_hon_nhan")),
 ]
 
 
