@@ -135,6 +135,7 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
                           "questions": frozenset(raw["residence"]["questions"]),
                           "former": frozenset(raw["residence"]["former"])},
             "place_before": [tuple(p.split()) for p in raw["place_before"]],
+            "not_events": [tuple(p.split()) for p in raw["not_events"]],
             "not_names": [tuple(p.split()) for p in raw["not_names"]],
             "no_longer": {"negations": frozenset(raw["no_longer"]["negations"]),
                           "window": int(raw["no_longer"]["window"]),
@@ -277,6 +278,11 @@ def _clause_broken(read: _Read, first: int, last: int) -> bool:
                for a, b in zip(owners[first:last], owners[first + 1:last + 1], strict=True) if a != b)
 
 
+def _begins_any(words: list[str], first: int, phrases: list[tuple[str, ...]]) -> bool:
+    """One of ``phrases`` begins at ``words[first]``."""
+    return any(tuple(words[first:first + len(p)]) == p for p in phrases)
+
+
 def _contains_any(words: tuple[str, ...], phrases: list[tuple[str, ...]]) -> bool:
     return any(words[i:i + len(p)] == p for p in phrases for i in range(len(words) - len(p) + 1))
 
@@ -392,6 +398,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         mất" for "bố mất"), each as the procedure(s) it leads to. A longer phrase hides a shorter
         one matched over the same words ("đi làm ăn xa" is tạm vắng, not "đi làm xa")."""
         tokens, text, words, owners = read.tokens, read.text, read.words, read.owners
+        not_events = story_details()["not_events"]
         matches = []
         for key, (entity, values) in self.patterns.items():
             if entity != self._config["event_entity"]:
@@ -399,7 +406,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             phrase = key.replace("_", " ").split()
             span = next((found_span for found_span in _all_in_order(phrase, words, MAX_EVENT_GAP)
                          if not _costs(words, found_span[1]) and not self._names_between(
-                             tokens, owners, found_span, text)), None)
+                             tokens, owners, found_span, text)
+                         and not _begins_any(words, found_span[0], not_events)), None)
             if span is not None:
                 matches.append((len(phrase), span, values, tuple(phrase)))
         matches = [(size, span, values, phrase) for size, span, values, phrase in matches
@@ -511,8 +519,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         """A name whose words begin a longer phrase of other words folded alike (``not_names``
         in story_details.yml: "báo từ chối" is no "báo tử")."""
         index = read.first_word.get(mention["start"])
-        return index is not None and any(tuple(read.words[index:index + len(p)]) == p
-                                         for p in story_details()["not_names"])
+        return index is not None and _begins_any(read.words, index, story_details()["not_names"])
 
     def _qualified(self, mentions: list[dict[str, Any]], read: _Read) -> list[dict[str, Any]]:
         """Each general procedure replaced by the specific one its qualifiers point to (see the
