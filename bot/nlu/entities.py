@@ -136,6 +136,10 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
                           "former": frozenset(raw["residence"]["former"])},
             "place_before": [tuple(p.split()) for p in raw["place_before"]],
             "not_events": [tuple(p.split()) for p in raw["not_events"]],
+            "compared_papers": {"papers": frozenset(raw["compared_papers"]["papers"]),
+                                "corrections": list(raw["compared_papers"]["corrections"]),
+                                "cues": [tuple(p.split()) for p in raw["compared_papers"]["cues"]],
+                                "wrong": frozenset(raw["compared_papers"]["wrong"])},
             "not_names": [tuple(p.split()) for p in raw["not_names"]],
             "no_longer": {"negations": frozenset(raw["no_longer"]["negations"]),
                           "window": int(raw["no_longer"]["window"]),
@@ -720,7 +724,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             result = self._qualified(kept, replace(read, ignored=ignored))
             result = [m for m in result if not (any(m is n for n in names) and self._paper(m, read))]
             if result:
-                return others + self._remarried(self._refined_by_story(result, names, read), read)
+                return others + self._compared(
+                    self._remarried(self._refined_by_story(result, names, read), read), names, read)
         return others + self._remarried(
             self._qualified(self._not_status(self._told(read), read), read), read)
 
@@ -754,6 +759,24 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 mention = {**mention, "value": values[0]}
             refined.append(mention)
         return refined
+
+    def _compared(self, result: list[dict[str, Any]], names: list[dict[str, Any]],
+                  read: _Read) -> list[dict[str, Any]]:
+        """A name differing between two papers ("giấy khai sinh ghi Bhling, mà cccd ghi Bh'ling")
+        with neither said to be wrong: the correction of either may be meant, so each is told
+        and the bot asks which (``compared_papers`` in story_details.yml)."""
+        details = story_details()["compared_papers"]
+        if not details["papers"] <= {n["value"] for n in names}:
+            return result
+        if not {m["value"] for m in result} <= details["papers"] | set(details["corrections"]):
+            return result
+        words = read.words
+        if (set(words) & details["wrong"]
+                or not any(_all_in_order(list(cue), words, 0) for cue in details["cues"])):
+            return result
+        first = min(result, key=lambda m: m["start"])
+        return [{**first, "entity": self._config["event_target"], "value": value}
+                for value in details["corrections"]]
 
     @staticmethod
     def _remarried(entities: list[dict[str, Any]], read: _Read) -> list[dict[str, Any]]:

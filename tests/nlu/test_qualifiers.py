@@ -305,9 +305,14 @@ CASES = [
     # marrying again after a divorce is a new marriage; a qualifier told as a purpose is no case
     ("đã ly hôn rồi giờ lấy vợ mới thì đăng ký kết hôn lại có được không", named("ket_hon")),
     ("mất giấy chứng tử của bà, cần để làm thủ tục chia đất, xin lại ở đâu", named("khai_tu")),
-    # a name differing between the birth certificate and the căn cước is cải chính; a wrong name
-    # on the sổ đỏ is corrected before the land is sold
-    ("tên trong giấy khai sinh của con là Hoa mà căn cước ghi Hòa, sửa sao", named("cai_chinh_ho_tich")),
+    # a name differing between the birth certificate and the căn cước: the paper said to be wrong
+    # is corrected; with neither said wrong, the bot asks which (cải chính or căn cước); a wrong
+    # name on the sổ đỏ is corrected before the land is sold
+    ("tên trong giấy khai sinh của con là Hoa mà căn cước ghi Hòa, sửa sao",
+     told("cai_chinh_ho_tich", "can_cuoc")),
+    ("tên trên giấy khai sinh ghi Bhling, mà cccd ghi Bh'ling, sửa cho khớp sao",
+     told("cai_chinh_ho_tich", "can_cuoc")),
+    ("giấy khai sinh của con ghi sai tên, mà căn cước ghi đúng, sửa sao", named("cai_chinh_ho_tich")),
     ("sổ đỏ ghi tên bố là Tư mà căn cước ghi Từ, sau này bán đất có bị vướng không",
      named("dinh_chinh_so_do")),
     # the register no longer kept at the commune: registering again
