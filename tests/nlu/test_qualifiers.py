@@ -329,6 +329,8 @@ CASES = [
     ("xác nhận tình trạng hôn nhân xin ở xã thường trú hả", named("xac_nhan_hon_nhan")),
     # "để vợ con ở nhà" (leaving them home) is no birth at home
     ("chồng đi làm thuê 3 tháng, để vợ con ở nhà, thì khai báo ở đâu", set()),
+    # taking a grandchild in "làm con nuôi" is an adoption, even an orphan
+    ("nhận cháu ruột mồ côi về làm con nuôi thì hồ sơ gồm những gì", told("nuoi_con_nuoi")),
 ]
 
 
