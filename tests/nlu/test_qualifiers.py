@@ -331,6 +331,9 @@ CASES = [
     ("chồng đi làm thuê 3 tháng, để vợ con ở nhà, thì khai báo ở đâu", set()),
     # taking a grandchild in "làm con nuôi" is an adoption, even an orphan
     ("nhận cháu ruột mồ côi về làm con nuôi thì hồ sơ gồm những gì", told("nuoi_con_nuoi")),
+    # a sổ đỏ eaten by termites, or wanted "đổi", is exchanged
+    ("sổ đỏ để trong hòm, bị mối ăn mất một góc, muốn đổi thì phí bao nhiêu", named("cap_doi_so_do")),
+    ("sổ đỏ cũ thì có bắt buộc phải đổi trước ngày nào không", named("cap_doi_so_do")),
 ]
 
 
