@@ -334,6 +334,8 @@ CASES = [
     # a sổ đỏ eaten by termites, or wanted "đổi", is exchanged
     ("sổ đỏ để trong hòm, bị mối ăn mất một góc, muốn đổi thì phí bao nhiêu", named("cap_doi_so_do")),
     ("sổ đỏ cũ thì có bắt buộc phải đổi trước ngày nào không", named("cap_doi_so_do")),
+    # an area short of the survey's on a sổ đỏ is corrected
+    ("sổ đỏ mới cấp mà diện tích thiếu so với thực tế thì làm sao", named("dinh_chinh_so_do")),
 ]
 
 
