@@ -336,6 +336,9 @@ CASES = [
     ("sổ đỏ cũ thì có bắt buộc phải đổi trước ngày nào không", named("cap_doi_so_do")),
     # an area short of the survey's on a sổ đỏ is corrected
     ("sổ đỏ mới cấp mà diện tích thiếu so với thực tế thì làm sao", named("dinh_chinh_so_do")),
+    # a marriage certificate swept away by a flood with the commune's register: registered again
+    ("giấy chứng nhận kết hôn bị lũ cuốn, sổ ở xã cũng bị ướt hư hết, giờ tính sao",
+     named("dang_ky_lai_ket_hon")),
 ]
 
 
