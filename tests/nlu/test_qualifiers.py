@@ -327,8 +327,10 @@ CASES = [
      named("dinh_chinh_so_do")),
     # the commune where one lives is a place ("ở xã thường trú"), not a second procedure
     ("xác nhận tình trạng hôn nhân xin ở xã thường trú hả", named("xac_nhan_hon_nhan")),
-    # "để vợ con ở nhà" (leaving them home) is no birth at home
+    # "để vợ con ở nhà" (leaving them home) is no birth at home; a wife giving birth is one
     ("chồng đi làm thuê 3 tháng, để vợ con ở nhà, thì khai báo ở đâu", set()),
+    ("em tôi lấy vợ người Lào, vợ đẻ ở trạm y tế xã, làm giấy cho cháu hạn mấy ngày",
+     told("khai_sinh_bien_gioi")),
     # taking a grandchild in "làm con nuôi" is an adoption, even an orphan
     ("nhận cháu ruột mồ côi về làm con nuôi thì hồ sơ gồm những gì", told("nuoi_con_nuoi")),
     # a sổ đỏ eaten by termites, or wanted "đổi", is exchanged
