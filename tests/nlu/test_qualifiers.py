@@ -341,6 +341,12 @@ CASES = [
     # a marriage certificate swept away by a flood with the commune's register: registered again
     ("giấy chứng nhận kết hôn bị lũ cuốn, sổ ở xã cũng bị ướt hư hết, giờ tính sao",
      named("dang_ky_lai_ket_hon")),
+    # a father cutting off a plot for a child is a gift
+    ("bố già rồi, muốn cắt miếng đất vườn cho em tôi làm nhà, sổ đỏ đứng tên bố, làm sao",
+     named("tang_cho_dat")),
+    # "cất nhà trên đất" (built on it) folds like "cắt"
+    ("nhà tôi cất trên đất ông bà để lại hơn 30 năm, giờ làm sổ đỏ các bước ra sao",
+     named("dat_dai_lan_dau")),
 ]
 
 
