@@ -43,7 +43,11 @@ received or copied, and one after "có" with "rồi" close behind a paper held (
 sổ đỏ). A qualifier right after a paper that is no record ("giấy chứng sinh ghi sai") or told
 as a purpose ("cần để làm thủ tục chia đất") refines nothing either; a household status named as
 whom a policy is for ("vay vốn cho hộ nghèo") is no question; a marriage registered "again" after
-a divorce is a new one (``new_marriage``).
+a divorce is a new one (``new_marriage``). Session 12: a qualifier's words do not run over a
+clause break ("đo đạc, sửa lại" is no "đo đạc lại"); "ở xã" before a name makes it a place
+(``place_before``); an event starting with words that fold onto it is none ("để vợ con ở nhà" is
+no "đẻ ở nhà", ``not_events``); a name differing between the birth certificate and the căn cước,
+neither said wrong, tells both corrections so that the bot asks which (``compared_papers``).
 """
 
 from __future__ import annotations
