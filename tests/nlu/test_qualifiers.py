@@ -313,6 +313,7 @@ CASES = [
     ("tên trên giấy khai sinh ghi Bhling, mà cccd ghi Bh'ling, sửa cho khớp sao",
      told("cai_chinh_ho_tich", "can_cuoc")),
     ("giấy khai sinh của con ghi sai tên, mà căn cước ghi đúng, sửa sao", named("cai_chinh_ho_tich")),
+    ("làm cccd cán bộ gõ thiếu chữ, tên không giống giấy khai sinh, giờ làm sao", named("can_cuoc")),
     ("sổ đỏ ghi tên bố là Tư mà căn cước ghi Từ, sau này bán đất có bị vướng không",
      named("dinh_chinh_so_do")),
     # the register no longer kept at the commune: registering again
