@@ -170,7 +170,8 @@ def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
             "able": raw["able"], "negation": raw["negation"],
             "closing_particles": frozenset(raw["closing_particles"]),
             "reminder_words": frozenset(raw["reminder_words"]),
-            "follow_up": frozenset(raw["follow_up"])}
+            "follow_up": frozenset(raw["follow_up"]),
+            "indefinite": frozenset(raw["indefinite"])}
 
 
 def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
@@ -181,10 +182,12 @@ def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
 def cued_aspects(clause: list[str], cues: dict[str, Any]) -> list[str]:
     """The aspects ``clause`` has a cue of (``cues``: ``question_cues()``). A cue inside a longer
     cue of another aspect does not count: "thời hạn" (deadline) within "thời hạn giải quyết"
-    (processing time), "mất bao nhiêu" (fee) within "mất bao nhiêu ngày" (processing time)."""
+    (processing time), "mất bao nhiêu" (fee) within "mất bao nhiêu ngày" (processing time). Nor
+    does a cue followed by "cũng" or "cả" ("làm giấy tờ gì cũng bị hỏi": whatever paper)."""
     matches = [(intent, (i, i + len(phrase))) for i, word in enumerate(clause)
                for intent, phrase in cues["aspects_by_first_word"].get(word, ())
-               if tuple(clause[i:i + len(phrase)]) == phrase]
+               if tuple(clause[i:i + len(phrase)]) == phrase
+               and not set(clause[i + len(phrase):i + len(phrase) + 1]) & cues["indefinite"]]
     kept = {intent for intent, (start, end) in matches
             if not any(other != intent and s <= start and end <= e and e - s > end - start
                        for other, (s, e) in matches)}

@@ -133,6 +133,9 @@ SHAPES = [
     ("lam so do tren mang dc ko, ong gia roi ko di xa dc", NAMED, "ask_online"),
     # ... but not when the last clause asks something itself
     ("nop thuong tru tren mang 2 tuan roi chua thay gi, gio phai lam sao", NAMED, "faq"),
+    # a question word followed by "cũng" or "cả" asks nothing: whatever paper, anywhere
+    ("mat het giay to roi, gio lam giay to gi cung bi hoi", [], "faq"),
+    ("ten trong so ho tich bi sai, di dau cung bi vuong", [], "faq"),
     # two aspects in the last clause: the classifier's reading stays
     ("giờ làm sổ đỏ hết bao nhiêu tiền và nộp ở đâu", NAMED, "faq"),
     # a situation told, nothing asked: telling the procedure
