@@ -171,7 +171,8 @@ def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
             "closing_particles": frozenset(raw["closing_particles"]),
             "reminder_words": frozenset(raw["reminder_words"]),
             "follow_up": frozenset(raw["follow_up"]),
-            "indefinite": frozenset(raw["indefinite"])}
+            "indefinite": frozenset(raw["indefinite"]),
+            "guide": [_phrase(p) for p in raw["guide"]]}
 
 
 def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
@@ -261,7 +262,7 @@ class QuestionCueRanker(GraphComponent):
         return {"faq_intent": "faq", "inform_intent": "inform_procedure", "window": 12, "min_clause": 3,
                 "entities": ["procedure", "procedure_told"], "where_intent": "ask_where",
                 "steps_intent": "ask_steps", "other_entity": "other_procedure",
-                "reminder_intent": "remind_event",
+                "reminder_intent": "remind_event", "guide_intent": "guide",
                 # the fallback threshold of config.yml: a reading this unsure gives way to a cue
                 "uncertain_below": 0.4,
                 # a statement naming or telling a procedure read as one of these tells it
@@ -392,6 +393,18 @@ class QuestionCueRanker(GraphComponent):
         if intent is not None:
             _put_on_top(message, intent)
 
+    def _guide_asks(self, message: Message) -> str | None:
+        """Read as asking to be guided, a message saying nothing of guiding whose last clause asks
+        one aspect plainly ("muốn làm sổ hộ nghèo thì cần giấy tờ chi vậy": "chi" is "gì" in the
+        centre, but "chỉ" (show) to the classifier) is that aspect."""
+        cues = question_cues()
+        words = _words(message.get(TOKENS_NAMES[TEXT]) or [])
+        if any(_contains(words, phrase) for phrase in cues["special_case"] + cues["guide"]):
+            return None
+        _, clause = self._last_clause(message, message.get(TOKENS_NAMES[TEXT]) or [])
+        found = cued_aspects(clause, cues)
+        return found[0] if len(found) == 1 else None
+
     def _unsure(self, message: Message) -> bool:
         """A reading under the fallback threshold ("trả kết quả khi nào": processing time 0.38,
         cancel 0.26) would get the help line; a last clause asking one aspect plainly is that
@@ -417,6 +430,11 @@ class QuestionCueRanker(GraphComponent):
                 continue
             if read == self._config["inform_intent"]:
                 self._asked_aspect(message)
+                continue
+            if read == self._config["guide_intent"]:
+                asked = self._guide_asks(message)
+                if asked is not None:
+                    _put_on_top(message, asked)
                 continue
             if read not in self._config["statement_intents"]:
                 continue

@@ -227,6 +227,14 @@ OTHER_READINGS = [
     ("dang ky khai tu muon 3 thang roi thi co bi phat khong", "ask_deadline", TOLD, "faq"),
     ("can cuoc het han nam ngoai, gio di doi co bi phat tien ko", "ask_time", NAMED, "faq"),
     ("nop muon thi bi phat bao nhieu tien", "ask_fee", NAMED, "ask_fee"),
+    # read as guiding, a message that says nothing of guiding and asks one aspect is that aspect
+    # ("chi" is "gì" in the centre, "chỉ" (show) to the classifier)
+    ("muon lam the ngheo cho me thi can giay to chi vay", "guide", NAMED, "ask_documents"),
+    ("cha mat roi, dang ky lai khai tu thi chuan bi chi", "guide", NAMED, "ask_documents"),
+    ("tach so do cho con thi phai qua nhung buoc chi", "guide", NAMED, "ask_steps"),
+    ("huong dan em lam so do, can giay to gi", "guide", NAMED, "guide"),
+    ("chau chi giup ba lam khai tu voi", "guide", TOLD, "guide"),
+    ("tre han khai tu roi, ad chi nop phat o dau", "guide", TOLD, "guide"),
     # read as telling the procedure, a question of one aspect is that aspect; a statement stays
     ("sao y bang cap o xa bao nhieu tien mot trang", "inform_procedure", NAMED, "ask_fee"),
     ("cap lai so do thi nop cho ai", "inform_procedure", NAMED, "ask_where"),
