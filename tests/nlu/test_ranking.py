@@ -238,6 +238,9 @@ OTHER_READINGS = [
     # read as telling the procedure, a question of one aspect is that aspect; a statement stays
     ("sao y bang cap o xa bao nhieu tien mot trang", "inform_procedure", NAMED, "ask_fee"),
     ("cap lai so do thi nop cho ai", "inform_procedure", NAMED, "ask_where"),
+    # "mô" is "đâu" (where) in the centre
+    ("xin trich luc ket hon thi di mo", "inform_procedure", NAMED, "ask_where"),
+    ("dang ky tam tru cho thang con, toi mo nop", "inform_procedure", NAMED, "ask_where"),
     ("nha tui moi mua mieng dat cua hang xom", "inform_procedure", NAMED, "inform_procedure"),
 ]
 
