@@ -405,6 +405,23 @@ class QuestionCueRanker(GraphComponent):
         found = cued_aspects(clause, cues)
         return found[0] if len(found) == 1 else None
 
+    @staticmethod
+    def _bare_aspect(words: list[str]) -> str | None:
+        """A message that is one aspect's cue and closing words only ("miễn phí hả ad", "hết bao
+        nhiêu vậy") asks it of the procedure under discussion, whatever the classifier read: it
+        names nothing else to be out of scope."""
+        cues = question_cues()
+        found = cued_aspects(words, cues)
+        if len(found) != 1:
+            return None
+        closing = cues["closing_particles"] | cues["closing_question_words"]
+        rest = list(words)
+        for phrase in cues["aspects"][found[0]]:
+            for i in range(len(rest) - len(phrase) + 1):
+                if tuple(rest[i:i + len(phrase)]) == phrase:
+                    rest[i:i + len(phrase)] = [""] * len(phrase)
+        return found[0] if set(rest) - {""} <= closing else None
+
     def _unsure(self, message: Message) -> bool:
         """A reading under the fallback threshold ("trả kết quả khi nào": processing time 0.38,
         cancel 0.26) would get the help line; a last clause asking one aspect plainly is that
@@ -439,6 +456,10 @@ class QuestionCueRanker(GraphComponent):
             if read not in self._config["statement_intents"]:
                 continue
             words = _words(message.get(TOKENS_NAMES[TEXT]) or [])
+            bare = self._bare_aspect(words)
+            if bare is not None:
+                _put_on_top(message, bare)
+                continue
             if read == self._config["reminder_intent"] and set(words) & question_cues()["reminder_words"]:
                 continue  # "nhắc tôi hạn khai sinh" asks for the reminder
             asks_aspect = read in (self._config["faq_intent"], self._config["reminder_intent"])

@@ -197,6 +197,13 @@ OTHER_READINGS = [
     ("xin ly lich tu phap de di xuat khau lao dong", "out_of_scope",
      TOLD + [{"entity": "other_procedure", "value": "ly_lich_tu_phap"}], "out_of_scope"),
     ("thoi tiet mai the nao", "out_of_scope", [], "out_of_scope"),
+    # an aspect's cue with closing words only asks it of the procedure under discussion; one
+    # naming anything else stays out of scope
+    ("het bao nhieu vay ad", "out_of_scope", [], "ask_fee"),
+    ("le phi ha", "out_of_scope", [], "ask_fee"),
+    ("o dau vay a", "thank", [], "ask_where"),
+    ("lam ho chieu o dau", "out_of_scope", [], "out_of_scope"),
+    ("sua xe het bao nhieu", "out_of_scope", [], "out_of_scope"),
     # processing time against deadline: the last clause says which
     ("cuoi vo xong roi thi cham nhat la bao lau phai nhap khau cho vo", "ask_time", NAMED, "ask_deadline"),
     ("ông mất tuần trước, khai tử thì hạn chót là hôm nào", "ask_time", TOLD, "ask_deadline"),
