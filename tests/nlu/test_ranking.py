@@ -114,6 +114,7 @@ SHAPES = [
     ("chuyen ho khau ve nha ngoai thi co can so ho khau cu khong", NAMED, "ask_documents"),
     ("thue nha o tro, dang ky tam tru co can hop dong thue nha khong a", NAMED, "ask_documents"),
     ("bo mat roi, xoa ten trong so thi co han khong", TOLD, "ask_deadline"),
+    ("ong mat tuan truoc, gio khai tu thi han cuoi la ngay nao", TOLD, "ask_deadline"),
     ("dat cua ong ba, gio sang ten cho con thi trinh tu the nao", NAMED, "ask_steps"),
     # a penalty or being late is a special case whatever the ending
     ("tre han lam khai tu 2 thang roi, bi phat bao nhieu tien", TOLD, "faq"),
