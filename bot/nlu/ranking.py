@@ -171,7 +171,7 @@ def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
             "closing_particles": frozenset(raw["closing_particles"]),
             "reminder_words": frozenset(raw["reminder_words"]),
             "follow_up": frozenset(raw["follow_up"]),
-            "indefinite": frozenset(raw["indefinite"]),
+            "indefinite": frozenset(raw["indefinite"]), "mishap": frozenset(raw["mishap"]),
             "guide": [_phrase(p) for p in raw["guide"]]}
 
 
@@ -283,10 +283,11 @@ class QuestionCueRanker(GraphComponent):
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
         start, clause = self._last_clause(message, tokens)
         found = cued_aspects(clause, cues)
-        if not found and start > 0 and not set(clause) & cues["question_words"] \
+        if not found and start > 0 and not set(clause) & (cues["question_words"] | cues["mishap"]) \
                 and not _ends_asking(clause, cues, strict=True):
             # "..., giờ xin đính chính thì có phải mất phí không, lỗi đâu phải của dân": a remark
-            # after the question; the clause before it asks
+            # after the question; the clause before it asks. A mishap told last ("..., bị kẹt ạ")
+            # is the matter itself: the clause before tells the story, it asks nothing
             _, previous = self._last_clause(message, tokens[:start])
             found = cued_aspects(previous, cues)
         if not found and self._asks_how_to(clause, self._names_in(message, tokens[start:])):

@@ -128,6 +128,8 @@ SHAPES = [
     # a remark after the question: the clause before it asks ...
     ("lam so do lan dau co phai dong le phi khong, nha toi ngheo lam", NAMED, "ask_fee"),
     ("giay khai sinh cua ong nop o dau, ngay xua xa cu da sap nhap roi", NAMED, "ask_where"),
+    # ... but a mishap told last is the matter itself: the clause before tells the story
+    ("nop khai tu qua dich vu cong tu tuan truoc ma chua thay gi, bi loi hoai a", TOLD, "faq"),
     # ... but not when the last clause asks something itself, even by its ending alone; a
     # negated ability ("không đi xa được") asks nothing
     ("chua co giay to gi, gio ong muon nhan chau lam con nuoi dc ko", NAMED, "faq"),
