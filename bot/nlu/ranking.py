@@ -172,6 +172,7 @@ def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
             "reminder_words": frozenset(raw["reminder_words"]),
             "follow_up": frozenset(raw["follow_up"]),
             "indefinite": frozenset(raw["indefinite"]), "mishap": frozenset(raw["mishap"]),
+            "apart_from_how": frozenset(raw["apart_from_how"]),
             "guide": [_phrase(p) for p in raw["guide"]]}
 
 
@@ -295,6 +296,9 @@ class QuestionCueRanker(GraphComponent):
         if found == [self._config["where_intent"]] and any(
                 _contains(clause, phrase) for phrase in cues["not_where"]):
             return None
+        if len(found) == 1 and found[0] in cues["apart_from_how"] and any(
+                _contains(clause, phrase) for phrase in cues["how"]):
+            return None  # "khai tử ở đâu ra sao": where and how, two questions
         return found[0] if len(found) == 1 else None
 
     def _last_clause(self, message: Message, tokens: list[Any]) -> tuple[int, list[str]]:

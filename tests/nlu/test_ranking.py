@@ -141,6 +141,9 @@ SHAPES = [
     ("ten trong so ho tich bi sai, di dau cung bi vuong", [], "faq"),
     # two aspects in the last clause: the classifier's reading stays
     ("giờ làm sổ đỏ hết bao nhiêu tiền và nộp ở đâu", NAMED, "faq"),
+    # ... so with where and how; "how" beside a paper or a fee is one question
+    ("chong mat o nuoc ngoai, khai tu o dau ra sao", TOLD, "faq"),
+    ("nhan nuoi con thi chuan bi ho so nhu the nao", NAMED, "ask_documents"),
     # a situation told, nothing asked: telling the procedure
     ("nha tui moi mua mieng dat cua hang xom", NAMED, "inform_procedure"),
     ("ông nội tôi mất để lại mảnh ruộng", TOLD, "inform_procedure"),
