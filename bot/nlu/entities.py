@@ -43,7 +43,11 @@ received or copied, and one after "có" with "rồi" close behind a paper held (
 sổ đỏ). A qualifier right after a paper that is no record ("giấy chứng sinh ghi sai") or told
 as a purpose ("cần để làm thủ tục chia đất") refines nothing either; a household status named as
 whom a policy is for ("vay vốn cho hộ nghèo") is no question; a marriage registered "again" after
-a divorce is a new one (``new_marriage``).
+a divorce is a new one (``new_marriage``). Session 12: a qualifier's words do not run over a
+clause break ("đo đạc, sửa lại" is no "đo đạc lại"); "ở xã" before a name makes it a place
+(``place_before``); an event starting with words that fold onto it is none ("để vợ con ở nhà" is
+no "đẻ ở nhà", ``not_events``); a name differing between the birth certificate and the căn cước,
+neither said wrong, tells both corrections so that the bot asks which (``compared_papers``).
 """
 
 from __future__ import annotations
@@ -73,8 +77,9 @@ _QUALIFIER_FILE = "qualifiers.json"
 TOKENS = "text_tokens"
 MAX_OPTION_NUMBER = 20
 MAX_EVENT_GAP = 2  # words allowed between the words of an event phrase
-QUALIFIER_GAP = 1  # and of a qualifier, within one sentence ("chưa rảnh. Hạn cuối" is not "chưa cưới")
-SENTENCE_END = re.compile(r"[.!?;\n]")
+# and of a qualifier, within one clause ("chưa rảnh. Hạn cuối" is not "chưa cưới", "đo đạc, sửa lại"
+# is not "đo đạc lại")
+QUALIFIER_GAP = 1
 QUALIFIER_TABLE = "qualifier"
 # Folded words that, one or two words before a qualifier, deny it ("sổ đỏ không bị mất").
 NEGATIONS = frozenset({"khong", "chua", "chang"})
@@ -133,7 +138,12 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
                           "at": frozenset(raw["residence"]["at"]),
                           "questions": frozenset(raw["residence"]["questions"]),
                           "former": frozenset(raw["residence"]["former"])},
-            "place_before": frozenset(raw["place_before"]),
+            "place_before": [tuple(p.split()) for p in raw["place_before"]],
+            "not_events": [tuple(p.split()) for p in raw["not_events"]],
+            "compared_papers": {"papers": frozenset(raw["compared_papers"]["papers"]),
+                                "corrections": list(raw["compared_papers"]["corrections"]),
+                                "cues": [tuple(p.split()) for p in raw["compared_papers"]["cues"]],
+                                "wrong": frozenset(raw["compared_papers"]["wrong"])},
             "not_names": [tuple(p.split()) for p in raw["not_names"]],
             "no_longer": {"negations": frozenset(raw["no_longer"]["negations"]),
                           "window": int(raw["no_longer"]["window"]),
@@ -268,6 +278,19 @@ def _ends_with(words: tuple[str, ...], phrases: list[tuple[str, ...]]) -> bool:
     return any(words[len(words) - len(p):] == p for p in phrases if len(p) <= len(words))
 
 
+def _clause_broken(read: _Read, first: int, last: int) -> bool:
+    """A clause break between the tokens of words ``first`` to ``last``: the segmenter may glue
+    a word across a comma ("hồi đó, làm lại" as "đó_làm"), so only gaps between tokens count."""
+    owners, tokens = read.owners, read.tokens
+    return any(CLAUSE_BREAK.search(read.text, tokens[a].end, tokens[b].start)
+               for a, b in zip(owners[first:last], owners[first + 1:last + 1], strict=True) if a != b)
+
+
+def _begins_any(words: list[str], first: int, phrases: list[tuple[str, ...]]) -> bool:
+    """One of ``phrases`` begins at ``words[first]``."""
+    return any(tuple(words[first:first + len(p)]) == p for p in phrases)
+
+
 def _contains_any(words: tuple[str, ...], phrases: list[tuple[str, ...]]) -> bool:
     return any(words[i:i + len(p)] == p for p in phrases for i in range(len(words) - len(p) + 1))
 
@@ -383,6 +406,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         mất" for "bố mất"), each as the procedure(s) it leads to. A longer phrase hides a shorter
         one matched over the same words ("đi làm ăn xa" is tạm vắng, not "đi làm xa")."""
         tokens, text, words, owners = read.tokens, read.text, read.words, read.owners
+        not_events = story_details()["not_events"]
         matches = []
         for key, (entity, values) in self.patterns.items():
             if entity != self._config["event_entity"]:
@@ -390,7 +414,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             phrase = key.replace("_", " ").split()
             span = next((found_span for found_span in _all_in_order(phrase, words, MAX_EVENT_GAP)
                          if not _costs(words, found_span[1]) and not self._names_between(
-                             tokens, owners, found_span, text)), None)
+                             tokens, owners, found_span, text)
+                         and not _begins_any(words, found_span[0], not_events)), None)
             if span is not None:
                 matches.append((len(phrase), span, values, tuple(phrase)))
         matches = [(size, span, values, phrase) for size, span, values, phrase in matches
@@ -435,7 +460,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         not negated, not a step already done ("khai tử xong rồi, giờ xin mai táng") and not
         inside a story's background (``not_qualifiers``: "hồi chiến tranh biên giới"), as
         (specific procedure, start, end); a match inside a longer one is left out."""
-        tokens, text, words, owners = read.tokens, read.text, read.words, read.owners
+        tokens, words, owners = read.tokens, read.words, read.owners
         background = [span for phrase in story_details()["not_qualifiers"]
                       for span in _all_in_order(list(phrase), words, 0)]
         papers = story_details()["other_papers"]
@@ -469,7 +494,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 if any(i_start <= start and end <= i_end for i_start, i_end in read.ignored):
                     continue
                 inside = start < mention["end"] and mention["start"] < end
-                if inside or SENTENCE_END.search(text, start, end):
+                if inside or _clause_broken(read, first, last):
                     continue
                 if self._negated(read, first):
                     continue
@@ -502,8 +527,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         """A name whose words begin a longer phrase of other words folded alike (``not_names``
         in story_details.yml: "báo từ chối" is no "báo tử")."""
         index = read.first_word.get(mention["start"])
-        return index is not None and any(tuple(read.words[index:index + len(p)]) == p
-                                         for p in story_details()["not_names"])
+        return index is not None and _begins_any(read.words, index, story_details()["not_names"])
 
     def _qualified(self, mentions: list[dict[str, Any]], read: _Read) -> list[dict[str, Any]]:
         """Each general procedure replaced by the specific one its qualifiers point to (see the
@@ -595,7 +619,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             # procedure done is still the one asked about, as it covers the other
             done = _done_after(words, after(name)) and not refines_another(name)
             return (words_before in (NEGATED_NAME, *NOT_THE_QUESTION)
-                    or bool(words_before) and words_before[-1] in NEGATIONS | details["place_before"]
+                    or bool(words_before) and words_before[-1] in NEGATIONS
+                    or _ends_with(words_before, details["place_before"])
                     or _ends_with(words_before, details["paper_verbs"])
                     or self._asked_paper(name, read)
                     or held(name) or done or self._residence(name, read))
@@ -703,7 +728,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             result = self._qualified(kept, replace(read, ignored=ignored))
             result = [m for m in result if not (any(m is n for n in names) and self._paper(m, read))]
             if result:
-                return others + self._remarried(self._refined_by_story(result, names, read), read)
+                return others + self._compared(
+                    self._remarried(self._refined_by_story(result, names, read), read), names, read)
         return others + self._remarried(
             self._qualified(self._not_status(self._told(read), read), read), read)
 
@@ -737,6 +763,24 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 mention = {**mention, "value": values[0]}
             refined.append(mention)
         return refined
+
+    def _compared(self, result: list[dict[str, Any]], names: list[dict[str, Any]],
+                  read: _Read) -> list[dict[str, Any]]:
+        """A name differing between two papers ("giấy khai sinh ghi Bhling, mà cccd ghi Bh'ling")
+        with neither said to be wrong: the correction of either may be meant, so each is told
+        and the bot asks which (``compared_papers`` in story_details.yml)."""
+        details = story_details()["compared_papers"]
+        if not details["papers"] <= {n["value"] for n in names}:
+            return result
+        if not {m["value"] for m in result} <= details["papers"] | set(details["corrections"]):
+            return result
+        words = read.words
+        if (set(words) & details["wrong"]
+                or not any(_all_in_order(list(cue), words, 0) for cue in details["cues"])):
+            return result
+        first = min(result, key=lambda m: m["start"])
+        return [{**first, "entity": self._config["event_target"], "value": value}
+                for value in details["corrections"]]
 
     @staticmethod
     def _remarried(entities: list[dict[str, Any]], read: _Read) -> list[dict[str, Any]]:

@@ -170,7 +170,10 @@ def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
             "able": raw["able"], "negation": raw["negation"],
             "closing_particles": frozenset(raw["closing_particles"]),
             "reminder_words": frozenset(raw["reminder_words"]),
-            "follow_up": frozenset(raw["follow_up"])}
+            "follow_up": frozenset(raw["follow_up"]),
+            "indefinite": frozenset(raw["indefinite"]), "mishap": frozenset(raw["mishap"]),
+            "apart_from_how": frozenset(raw["apart_from_how"]),
+            "guide": [_phrase(p) for p in raw["guide"]]}
 
 
 def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
@@ -181,10 +184,12 @@ def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
 def cued_aspects(clause: list[str], cues: dict[str, Any]) -> list[str]:
     """The aspects ``clause`` has a cue of (``cues``: ``question_cues()``). A cue inside a longer
     cue of another aspect does not count: "thời hạn" (deadline) within "thời hạn giải quyết"
-    (processing time), "mất bao nhiêu" (fee) within "mất bao nhiêu ngày" (processing time)."""
+    (processing time), "mất bao nhiêu" (fee) within "mất bao nhiêu ngày" (processing time). Nor
+    does a cue followed by "cũng" or "cả" ("làm giấy tờ gì cũng bị hỏi": whatever paper)."""
     matches = [(intent, (i, i + len(phrase))) for i, word in enumerate(clause)
                for intent, phrase in cues["aspects_by_first_word"].get(word, ())
-               if tuple(clause[i:i + len(phrase)]) == phrase]
+               if tuple(clause[i:i + len(phrase)]) == phrase
+               and not set(clause[i + len(phrase):i + len(phrase) + 1]) & cues["indefinite"]]
     kept = {intent for intent, (start, end) in matches
             if not any(other != intent and s <= start and end <= e and e - s > end - start
                        for other, (s, e) in matches)}
@@ -258,7 +263,7 @@ class QuestionCueRanker(GraphComponent):
         return {"faq_intent": "faq", "inform_intent": "inform_procedure", "window": 12, "min_clause": 3,
                 "entities": ["procedure", "procedure_told"], "where_intent": "ask_where",
                 "steps_intent": "ask_steps", "other_entity": "other_procedure",
-                "reminder_intent": "remind_event",
+                "reminder_intent": "remind_event", "guide_intent": "guide",
                 # the fallback threshold of config.yml: a reading this unsure gives way to a cue
                 "uncertain_below": 0.4,
                 # a statement naming or telling a procedure read as one of these tells it
@@ -279,10 +284,11 @@ class QuestionCueRanker(GraphComponent):
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
         start, clause = self._last_clause(message, tokens)
         found = cued_aspects(clause, cues)
-        if not found and start > 0 and not set(clause) & cues["question_words"] \
+        if not found and start > 0 and not set(clause) & (cues["question_words"] | cues["mishap"]) \
                 and not _ends_asking(clause, cues, strict=True):
             # "..., giờ xin đính chính thì có phải mất phí không, lỗi đâu phải của dân": a remark
-            # after the question; the clause before it asks
+            # after the question; the clause before it asks. A mishap told last ("..., bị kẹt ạ")
+            # is the matter itself: the clause before tells the story, it asks nothing
             _, previous = self._last_clause(message, tokens[:start])
             found = cued_aspects(previous, cues)
         if not found and self._asks_how_to(clause, self._names_in(message, tokens[start:])):
@@ -290,6 +296,9 @@ class QuestionCueRanker(GraphComponent):
         if found == [self._config["where_intent"]] and any(
                 _contains(clause, phrase) for phrase in cues["not_where"]):
             return None
+        if len(found) == 1 and found[0] in cues["apart_from_how"] and any(
+                _contains(clause, phrase) for phrase in cues["how"]):
+            return None  # "khai tử ở đâu ra sao": where and how, two questions
         return found[0] if len(found) == 1 else None
 
     def _last_clause(self, message: Message, tokens: list[Any]) -> tuple[int, list[str]]:
@@ -389,6 +398,35 @@ class QuestionCueRanker(GraphComponent):
         if intent is not None:
             _put_on_top(message, intent)
 
+    def _guide_asks(self, message: Message) -> str | None:
+        """Read as asking to be guided, a message saying nothing of guiding whose last clause asks
+        one aspect plainly ("muốn làm sổ hộ nghèo thì cần giấy tờ chi vậy": "chi" is "gì" in the
+        centre, but "chỉ" (show) to the classifier) is that aspect."""
+        cues = question_cues()
+        words = _words(message.get(TOKENS_NAMES[TEXT]) or [])
+        if any(_contains(words, phrase) for phrase in cues["special_case"] + cues["guide"]):
+            return None
+        _, clause = self._last_clause(message, message.get(TOKENS_NAMES[TEXT]) or [])
+        found = cued_aspects(clause, cues)
+        return found[0] if len(found) == 1 else None
+
+    @staticmethod
+    def _bare_aspect(words: list[str]) -> str | None:
+        """A message that is one aspect's cue and closing words only ("miễn phí hả ad", "hết bao
+        nhiêu vậy") asks it of the procedure under discussion, whatever the classifier read: it
+        names nothing else to be out of scope."""
+        cues = question_cues()
+        found = cued_aspects(words, cues)
+        if len(found) != 1:
+            return None
+        closing = cues["closing_particles"] | cues["closing_question_words"]
+        rest = list(words)
+        for phrase in cues["aspects"][found[0]]:
+            for i in range(len(rest) - len(phrase) + 1):
+                if tuple(rest[i:i + len(phrase)]) == phrase:
+                    rest[i:i + len(phrase)] = [""] * len(phrase)
+        return found[0] if set(rest) - {""} <= closing else None
+
     def _unsure(self, message: Message) -> bool:
         """A reading under the fallback threshold ("trả kết quả khi nào": processing time 0.38,
         cancel 0.26) would get the help line; a last clause asking one aspect plainly is that
@@ -415,9 +453,18 @@ class QuestionCueRanker(GraphComponent):
             if read == self._config["inform_intent"]:
                 self._asked_aspect(message)
                 continue
+            if read == self._config["guide_intent"]:
+                asked = self._guide_asks(message)
+                if asked is not None:
+                    _put_on_top(message, asked)
+                continue
             if read not in self._config["statement_intents"]:
                 continue
             words = _words(message.get(TOKENS_NAMES[TEXT]) or [])
+            bare = self._bare_aspect(words)
+            if bare is not None:
+                _put_on_top(message, bare)
+                continue
             if read == self._config["reminder_intent"] and set(words) & question_cues()["reminder_words"]:
                 continue  # "nhắc tôi hạn khai sinh" asks for the reminder
             asks_aspect = read in (self._config["faq_intent"], self._config["reminder_intent"])

@@ -305,9 +305,15 @@ CASES = [
     # marrying again after a divorce is a new marriage; a qualifier told as a purpose is no case
     ("đã ly hôn rồi giờ lấy vợ mới thì đăng ký kết hôn lại có được không", named("ket_hon")),
     ("mất giấy chứng tử của bà, cần để làm thủ tục chia đất, xin lại ở đâu", named("khai_tu")),
-    # a name differing between the birth certificate and the căn cước is cải chính; a wrong name
-    # on the sổ đỏ is corrected before the land is sold
-    ("tên trong giấy khai sinh của con là Hoa mà căn cước ghi Hòa, sửa sao", named("cai_chinh_ho_tich")),
+    # a name differing between the birth certificate and the căn cước: the paper said to be wrong
+    # is corrected; with neither said wrong, the bot asks which (cải chính or căn cước); a wrong
+    # name on the sổ đỏ is corrected before the land is sold
+    ("tên trong giấy khai sinh của con là Hoa mà căn cước ghi Hòa, sửa sao",
+     told("cai_chinh_ho_tich", "can_cuoc")),
+    ("tên trên giấy khai sinh ghi Bhling, mà cccd ghi Bh'ling, sửa cho khớp sao",
+     told("cai_chinh_ho_tich", "can_cuoc")),
+    ("giấy khai sinh của con ghi sai tên, mà căn cước ghi đúng, sửa sao", named("cai_chinh_ho_tich")),
+    ("làm cccd cán bộ gõ thiếu chữ, tên không giống giấy khai sinh, giờ làm sao", named("can_cuoc")),
     ("sổ đỏ ghi tên bố là Tư mà căn cước ghi Từ, sau này bán đất có bị vướng không",
      named("dinh_chinh_so_do")),
     # the register no longer kept at the commune: registering again
@@ -317,6 +323,31 @@ CASES = [
     # a household status named as whom a policy is for; asked for, it is the procedure
     ("vay vốn ngân hàng chính sách cho hộ nghèo thủ tục sao", set()),
     ("xin công nhận hộ nghèo cho nhà tôi ở đâu", named("ho_ngheo")),
+    # a qualifier's words do not run over a clause break ("đo đạc, sửa lại" is no "đo đạc lại")
+    ("nhận sổ đỏ mới thấy ghi diện tích ít hơn so với đo đạc, sửa lại ở đâu",
+     named("dinh_chinh_so_do")),
+    # the commune where one lives is a place ("ở xã thường trú"), not a second procedure
+    ("xác nhận tình trạng hôn nhân xin ở xã thường trú hả", named("xac_nhan_hon_nhan")),
+    # "để vợ con ở nhà" (leaving them home) is no birth at home; a wife giving birth is one
+    ("chồng đi làm thuê 3 tháng, để vợ con ở nhà, thì khai báo ở đâu", set()),
+    ("em tôi lấy vợ người Lào, vợ đẻ ở trạm y tế xã, làm giấy cho cháu hạn mấy ngày",
+     told("khai_sinh_bien_gioi")),
+    # taking a grandchild in "làm con nuôi" is an adoption, even an orphan
+    ("nhận cháu ruột mồ côi về làm con nuôi thì hồ sơ gồm những gì", told("nuoi_con_nuoi")),
+    # a sổ đỏ eaten by termites, or wanted "đổi", is exchanged
+    ("sổ đỏ để trong hòm, bị mối ăn mất một góc, muốn đổi thì phí bao nhiêu", named("cap_doi_so_do")),
+    ("sổ đỏ cũ thì có bắt buộc phải đổi trước ngày nào không", named("cap_doi_so_do")),
+    # an area short of the survey's on a sổ đỏ is corrected
+    ("sổ đỏ mới cấp mà diện tích thiếu so với thực tế thì làm sao", named("dinh_chinh_so_do")),
+    # a marriage certificate swept away by a flood with the commune's register: registered again
+    ("giấy chứng nhận kết hôn bị lũ cuốn, sổ ở xã cũng bị ướt hư hết, giờ tính sao",
+     named("dang_ky_lai_ket_hon")),
+    # a father cutting off a plot for a child is a gift
+    ("bố già rồi, muốn cắt miếng đất vườn cho em tôi làm nhà, sổ đỏ đứng tên bố, làm sao",
+     named("tang_cho_dat")),
+    # "cất nhà trên đất" (built on it) folds like "cắt"
+    ("nhà tôi cất trên đất ông bà để lại hơn 30 năm, giờ làm sổ đỏ các bước ra sao",
+     named("dat_dai_lan_dau")),
 ]
 
 

@@ -114,6 +114,7 @@ SHAPES = [
     ("chuyen ho khau ve nha ngoai thi co can so ho khau cu khong", NAMED, "ask_documents"),
     ("thue nha o tro, dang ky tam tru co can hop dong thue nha khong a", NAMED, "ask_documents"),
     ("bo mat roi, xoa ten trong so thi co han khong", TOLD, "ask_deadline"),
+    ("ong mat tuan truoc, gio khai tu thi han cuoi la ngay nao", TOLD, "ask_deadline"),
     ("dat cua ong ba, gio sang ten cho con thi trinh tu the nao", NAMED, "ask_steps"),
     # a penalty or being late is a special case whatever the ending
     ("tre han lam khai tu 2 thang roi, bi phat bao nhieu tien", TOLD, "faq"),
@@ -127,14 +128,22 @@ SHAPES = [
     # a remark after the question: the clause before it asks ...
     ("lam so do lan dau co phai dong le phi khong, nha toi ngheo lam", NAMED, "ask_fee"),
     ("giay khai sinh cua ong nop o dau, ngay xua xa cu da sap nhap roi", NAMED, "ask_where"),
+    # ... but a mishap told last is the matter itself: the clause before tells the story
+    ("nop khai tu qua dich vu cong tu tuan truoc ma chua thay gi, bi loi hoai a", TOLD, "faq"),
     # ... but not when the last clause asks something itself, even by its ending alone; a
     # negated ability ("không đi xa được") asks nothing
     ("chua co giay to gi, gio ong muon nhan chau lam con nuoi dc ko", NAMED, "faq"),
     ("lam so do tren mang dc ko, ong gia roi ko di xa dc", NAMED, "ask_online"),
     # ... but not when the last clause asks something itself
     ("nop thuong tru tren mang 2 tuan roi chua thay gi, gio phai lam sao", NAMED, "faq"),
+    # a question word followed by "cũng" or "cả" asks nothing: whatever paper, anywhere
+    ("mat het giay to roi, gio lam giay to gi cung bi hoi", [], "faq"),
+    ("ten trong so ho tich bi sai, di dau cung bi vuong", [], "faq"),
     # two aspects in the last clause: the classifier's reading stays
     ("giờ làm sổ đỏ hết bao nhiêu tiền và nộp ở đâu", NAMED, "faq"),
+    # ... so with where and how; "how" beside a paper or a fee is one question
+    ("chong mat o nuoc ngoai, khai tu o dau ra sao", TOLD, "faq"),
+    ("nhan nuoi con thi chuan bi ho so nhu the nao", NAMED, "ask_documents"),
     # a situation told, nothing asked: telling the procedure
     ("nha tui moi mua mieng dat cua hang xom", NAMED, "inform_procedure"),
     ("ông nội tôi mất để lại mảnh ruộng", TOLD, "inform_procedure"),
@@ -194,6 +203,13 @@ OTHER_READINGS = [
     ("xin ly lich tu phap de di xuat khau lao dong", "out_of_scope",
      TOLD + [{"entity": "other_procedure", "value": "ly_lich_tu_phap"}], "out_of_scope"),
     ("thoi tiet mai the nao", "out_of_scope", [], "out_of_scope"),
+    # an aspect's cue with closing words only asks it of the procedure under discussion; one
+    # naming anything else stays out of scope
+    ("het bao nhieu vay ad", "out_of_scope", [], "ask_fee"),
+    ("le phi ha", "out_of_scope", [], "ask_fee"),
+    ("o dau vay a", "thank", [], "ask_where"),
+    ("lam ho chieu o dau", "out_of_scope", [], "out_of_scope"),
+    ("sua xe het bao nhieu", "out_of_scope", [], "out_of_scope"),
     # processing time against deadline: the last clause says which
     ("cuoi vo xong roi thi cham nhat la bao lau phai nhap khau cho vo", "ask_time", NAMED, "ask_deadline"),
     ("ông mất tuần trước, khai tử thì hạn chót là hôm nào", "ask_time", TOLD, "ask_deadline"),
@@ -224,9 +240,20 @@ OTHER_READINGS = [
     ("dang ky khai tu muon 3 thang roi thi co bi phat khong", "ask_deadline", TOLD, "faq"),
     ("can cuoc het han nam ngoai, gio di doi co bi phat tien ko", "ask_time", NAMED, "faq"),
     ("nop muon thi bi phat bao nhieu tien", "ask_fee", NAMED, "ask_fee"),
+    # read as guiding, a message that says nothing of guiding and asks one aspect is that aspect
+    # ("chi" is "gì" in the centre, "chỉ" (show) to the classifier)
+    ("muon lam the ngheo cho me thi can giay to chi vay", "guide", NAMED, "ask_documents"),
+    ("cha mat roi, dang ky lai khai tu thi chuan bi chi", "guide", NAMED, "ask_documents"),
+    ("tach so do cho con thi phai qua nhung buoc chi", "guide", NAMED, "ask_steps"),
+    ("huong dan em lam so do, can giay to gi", "guide", NAMED, "guide"),
+    ("chau chi giup ba lam khai tu voi", "guide", TOLD, "guide"),
+    ("tre han khai tu roi, ad chi nop phat o dau", "guide", TOLD, "guide"),
     # read as telling the procedure, a question of one aspect is that aspect; a statement stays
     ("sao y bang cap o xa bao nhieu tien mot trang", "inform_procedure", NAMED, "ask_fee"),
     ("cap lai so do thi nop cho ai", "inform_procedure", NAMED, "ask_where"),
+    # "mô" is "đâu" (where) in the centre
+    ("xin trich luc ket hon thi di mo", "inform_procedure", NAMED, "ask_where"),
+    ("dang ky tam tru cho thang con, toi mo nop", "inform_procedure", NAMED, "ask_where"),
     ("nha tui moi mua mieng dat cua hang xom", "inform_procedure", NAMED, "inform_procedure"),
 ]
 

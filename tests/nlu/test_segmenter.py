@@ -24,6 +24,8 @@ CASES = [
     ("lam khai xinh ko ad", ["lam", "khai xinh", "ko", "ad"],
      ["lam", "khai_sinh", "khong", "admin"]),
     ("thuong chu cho be", ["thuong chu", "cho", "be"], ["thuong_tru", "cho", "be"]),
+    # "ny" is "người yêu" in chat ("ad có ny chưa": small talk, not "có" = yes)
+    ("bot co ny chua", ["bot", "co", "ny", "chua"], ["bot", "co", "nguoi_yeu", "chua"]),
     ("chọn 2", ["chọn", "2"], ["chon", "2"]),
     # l typed as n in northern speech: "nại" is "lại", the province Đồng Nai stays itself
     ("dang ky nai", ["dang ky", "nai"], ["dang_ky", "lai"]),
