@@ -49,6 +49,24 @@ def _gone(pid: int) -> bool:
         return True
 
 
+def _wait_started(server: Workers, children: list[int]) -> None:
+    """Until every answering process has logged its start; fails at once, with the log, when one
+    stops before, and with the log on a timeout (a start that stalls shows where)."""
+
+    def started() -> bool:
+        log = server.log.read_text(errors="replace")
+        done = [f"answering process {child} started" in log for child in children]
+        for child, ok in zip(children, done, strict=True):
+            assert ok or not _gone(child), \
+                f"answering process {child} stopped before starting:\n{server.log_tail(60)}"
+        return all(done)
+
+    try:
+        wait_until(started, START_SECONDS, 0.2)
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}\n{server.log_tail(60)}") from None
+
+
 @pytest.mark.slow  # bot serve and its answering process each load the model
 @pytest.mark.parametrize("stop", ["SIGTERM", "SIGKILL"])
 def test_two_answering_processes_answer_each_message_once_in_order(full_model, tmp_path, stop):
@@ -58,9 +76,7 @@ def test_two_answering_processes_answer_each_message_once_in_order(full_model, t
             server.start()
             children = server.children()
             assert len(children) == 2
-            started = [f"answering process {child} started" for child in children]
-            wait_until(lambda: all(s in server.log.read_text(errors="replace") for s in started),
-                       START_SECONDS, 0.2)
+            _wait_started(server, children)
             # the answering yields the CPU to the web process, whose webhooks a platform waits for
             web = os.getpriority(os.PRIO_PROCESS, server.process.pid)
             lowered = min(web + ANSWERING_NICENESS, MAX_NICENESS)
