@@ -153,6 +153,8 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
                            "before": [tuple(p.split()) for p in raw["steps_done"]["before"]],
                            "after": [tuple(p.split()) for p in raw["steps_done"]["after"]]},
             "purpose": [tuple(p.split()) for p in raw["purpose"]],
+            "time_cost": {"amounts": frozenset(raw["time_cost"]["amounts"]),
+                          "units": frozenset(raw["time_cost"]["units"])},
             "new_marriage": {"cues": [tuple(p.split()) for p in raw["new_marriage"]["cues"]],
                              "from": raw["new_marriage"]["from"], "means": raw["new_marriage"]["means"]},
             "rejected": {"rejected": [tuple(p.split()) for p in raw["rejected"]["rejected"]],
@@ -230,8 +232,15 @@ class _Read:
 
 
 def _costs(words: list[str], last: int) -> bool:
-    """A match ending in "mất" that says what something costs ("mất bao lâu", "mới mất bn")."""
-    return words[last] == LOSS and last + 1 < len(words) and words[last + 1] in COST_AFTER_LOSS
+    """A match ending in "mất" that says what something costs ("mất bao lâu", "mới mất bn"), or
+    how long it takes (``time_cost`` in story_details.yml: "đi bộ xuống xã mất nửa ngày")."""
+    if words[last] != LOSS or last + 1 >= len(words):
+        return False
+    if words[last + 1] in COST_AFTER_LOSS:
+        return True
+    time_cost = story_details()["time_cost"]
+    return (words[last + 1] in time_cost["amounts"] and last + 2 < len(words)
+            and words[last + 2] in time_cost["units"])
 
 
 def _done_after(words: list[str], last: int, done_after: frozenset[tuple[str, ...]] = DONE_AFTER) -> bool:

@@ -348,6 +348,10 @@ CASES = [
     # "cất nhà trên đất" (built on it) folds like "cắt"
     ("nhà tôi cất trên đất ông bà để lại hơn 30 năm, giờ làm sổ đỏ các bước ra sao",
      named("dat_dai_lan_dau")),
+    # "mất" followed by an amount of time is how long a walk takes, no death; a bare time after
+    # it still tells one
+    ("nhà ở trên núi, đi bộ xuống xã mất nửa ngày, có chỗ nào gần hơn để nộp không", set()),
+    ("bố tôi mới mất nửa tháng nay", told("khai_tu")),
 ]
 
 
