@@ -155,6 +155,7 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
             "purpose": [tuple(p.split()) for p in raw["purpose"]],
             "time_cost": {"amounts": frozenset(raw["time_cost"]["amounts"]),
                           "units": frozenset(raw["time_cost"]["units"])},
+            "contrast": frozenset(raw["contrast"]),
             "new_marriage": {"cues": [tuple(p.split()) for p in raw["new_marriage"]["cues"]],
                              "from": raw["new_marriage"]["from"], "means": raw["new_marriage"]["means"]},
             "rejected": {"rejected": [tuple(p.split()) for p in raw["rejected"]["rejected"]],
@@ -474,6 +475,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                       for span in _all_in_order(list(phrase), words, 0)]
         papers = story_details()["other_papers"]
         purposes = story_details()["purpose"]
+        contrast = story_details()["contrast"]
         described = [(last, last + papers["window"]) for phrase in papers["phrases"]
                      for _, last in _all_in_order(list(phrase), words, 0)]
         rejected = story_details()["rejected"]
@@ -486,6 +488,9 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 if len(phrase) > 1 and not _on_edges(first, last, read.starts, read.ends, owners):
                     continue
                 if _costs(words, last) or _done_after(words, last, QUALIFIER_DONE_AFTER):
+                    continue
+                # "giấy bị mất, mà sổ ở xã vẫn còn" is no "mất sổ": "mà" starts another statement
+                if any(word in contrast for word in words[first + 1:last]):
                     continue
                 if _step_done(tuple(phrase), words, first, last):
                     continue

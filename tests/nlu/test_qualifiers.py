@@ -352,6 +352,10 @@ CASES = [
     # it still tells one
     ("nhà ở trên núi, đi bộ xuống xã mất nửa ngày, có chỗ nào gần hơn để nộp không", set()),
     ("bố tôi mới mất nửa tháng nay", told("khai_tu")),
+    # "mà" starts another statement: a lost certificate while the commune keeps the register is
+    # a copy (trích lục); a register gone too is a re-registration
+    ("giấy kết hôn bị mất mà sổ gốc ở xã vẫn còn, xin lại sao", named("trich_luc_ho_tich")),
+    ("giấy kết hôn bị mất, sổ ở xã cũng cháy luôn, xin lại sao", named("dang_ky_lai_ket_hon")),
 ]
 
 
