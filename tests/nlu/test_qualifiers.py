@@ -356,6 +356,10 @@ CASES = [
     # a copy (trích lục); a register gone too is a re-registration
     ("giấy kết hôn bị mất mà sổ gốc ở xã vẫn còn, xin lại sao", named("trich_luc_ho_tich")),
     ("giấy kết hôn bị mất, sổ ở xã cũng cháy luôn, xin lại sao", named("dang_ky_lai_ket_hon")),
+    # "bạn dắt em đi" (you lead me) folds like "bán đất"; a sale is still one
+    ("bạn dắt em đi từng bước làm khai sinh cho con với", named("khai_sinh")),
+    ("ban dat e di tung buoc voi", set()),
+    ("bán đất cho người ta thì công chứng ở đâu", told("chuyen_nhuong_dat")),
 ]
 
 
