@@ -360,6 +360,10 @@ CASES = [
     ("bạn dắt em đi từng bước làm khai sinh cho con với", named("khai_sinh")),
     ("ban dat e di tung buoc voi", set()),
     ("bán đất cho người ta thì công chứng ở đâu", told("chuyen_nhuong_dat")),
+    # "chết" tells a death as "mất" does; a name still on the household book after it is xóa
+    # thường trú
+    ("chồng chị Y Mlo chết vì sốt rét tuần rồi", told("khai_tu")),
+    ("ông chú chết rồi mà tên vẫn nằm trong hộ khẩu nhà em", told("xoa_thuong_tru")),
 ]
 
 
