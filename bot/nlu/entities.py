@@ -156,6 +156,8 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
             "time_cost": {"amounts": frozenset(raw["time_cost"]["amounts"]),
                           "units": frozenset(raw["time_cost"]["units"])},
             "contrast": frozenset(raw["contrast"]),
+            "field_places": {"before": frozenset(raw["field_places"]["before"]),
+                             "fields": {(w,) for w in raw["field_places"]["fields"]}},
             "new_marriage": {"cues": [tuple(p.split()) for p in raw["new_marriage"]["cues"]],
                              "from": raw["new_marriage"]["from"], "means": raw["new_marriage"]["means"]},
             "rejected": {"rejected": [tuple(p.split()) for p in raw["rejected"]["rejected"]],
@@ -476,6 +478,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         papers = story_details()["other_papers"]
         purposes = story_details()["purpose"]
         contrast = story_details()["contrast"]
+        places = story_details()["field_places"]
         described = [(last, last + papers["window"]) for phrase in papers["phrases"]
                      for _, last in _all_in_order(list(phrase), words, 0)]
         rejected = story_details()["rejected"]
@@ -488,6 +491,9 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 if len(phrase) > 1 and not _on_edges(first, last, read.starts, read.ends, owners):
                     continue
                 if _costs(words, last) or _done_after(words, last, QUALIFIER_DONE_AFTER):
+                    continue
+                # "chết ngoài rẫy": the field is where it happened, not land of the question
+                if tuple(phrase) in places["fields"] and first > 0 and words[first - 1] in places["before"]:
                     continue
                 # "giấy bị mất, mà sổ ở xã vẫn còn" is no "mất sổ": "mà" starts another statement
                 if any(word in contrast for word in words[first + 1:last]):

@@ -360,6 +360,9 @@ CASES = [
     ("bạn dắt em đi từng bước làm khai sinh cho con với", named("khai_sinh")),
     ("ban dat e di tung buoc voi", set()),
     ("bán đất cho người ta thì công chứng ở đâu", told("chuyen_nhuong_dat")),
+    # a field after a word of place is where a death happened, not land to inherit
+    ("chồng bị cây đè chết ngoài rẫy, làm giấy cho chồng cần gì", told("khai_tu")),
+    ("bố chết không để lại di chúc, rẫy cà phê đứng tên bố, anh em chia thế nào", told("thua_ke_dat")),
     # "chết" tells a death as "mất" does; a name still on the household book after it is xóa
     # thường trú
     ("chồng chị Y Mlo chết vì sốt rét tuần rồi", told("khai_tu")),
