@@ -367,6 +367,8 @@ CASES = [
     # thường trú
     ("chồng chị Y Mlo chết vì sốt rét tuần rồi", told("khai_tu")),
     ("ông chú chết rồi mà tên vẫn nằm trong hộ khẩu nhà em", told("xoa_thuong_tru")),
+    # a child "lai Lào" has a parent of a neighbouring country
+    ("khai sinh cho con lai Lào thì hạn mấy ngày", named("khai_sinh_bien_gioi")),
 ]
 
 
