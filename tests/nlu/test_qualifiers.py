@@ -369,6 +369,8 @@ CASES = [
     ("ông chú chết rồi mà tên vẫn nằm trong hộ khẩu nhà em", told("xoa_thuong_tru")),
     # a child "lai Lào" has a parent of a neighbouring country
     ("khai sinh cho con lai Lào thì hạn mấy ngày", named("khai_sinh_bien_gioi")),
+    # a birth in the field hut, far from any clinic
+    ("con em đẻ ở chòi rẫy, chưa có giấy tờ gì", told("khai_sinh")),
 ]
 
 
