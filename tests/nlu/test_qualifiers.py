@@ -371,6 +371,9 @@ CASES = [
     ("khai sinh cho con lai Lào thì hạn mấy ngày", named("khai_sinh_bien_gioi")),
     # a birth in the field hut, far from any clinic
     ("con em đẻ ở chòi rẫy, chưa có giấy tờ gì", told("khai_sinh")),
+    # land told as the field it is, or given as "miếng đất"
+    ("mua miếng rẫy cà phê của hàng xóm, đất có sổ rồi mà chưa sang tên", told("chuyen_nhuong_dat")),
+    ("vợ chồng em cho con gái miếng đất làm nhà", told("tang_cho_dat")),
 ]
 
 
