@@ -464,7 +464,11 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         if text.isupper():
             return False
         inner = {owners[i] for i in range(span[0] + 1, span[1])} - {owners[span[0]], owners[span[1]]}
-        return any(tokens[i].text[:1].isupper() for i in inner) or tokens[owners[span[1]]].text[:1].isupper()
+        # the last word's own token, unless the event begins in it: "Bố mẹ cho đất" made one
+        # token is a capital of the sentence, no name
+        last = owners[span[1]]
+        return (any(tokens[i].text[:1].isupper() for i in inner)
+                or (last != owners[span[0]] and tokens[last].text[:1].isupper()))
 
     def _qualifier_hits(self, options: list[tuple[str, tuple[str, ...]]], mention: dict[str, Any],
                         read: _Read) -> list[tuple[str, int, int]]:

@@ -374,6 +374,8 @@ CASES = [
     # land told as the field it is, or given as "miếng đất"
     ("mua miếng rẫy cà phê của hàng xóm, đất có sổ rồi mà chưa sang tên", told("chuyen_nhuong_dat")),
     ("vợ chồng em cho con gái miếng đất làm nhà", told("tang_cho_dat")),
+    # an event made one token at the start of a sentence: its capital is no proper name
+    ("Bố mẹ cho đất xong thì hạn chót đi đăng ký biến động là bao lâu", told("tang_cho_dat")),
 ]
 
 
