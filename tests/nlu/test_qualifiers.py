@@ -376,6 +376,8 @@ CASES = [
     ("vợ chồng em cho con gái miếng đất làm nhà", told("tang_cho_dat")),
     # an event made one token at the start of a sentence: its capital is no proper name
     ("Bố mẹ cho đất xong thì hạn chót đi đăng ký biến động là bao lâu", told("tang_cho_dat")),
+    # a name joined with "trên VNeID" into one word by the segmenter is still the name
+    ("chỉ em làm xác nhận cư trú trên VNeID từng bước", named("xac_nhan_cu_tru")),
 ]
 
 
