@@ -378,6 +378,10 @@ CASES = [
     ("Bố mẹ cho đất xong thì hạn chót đi đăng ký biến động là bao lâu", told("tang_cho_dat")),
     # a name joined with "trên VNeID" into one word by the segmenter is still the name
     ("chỉ em làm xác nhận cư trú trên VNeID từng bước", named("xac_nhan_cu_tru")),
+    # a family member gone to work far away is absent from home; as a background beside a
+    # question about another procedure, it is not the question
+    ("chồng đi làm xa cả năm, Tết mới về thì khai báo ở đâu", told("tam_vang")),
+    ("ông già yếu, con cháu đi làm xa hết, xin tiền cho ông ở đâu", told("tro_cap_xa_hoi")),
 ]
 
 
