@@ -382,6 +382,10 @@ CASES = [
     # question about another procedure, it is not the question
     ("chồng đi làm xa cả năm, Tết mới về thì khai báo ở đâu", told("tam_vang")),
     ("ông già yếu, con cháu đi làm xa hết, xin tiền cho ông ở đâu", told("tro_cap_xa_hoi")),
+    # "mất cả, giờ ..." is a loss, then "now"; a device "bị chết" is no death
+    ("giấy khai sinh bị cháy mất cả, giờ xin lại sao",
+     told("dang_ky_lai_khai_sinh", "trich_luc_ho_tich")),
+    ("điện thoại bị chết nguồn, vào VNeID không được", set()),
 ]
 
 
