@@ -153,6 +153,11 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
                            "before": [tuple(p.split()) for p in raw["steps_done"]["before"]],
                            "after": [tuple(p.split()) for p in raw["steps_done"]["after"]]},
             "purpose": [tuple(p.split()) for p in raw["purpose"]],
+            "time_cost": {"amounts": frozenset(raw["time_cost"]["amounts"]),
+                          "units": frozenset(raw["time_cost"]["units"])},
+            "contrast": frozenset(raw["contrast"]),
+            "field_places": {"before": frozenset(raw["field_places"]["before"]),
+                             "fields": {(w,) for w in raw["field_places"]["fields"]}},
             "new_marriage": {"cues": [tuple(p.split()) for p in raw["new_marriage"]["cues"]],
                              "from": raw["new_marriage"]["from"], "means": raw["new_marriage"]["means"]},
             "rejected": {"rejected": [tuple(p.split()) for p in raw["rejected"]["rejected"]],
@@ -230,8 +235,15 @@ class _Read:
 
 
 def _costs(words: list[str], last: int) -> bool:
-    """A match ending in "mất" that says what something costs ("mất bao lâu", "mới mất bn")."""
-    return words[last] == LOSS and last + 1 < len(words) and words[last + 1] in COST_AFTER_LOSS
+    """A match ending in "mất" that says what something costs ("mất bao lâu", "mới mất bn"), or
+    how long it takes (``time_cost`` in story_details.yml: "đi bộ xuống xã mất nửa ngày")."""
+    if words[last] != LOSS or last + 1 >= len(words):
+        return False
+    if words[last + 1] in COST_AFTER_LOSS:
+        return True
+    time_cost = story_details()["time_cost"]
+    return (words[last + 1] in time_cost["amounts"] and last + 2 < len(words)
+            and words[last + 2] in time_cost["units"])
 
 
 def _done_after(words: list[str], last: int, done_after: frozenset[tuple[str, ...]] = DONE_AFTER) -> bool:
@@ -452,7 +464,11 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         if text.isupper():
             return False
         inner = {owners[i] for i in range(span[0] + 1, span[1])} - {owners[span[0]], owners[span[1]]}
-        return any(tokens[i].text[:1].isupper() for i in inner) or tokens[owners[span[1]]].text[:1].isupper()
+        # the last word's own token, unless the event begins in it: "Bố mẹ cho đất" made one
+        # token is a capital of the sentence, no name
+        last = owners[span[1]]
+        return (any(tokens[i].text[:1].isupper() for i in inner)
+                or (last != owners[span[0]] and tokens[last].text[:1].isupper()))
 
     def _qualifier_hits(self, options: list[tuple[str, tuple[str, ...]]], mention: dict[str, Any],
                         read: _Read) -> list[tuple[str, int, int]]:
@@ -465,6 +481,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                       for span in _all_in_order(list(phrase), words, 0)]
         papers = story_details()["other_papers"]
         purposes = story_details()["purpose"]
+        contrast = story_details()["contrast"]
+        places = story_details()["field_places"]
         described = [(last, last + papers["window"]) for phrase in papers["phrases"]
                      for _, last in _all_in_order(list(phrase), words, 0)]
         rejected = story_details()["rejected"]
@@ -477,6 +495,12 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 if len(phrase) > 1 and not _on_edges(first, last, read.starts, read.ends, owners):
                     continue
                 if _costs(words, last) or _done_after(words, last, QUALIFIER_DONE_AFTER):
+                    continue
+                # "chết ngoài rẫy": the field is where it happened, not land of the question
+                if tuple(phrase) in places["fields"] and first > 0 and words[first - 1] in places["before"]:
+                    continue
+                # "giấy bị mất, mà sổ ở xã vẫn còn" is no "mất sổ": "mà" starts another statement
+                if any(word in contrast for word in words[first + 1:last]):
                     continue
                 if _step_done(tuple(phrase), words, first, last):
                     continue
