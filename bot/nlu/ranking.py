@@ -158,6 +158,7 @@ def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
     return {"aspects": aspects, "aspects_by_first_word": by_first_word,
             "special_case": [_phrase(p) for p in raw["special_case"]],
             "penalty": [_phrase(p) for p in raw["penalty"]],
+            "amount": [_phrase(p) for p in raw["amount"]],
             "overrides": {read: list(cued) for read, cued in raw["overrides"].items()},
             "not_where": [_phrase(p) for p in raw["not_where"]],
             "how": [_phrase(p) for p in raw["how"]],
@@ -379,9 +380,12 @@ class QuestionCueRanker(GraphComponent):
         cues = question_cues()
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
         _, clause = self._last_clause(message, tokens)
-        if any(_contains(clause, phrase) for phrase in cues["penalty"]) and \
-                read not in cued_aspects(clause, cues):
-            return self._config["faq_intent"]
+        if read not in cued_aspects(clause, cues):
+            if any(_contains(clause, phrase) for phrase in cues["penalty"]):
+                return self._config["faq_intent"]
+            if not any(_contains(clause, phrase) for phrase in cues["amount"]) and any(
+                    _contains(_words(tokens), phrase) for phrase in cues["special_case"]):
+                return self._config["faq_intent"]
         if read not in cues["overrides"]:
             return None
         words = _words(tokens)

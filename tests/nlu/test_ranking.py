@@ -118,6 +118,12 @@ SHAPES = [
     ("dat cua ong ba, gio sang ten cho con thi trinh tu the nao", NAMED, "ask_steps"),
     # a penalty or being late is a special case whatever the ending
     ("tre han lam khai tu 2 thang roi, bi phat bao nhieu tien", TOLD, "faq"),
+    # ... and so is a complaint: a dossier stuck, sent back, or money asked that should not be
+    ("nop tam tru qua vneid 3 tuan roi chua thay gi, ket o cho nao vay", NAMED, "faq"),
+    ("ho so xin so do nop tu thang 5, hoi thi bao cho hoai, gio hoi o dau", NAMED, "faq"),
+    ("ho so khai tu bi tra lai, gio nop o dau", TOLD, "faq"),
+    # ... but not "khai báo chỗ ở" (reporting one's stay)
+    ("thue phong tro o tam, khai bao cho o thi len dau", NAMED, "ask_where"),
     # "where to correct a record" is not a question about an office
     ("the bhyt ghi sai ngay sinh thi sua o dau", [], "faq"),
     # what to do is steps, how long to wait processing time, a copy's price the fee
@@ -240,6 +246,14 @@ OTHER_READINGS = [
     ("dang ky khai tu muon 3 thang roi thi co bi phat khong", "ask_deadline", TOLD, "faq"),
     ("can cuoc het han nam ngoai, gio di doi co bi phat tien ko", "ask_time", NAMED, "faq"),
     ("nop muon thi bi phat bao nhieu tien", "ask_fee", NAMED, "ask_fee"),
+    # read as an aspect, a special case told (late, a complaint) with no cue of that aspect
+    # nor an amount asked at the end is a FAQ
+    ("tre han dang ky khai sinh cho be roi thi co sao khong", "ask_deadline", TOLD, "faq"),
+    ("nop tach thua 2 thang roi chua thay tra, hoi thi bao doi", "ask_time", NAMED, "faq"),
+    ("ho so so do gui tren vneid bi tra lai, ko biet thieu cai gi", "ask_online", NAMED, "faq"),
+    ("tre han thi phai nop trong bao nhieu ngay", "ask_deadline", TOLD, "ask_deadline"),
+    ("qua han roi thi la sau may ngay", "ask_deadline", TOLD, "ask_deadline"),
+    ("nop roi ma chua thay goi, thuong bao lau thi co", "ask_time", NAMED, "ask_time"),
     # read as guiding, a message that says nothing of guiding and asks one aspect is that aspect
     # ("chi" is "gì" in the centre, "chỉ" (show) to the classifier)
     ("muon lam the ngheo cho me thi can giay to chi vay", "guide", NAMED, "ask_documents"),
