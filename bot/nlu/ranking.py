@@ -44,6 +44,7 @@ QUESTION_CUES = Path(__file__).with_name("question_cues.yml")
 _KNOWN_FILE = "known_text.json"
 NOBODY = frozenset({("khong", "ai"), ("chua", "ai")})
 CONDITION = "thi"  # "[a situation] thì [an action] thế nào"
+PURPOSE = "de"  # "thế nào để [a goal]"
 
 
 class _ScopeRanker(GraphComponent):
@@ -332,9 +333,13 @@ class QuestionCueRanker(GraphComponent):
                 if tuple(rest[i:i + len(phrase)]) == phrase:
                     rest[i:i + len(phrase)] = ["", ] * len(phrase)
         acts = names_procedure or any(_contains(rest, phrase) for phrase in cues["steps_action"])
-        # "[a situation] thì làm khai sinh ntn" asks how in that special case: a FAQ
+        # "[a situation] thì làm khai sinh ntn" asks how in that special case: a FAQ; but what
+        # follows "để" after the "how" is its goal ("thì làm thế nào để sang tên")
         then = len(rest) - rest[::-1].index(CONDITION) if CONDITION in rest else 0
         after = rest[then:]
+        blank = max((i for i, w in enumerate(after) if w == ""), default=-1)
+        if PURPOSE in after[blank + 1:] and blank >= 0:
+            after = after[:blank + 1 + after[blank + 1:].index(PURPOSE)]
         if after[:2] == ["lam", ""]:
             after = after[1:]  # "thì làm ntn": the "làm" of the how
         in_case = 0 < then and any(_contains(after, phrase) for phrase in cues["steps_action"])

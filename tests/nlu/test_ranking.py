@@ -178,6 +178,9 @@ SHAPES = [
     ("ho so bi tra lai, gio phai lam sao", NAMED, "faq"),
     ("ho so bi tra lai, gio lam sao", NAMED, "faq"),
     ("ong ba nhan nuoi chau thi lam the bhyt cho chau ntn", NAMED, "faq"),
+    # ... but what follows "để" after the "how" is its goal, not a special case: steps
+    ("cha me cho dat roi, thi lam the nao de dung ten so do", NAMED, "ask_steps"),
+    ("the bi mat thi lam sao de xin lai", NAMED, "faq"),
     # whether it can be done online; a dossier sent back online stays a special case
     ("ông bà ở xa, con cháu đi làm hết, làm sổ đỏ trên mạng được không", NAMED, "ask_online"),
     ("chi o tinh khac, nop qua vneid cho me duoc ko", TOLD, "ask_online"),
