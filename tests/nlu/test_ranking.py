@@ -226,6 +226,9 @@ OTHER_READINGS = [
     ("khai sinh cho be bao lau thi xong", "ask_time", NAMED, "ask_time"),
     ("khai sinh cho be trong bao lau phai lam", "ask_deadline", NAMED, "ask_deadline"),
     ("nop giay xac nhan sang nay thi chieu lay luon duoc ko", "ask_deadline", NAMED, "ask_time"),
+    # the commune doing it within some days is the processing time; the citizen doing it the deadline
+    ("giay xac nhan cu tru ben xa lam trong may ngay vay", "ask_deadline", NAMED, "ask_time"),
+    ("khai tu thi phai lam trong bao nhieu ngay", "ask_deadline", TOLD, "ask_deadline"),
     # "thời hạn giải quyết" is the office's time; "thời hạn" alone the citizen's deadline
     ("thoi han giai quyet ho so tach thua la bao nhieu ngay", "ask_deadline", NAMED, "ask_time"),
     ("thoi han dang ky khai tu la bao nhieu ngay", "ask_time", TOLD, "ask_deadline"),
