@@ -42,7 +42,6 @@ from bot.nlu.segmenter import Segmenter
 INTENT_RANKING = "intent_ranking"
 QUESTION_CUES = Path(__file__).with_name("question_cues.yml")
 _KNOWN_FILE = "known_text.json"
-NOBODY = frozenset({("khong", "ai"), ("chua", "ai")})
 CONDITION = "thi"  # "[a situation] thì [an action] thế nào"
 PURPOSE = "de"  # "thế nào để [a goal]"
 
@@ -160,6 +159,8 @@ def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
             "special_case": [_phrase(p) for p in raw["special_case"]],
             "penalty": [_phrase(p) for p in raw["penalty"]],
             "amount": [_phrase(p) for p in raw["amount"]],
+            "nothing": {"words": frozenset(raw["nothing"]["words"]), "within": raw["nothing"]["within"],
+                        "negations": frozenset(raw["nothing"]["negations"])},
             "overrides": {read: list(cued) for read, cued in raw["overrides"].items()},
             "not_where": [_phrase(p) for p in raw["not_where"]],
             "how": [_phrase(p) for p in raw["how"]],
@@ -351,11 +352,16 @@ class QuestionCueRanker(GraphComponent):
             return False
         named = bool(found & set(self._config["entities"]))
         cues = question_cues()
-        # "không ai nuôi" (nobody) asks nothing; "có gia hạn không hay phải mua" still asks
-        asking = {w for before, w in zip(["", *words], words, strict=False)
-                  if (before, w) not in NOBODY}
+        # "không ai nuôi" (nobody), "chưa có giấy tờ gì hết" (nothing) ask nothing; "có gia hạn
+        # không hay phải mua" still asks
+        nothing = cues["nothing"]
+        asking = {w for i, w in enumerate(words)
+                  if w not in nothing["words"]
+                  or not set(words[max(0, i - nothing["within"]):i]) & nothing["negations"]}
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
         return (named and "?" not in (message.get(TEXT) or "")
+                # a special case told (late, stuck, rejected) asks for help with it: a FAQ
+                and not any(_contains(words, phrase) for phrase in cues["special_case"])
                 and not asking & cues["question_words"]
                 and not any(_contains(words, phrase) for phrase in cues["question_phrases"])
                 and not _ends_asking(words, cues)

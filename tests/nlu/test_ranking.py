@@ -159,6 +159,12 @@ SHAPES = [
     # "không"/"chưa" inside a story tell it; at the end they ask
     ("ông ngoại 90 tuổi không có lương hưu, không ai nuôi", TOLD, "inform_procedure"),
     ("ông ngoại 90 tuổi làm được không", TOLD, "faq"),
+    # so are "gì" and "ai" after "không"/"chưa": nothing, nobody
+    ("lu cuon het ca nha, giay to so do khong con gi", NAMED, "inform_procedure"),
+    ("bo me chau chua cuoi, chua co giay to gi het", TOLD, "inform_procedure"),
+    ("ba ngoai o mot minh, khong co ai cham", TOLD, "inform_procedure"),
+    ("khong co giay to gi thi lam so do the nao", NAMED, "faq"),
+    ("chua cuoi thi khai sinh can gi", TOLD, "faq"),
     # ... and at the end of a clause before a remark; a particle inside the story tells it
     ("cho chau ngoai nhap khau ve nha toi co duoc ko, no 3 tuoi roi", NAMED, "faq"),
     ("nha ngheo, ruong ko co, ong ngoai thi om", TOLD, "inform_procedure"),
