@@ -214,6 +214,7 @@ OTHER_READINGS = [
     ("bo em vua mat sang nay", "remind_event", TOLD, "inform_procedure"),
     ("ba noi mat toi qua, nhac toi han lam khai tu", "remind_event", TOLD, "remind_event"),
     ("vo de hom 10/11, khai sinh thi phai lam truoc ngay nao", "remind_event", TOLD, "ask_deadline"),
+    ("dang ky khai tu thi han la 1 thang hay 2 thang", "remind_event", TOLD, "ask_deadline"),
     ("thang con nha bac di xuat khau lao dong 3 nam", "out_of_scope", TOLD, "inform_procedure"),
     ("xin ly lich tu phap de di xuat khau lao dong", "out_of_scope",
      TOLD + [{"entity": "other_procedure", "value": "ly_lich_tu_phap"}], "out_of_scope"),
