@@ -5,9 +5,10 @@ greeting. Citizens wrap their question in their story ("nhà bác nghèo lắm, 
 nộp những khoản tiền gì"); the story words pull a bag-of-words classifier towards
 ``out_of_scope``. When the entity extractor found a procedure of the catalogue, ``out_of_scope``
 is dropped from the ranking and the other confidences are renormalised, so the fallback
-threshold still applies to what is left; ``greet`` is dropped too. A message naming or telling a
-procedure that the classifier still cannot place is taken as telling the procedure. Procedures outside the
-catalogue (a driving licence) are not entities and are unaffected.
+threshold still applies to what is left; ``greet`` and ``choose_option`` are dropped too (a
+number beside a procedure's name counts something: "làm 1 lần được cả 3 thứ"). A message naming
+or telling a procedure that the classifier still cannot place is taken as telling the procedure.
+Procedures outside the catalogue (a driving licence) are not entities and are unaffected.
 
 ``PlaceScopeRanker``: so is a message naming a commune or a district.
 
@@ -84,7 +85,7 @@ class _ScopeRanker(GraphComponent):
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class ProcedureScopeRanker(_ScopeRanker):
-    """A message that names a procedure of the catalogue is not out of scope, nor a greeting.
+    """A message that names a procedure of the catalogue is not out of scope, a greeting nor a pick.
 
     And a message that names one, or tells a story leading to one ("ông nội mất để lại mảnh
     ruộng"), which the classifier reads with less confidence than the fallback threshold, is
@@ -96,7 +97,7 @@ class ProcedureScopeRanker(_ScopeRanker):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {**_ScopeRanker.get_default_config(), "entity": "procedure",
-                "told_entity": "procedure_told", "also_dropped": ["greet"],
+                "told_entity": "procedure_told", "also_dropped": ["greet", "choose_option"],
                 "uncertain_below": 0.4, "uncertain_intent": "inform_procedure"}
 
     def in_scope(self, message: Message) -> bool:

@@ -69,6 +69,9 @@ TOLD = [{"entity": "procedure_told", "value": "thua_ke_dat"}]
     # "ad oi tach ho": a greeting that names a procedure is about the procedure
     (NAMED, [("greet", 0.7), ("inform_procedure", 0.2), ("faq", 0.1)], ("inform_procedure", 0.4)),
     ([], [("greet", 0.7), ("inform_procedure", 0.2), ("faq", 0.1)], ("greet", 0.7)),
+    # "hỏi cái liên thông khai sinh, làm 1 lần được cả 3": a number beside a name picks no option
+    (NAMED, [("choose_option", 0.8), ("faq", 0.1), ("inform_procedure", 0.05)], ("inform_procedure", 0.4)),
+    ([], [("choose_option", 0.8), ("faq", 0.1)], ("choose_option", 0.8)),
     # too unsure to answer, but a procedure is named or told: its overview, not the help line
     (NAMED, [("faq", 0.3), ("ask_steps", 0.25), ("inform_procedure", 0.2)], ("inform_procedure", 0.4)),
     (TOLD, [("faq", 0.3), ("ask_steps", 0.25), ("inform_procedure", 0.2)], ("inform_procedure", 0.4)),
