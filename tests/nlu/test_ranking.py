@@ -113,6 +113,7 @@ SHAPES = [
     ("bo e mat nam ngoai, giay to that lac het, gio lam khai tu thi nop o dau", TOLD, "ask_where"),
     ("ten con bi ghi nham, sua xong thi bao lau moi co", [], "ask_time"),
     ("tui o xa lam, lam so do thi can giay to chi", NAMED, "ask_documents"),
+    ("ong ba gia roi, muon nhan chau lam con nuoi thi can co giay to gi", NAMED, "ask_documents"),
     # "do I need paper X?" is documents, whatever the paper: a book, a contract
     ("chuyen ho khau ve nha ngoai thi co can so ho khau cu khong", NAMED, "ask_documents"),
     ("thue nha o tro, dang ky tam tru co can hop dong thue nha khong a", NAMED, "ask_documents"),
