@@ -126,6 +126,9 @@ SHAPES = [
     ("nop tam tru qua vneid 3 tuan roi chua thay gi, ket o cho nao vay", NAMED, "faq"),
     ("ho so xin so do nop tu thang 5, hoi thi bao cho hoai, gio hoi o dau", NAMED, "faq"),
     ("ho so khai tu bi tra lai, gio nop o dau", TOLD, "faq"),
+    # ... or an error reported by the system or an office
+    ("lam the bhyt cho con, benh vien bao ko khop ngay sinh", NAMED, "faq"),
+    ("dinh danh muc 2 cho me ma app bao sai so cccd", NAMED, "faq"),
     # ... but not "khai báo chỗ ở" (reporting one's stay)
     ("thue phong tro o tam, khai bao cho o thi len dau", NAMED, "ask_where"),
     # "where to correct a record" is not a question about an office
@@ -267,6 +270,8 @@ OTHER_READINGS = [
     # nor an amount asked at the end is a FAQ
     ("tre han dang ky khai sinh cho be roi thi co sao khong", "ask_deadline", TOLD, "faq"),
     ("nop tach thua 2 thang roi chua thay tra, hoi thi bao doi", "ask_time", NAMED, "faq"),
+    ("khai sinh cua con bi sai, ngan hang bao ko khop can cuoc thi phai lam sao", "ask_deadline",
+     NAMED, "faq"),
     ("ho so so do gui tren vneid bi tra lai, ko biet thieu cai gi", "ask_online", NAMED, "faq"),
     ("tre han thi phai nop trong bao nhieu ngay", "ask_deadline", TOLD, "ask_deadline"),
     ("qua han roi thi la sau may ngay", "ask_deadline", TOLD, "ask_deadline"),
