@@ -117,6 +117,7 @@ SHAPES = [
     # "do I need paper X?" is documents, whatever the paper: a book, a contract
     ("chuyen ho khau ve nha ngoai thi co can so ho khau cu khong", NAMED, "ask_documents"),
     ("thue nha o tro, dang ky tam tru co can hop dong thue nha khong a", NAMED, "ask_documents"),
+    ("hai dua cuoi nhau, di dang ky co phai co bo me di cung ko", NAMED, "ask_documents"),
     ("bo mat roi, xoa ten trong so thi co han khong", TOLD, "ask_deadline"),
     ("ong mat tuan truoc, gio khai tu thi han cuoi la ngay nao", TOLD, "ask_deadline"),
     ("dat cua ong ba, gio sang ten cho con thi trinh tu the nao", NAMED, "ask_steps"),
