@@ -147,6 +147,20 @@ def _phrase(text: str) -> tuple[str, ...]:
     return tuple(s for word in Segmenter(()).segment(text) for s in word.syllables)
 
 
+def _by_first_word(phrases: Any) -> dict[str, list[tuple[str, ...]]]:
+    """Phrases by their first word: a message is scanned once, not once per phrase."""
+    found: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in phrases:
+        found.setdefault(phrase[0], []).append(phrase)
+    return found
+
+
+def _tells_special_case(words: list[str], cues: dict[str, Any]) -> bool:
+    """``words`` hold a phrase of ``special_case`` (late, a penalty, a complaint, an error)."""
+    return any(tuple(words[i:i + len(phrase)]) == phrase for i, word in enumerate(words)
+               for phrase in cues["special_case_by_first_word"].get(word, ()))
+
+
 @cache
 def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
     """``bot/nlu/question_cues.yml`` with every phrase as a tuple of words."""
@@ -158,6 +172,7 @@ def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
             by_first_word.setdefault(phrase[0], []).append((intent, phrase))
     return {"aspects": aspects, "aspects_by_first_word": by_first_word,
             "special_case": [_phrase(p) for p in raw["special_case"]],
+            "special_case_by_first_word": _by_first_word(_phrase(p) for p in raw["special_case"]),
             "penalty": [_phrase(p) for p in raw["penalty"]],
             "amount": [_phrase(p) for p in raw["amount"]],
             "nothing": {"words": frozenset(raw["nothing"]["words"]), "within": raw["nothing"]["within"],
@@ -283,7 +298,7 @@ class QuestionCueRanker(GraphComponent):
 
     def _aspect(self, message: Message, words: list[str]) -> str | None:
         cues = question_cues()
-        if any(_contains(words, phrase) for phrase in cues["special_case"]):
+        if _tells_special_case(words, cues):
             return None
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
         start, clause = self._last_clause(message, tokens)
@@ -362,7 +377,7 @@ class QuestionCueRanker(GraphComponent):
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
         return (named and "?" not in (message.get(TEXT) or "")
                 # a special case told (late, stuck, rejected) asks for help with it: a FAQ
-                and not any(_contains(words, phrase) for phrase in cues["special_case"])
+                and not _tells_special_case(words, cues)
                 and not asking & cues["question_words"]
                 and not any(_contains(words, phrase) for phrase in cues["question_phrases"])
                 and not _ends_asking(words, cues)
@@ -395,8 +410,8 @@ class QuestionCueRanker(GraphComponent):
         if read not in cued_aspects(clause, cues):
             if any(_contains(clause, phrase) for phrase in cues["penalty"]):
                 return self._config["faq_intent"]
-            if not any(_contains(clause, phrase) for phrase in cues["amount"]) and any(
-                    _contains(_words(tokens), phrase) for phrase in cues["special_case"]):
+            if not any(_contains(clause, phrase) for phrase in cues["amount"]) and \
+                    _tells_special_case(_words(tokens), cues):
                 return self._config["faq_intent"]
         if read not in cues["overrides"]:
             return None
@@ -420,7 +435,7 @@ class QuestionCueRanker(GraphComponent):
         centre, but "chỉ" (show) to the classifier) is that aspect."""
         cues = question_cues()
         words = _words(message.get(TOKENS_NAMES[TEXT]) or [])
-        if any(_contains(words, phrase) for phrase in cues["special_case"] + cues["guide"]):
+        if _tells_special_case(words, cues) or any(_contains(words, phrase) for phrase in cues["guide"]):
             return None
         _, clause = self._last_clause(message, message.get(TOKENS_NAMES[TEXT]) or [])
         found = cued_aspects(clause, cues)
