@@ -5,9 +5,10 @@ greeting. Citizens wrap their question in their story ("nhà bác nghèo lắm, 
 nộp những khoản tiền gì"); the story words pull a bag-of-words classifier towards
 ``out_of_scope``. When the entity extractor found a procedure of the catalogue, ``out_of_scope``
 is dropped from the ranking and the other confidences are renormalised, so the fallback
-threshold still applies to what is left; ``greet`` is dropped too. A message naming or telling a
-procedure that the classifier still cannot place is taken as telling the procedure. Procedures outside the
-catalogue (a driving licence) are not entities and are unaffected.
+threshold still applies to what is left; ``greet`` and ``choose_option`` are dropped too (a
+number beside a procedure's name counts something: "làm 1 lần được cả 3 thứ"). A message naming
+or telling a procedure that the classifier still cannot place is taken as telling the procedure.
+Procedures outside the catalogue (a driving licence) are not entities and are unaffected.
 
 ``PlaceScopeRanker``: so is a message naming a commune or a district.
 
@@ -42,8 +43,8 @@ from bot.nlu.segmenter import Segmenter
 INTENT_RANKING = "intent_ranking"
 QUESTION_CUES = Path(__file__).with_name("question_cues.yml")
 _KNOWN_FILE = "known_text.json"
-NOBODY = frozenset({("khong", "ai"), ("chua", "ai")})
 CONDITION = "thi"  # "[a situation] thì [an action] thế nào"
+PURPOSE = "de"  # "thế nào để [a goal]"
 
 
 class _ScopeRanker(GraphComponent):
@@ -84,7 +85,7 @@ class _ScopeRanker(GraphComponent):
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class ProcedureScopeRanker(_ScopeRanker):
-    """A message that names a procedure of the catalogue is not out of scope, nor a greeting.
+    """A message that names a procedure of the catalogue is not out of scope, a greeting nor a pick.
 
     And a message that names one, or tells a story leading to one ("ông nội mất để lại mảnh
     ruộng"), which the classifier reads with less confidence than the fallback threshold, is
@@ -96,7 +97,7 @@ class ProcedureScopeRanker(_ScopeRanker):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {**_ScopeRanker.get_default_config(), "entity": "procedure",
-                "told_entity": "procedure_told", "also_dropped": ["greet"],
+                "told_entity": "procedure_told", "also_dropped": ["greet", "choose_option"],
                 "uncertain_below": 0.4, "uncertain_intent": "inform_procedure"}
 
     def in_scope(self, message: Message) -> bool:
@@ -146,6 +147,20 @@ def _phrase(text: str) -> tuple[str, ...]:
     return tuple(s for word in Segmenter(()).segment(text) for s in word.syllables)
 
 
+def _by_first_word(phrases: Any) -> dict[str, list[tuple[str, ...]]]:
+    """Phrases by their first word: a message is scanned once, not once per phrase."""
+    found: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in phrases:
+        found.setdefault(phrase[0], []).append(phrase)
+    return found
+
+
+def _tells_special_case(words: list[str], cues: dict[str, Any]) -> bool:
+    """``words`` hold a phrase of ``special_case`` (late, a penalty, a complaint, an error)."""
+    return any(tuple(words[i:i + len(phrase)]) == phrase for i, word in enumerate(words)
+               for phrase in cues["special_case_by_first_word"].get(word, ()))
+
+
 @cache
 def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
     """``bot/nlu/question_cues.yml`` with every phrase as a tuple of words."""
@@ -157,7 +172,11 @@ def question_cues(path: Path = QUESTION_CUES) -> dict[str, Any]:
             by_first_word.setdefault(phrase[0], []).append((intent, phrase))
     return {"aspects": aspects, "aspects_by_first_word": by_first_word,
             "special_case": [_phrase(p) for p in raw["special_case"]],
+            "special_case_by_first_word": _by_first_word(_phrase(p) for p in raw["special_case"]),
             "penalty": [_phrase(p) for p in raw["penalty"]],
+            "amount": [_phrase(p) for p in raw["amount"]],
+            "nothing": {"words": frozenset(raw["nothing"]["words"]), "within": raw["nothing"]["within"],
+                        "negations": frozenset(raw["nothing"]["negations"])},
             "overrides": {read: list(cued) for read, cued in raw["overrides"].items()},
             "not_where": [_phrase(p) for p in raw["not_where"]],
             "how": [_phrase(p) for p in raw["how"]],
@@ -279,7 +298,7 @@ class QuestionCueRanker(GraphComponent):
 
     def _aspect(self, message: Message, words: list[str]) -> str | None:
         cues = question_cues()
-        if any(_contains(words, phrase) for phrase in cues["special_case"]):
+        if _tells_special_case(words, cues):
             return None
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
         start, clause = self._last_clause(message, tokens)
@@ -331,9 +350,13 @@ class QuestionCueRanker(GraphComponent):
                 if tuple(rest[i:i + len(phrase)]) == phrase:
                     rest[i:i + len(phrase)] = ["", ] * len(phrase)
         acts = names_procedure or any(_contains(rest, phrase) for phrase in cues["steps_action"])
-        # "[a situation] thì làm khai sinh ntn" asks how in that special case: a FAQ
+        # "[a situation] thì làm khai sinh ntn" asks how in that special case: a FAQ; but what
+        # follows "để" after the "how" is its goal ("thì làm thế nào để sang tên")
         then = len(rest) - rest[::-1].index(CONDITION) if CONDITION in rest else 0
         after = rest[then:]
+        blank = max((i for i, w in enumerate(after) if w == ""), default=-1)
+        if PURPOSE in after[blank + 1:] and blank >= 0:
+            after = after[:blank + 1 + after[blank + 1:].index(PURPOSE)]
         if after[:2] == ["lam", ""]:
             after = after[1:]  # "thì làm ntn": the "làm" of the how
         in_case = 0 < then and any(_contains(after, phrase) for phrase in cues["steps_action"])
@@ -345,11 +368,16 @@ class QuestionCueRanker(GraphComponent):
             return False
         named = bool(found & set(self._config["entities"]))
         cues = question_cues()
-        # "không ai nuôi" (nobody) asks nothing; "có gia hạn không hay phải mua" still asks
-        asking = {w for before, w in zip(["", *words], words, strict=False)
-                  if (before, w) not in NOBODY}
+        # "không ai nuôi" (nobody), "chưa có giấy tờ gì hết" (nothing) ask nothing; "có gia hạn
+        # không hay phải mua" still asks
+        nothing = cues["nothing"]
+        asking = {w for i, w in enumerate(words)
+                  if w not in nothing["words"]
+                  or not set(words[max(0, i - nothing["within"]):i]) & nothing["negations"]}
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
         return (named and "?" not in (message.get(TEXT) or "")
+                # a special case told (late, stuck, rejected) asks for help with it: a FAQ
+                and not _tells_special_case(words, cues)
                 and not asking & cues["question_words"]
                 and not any(_contains(words, phrase) for phrase in cues["question_phrases"])
                 and not _ends_asking(words, cues)
@@ -379,9 +407,12 @@ class QuestionCueRanker(GraphComponent):
         cues = question_cues()
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
         _, clause = self._last_clause(message, tokens)
-        if any(_contains(clause, phrase) for phrase in cues["penalty"]) and \
-                read not in cued_aspects(clause, cues):
-            return self._config["faq_intent"]
+        if read not in cued_aspects(clause, cues):
+            if any(_contains(clause, phrase) for phrase in cues["penalty"]):
+                return self._config["faq_intent"]
+            if not any(_contains(clause, phrase) for phrase in cues["amount"]) and \
+                    _tells_special_case(_words(tokens), cues):
+                return self._config["faq_intent"]
         if read not in cues["overrides"]:
             return None
         words = _words(tokens)
@@ -404,7 +435,7 @@ class QuestionCueRanker(GraphComponent):
         centre, but "chỉ" (show) to the classifier) is that aspect."""
         cues = question_cues()
         words = _words(message.get(TOKENS_NAMES[TEXT]) or [])
-        if any(_contains(words, phrase) for phrase in cues["special_case"] + cues["guide"]):
+        if _tells_special_case(words, cues) or any(_contains(words, phrase) for phrase in cues["guide"]):
             return None
         _, clause = self._last_clause(message, message.get(TOKENS_NAMES[TEXT]) or [])
         found = cued_aspects(clause, cues)

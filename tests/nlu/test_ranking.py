@@ -69,6 +69,9 @@ TOLD = [{"entity": "procedure_told", "value": "thua_ke_dat"}]
     # "ad oi tach ho": a greeting that names a procedure is about the procedure
     (NAMED, [("greet", 0.7), ("inform_procedure", 0.2), ("faq", 0.1)], ("inform_procedure", 0.4)),
     ([], [("greet", 0.7), ("inform_procedure", 0.2), ("faq", 0.1)], ("greet", 0.7)),
+    # "hỏi cái liên thông khai sinh, làm 1 lần được cả 3": a number beside a name picks no option
+    (NAMED, [("choose_option", 0.8), ("faq", 0.1), ("inform_procedure", 0.05)], ("inform_procedure", 0.4)),
+    ([], [("choose_option", 0.8), ("faq", 0.1)], ("choose_option", 0.8)),
     # too unsure to answer, but a procedure is named or told: its overview, not the help line
     (NAMED, [("faq", 0.3), ("ask_steps", 0.25), ("inform_procedure", 0.2)], ("inform_procedure", 0.4)),
     (TOLD, [("faq", 0.3), ("ask_steps", 0.25), ("inform_procedure", 0.2)], ("inform_procedure", 0.4)),
@@ -110,14 +113,25 @@ SHAPES = [
     ("bo e mat nam ngoai, giay to that lac het, gio lam khai tu thi nop o dau", TOLD, "ask_where"),
     ("ten con bi ghi nham, sua xong thi bao lau moi co", [], "ask_time"),
     ("tui o xa lam, lam so do thi can giay to chi", NAMED, "ask_documents"),
+    ("ong ba gia roi, muon nhan chau lam con nuoi thi can co giay to gi", NAMED, "ask_documents"),
     # "do I need paper X?" is documents, whatever the paper: a book, a contract
     ("chuyen ho khau ve nha ngoai thi co can so ho khau cu khong", NAMED, "ask_documents"),
     ("thue nha o tro, dang ky tam tru co can hop dong thue nha khong a", NAMED, "ask_documents"),
+    ("hai dua cuoi nhau, di dang ky co phai co bo me di cung ko", NAMED, "ask_documents"),
     ("bo mat roi, xoa ten trong so thi co han khong", TOLD, "ask_deadline"),
     ("ong mat tuan truoc, gio khai tu thi han cuoi la ngay nao", TOLD, "ask_deadline"),
     ("dat cua ong ba, gio sang ten cho con thi trinh tu the nao", NAMED, "ask_steps"),
     # a penalty or being late is a special case whatever the ending
     ("tre han lam khai tu 2 thang roi, bi phat bao nhieu tien", TOLD, "faq"),
+    # ... and so is a complaint: a dossier stuck, sent back, or money asked that should not be
+    ("nop tam tru qua vneid 3 tuan roi chua thay gi, ket o cho nao vay", NAMED, "faq"),
+    ("ho so xin so do nop tu thang 5, hoi thi bao cho hoai, gio hoi o dau", NAMED, "faq"),
+    ("ho so khai tu bi tra lai, gio nop o dau", TOLD, "faq"),
+    # ... or an error reported by the system or an office
+    ("lam the bhyt cho con, benh vien bao ko khop ngay sinh", NAMED, "faq"),
+    ("dinh danh muc 2 cho me ma app bao sai so cccd", NAMED, "faq"),
+    # ... but not "khai báo chỗ ở" (reporting one's stay)
+    ("thue phong tro o tam, khai bao cho o thi len dau", NAMED, "ask_where"),
     # "where to correct a record" is not a question about an office
     ("the bhyt ghi sai ngay sinh thi sua o dau", [], "faq"),
     # what to do is steps, how long to wait processing time, a copy's price the fee
@@ -153,6 +167,12 @@ SHAPES = [
     # "không"/"chưa" inside a story tell it; at the end they ask
     ("ông ngoại 90 tuổi không có lương hưu, không ai nuôi", TOLD, "inform_procedure"),
     ("ông ngoại 90 tuổi làm được không", TOLD, "faq"),
+    # so are "gì" and "ai" after "không"/"chưa": nothing, nobody
+    ("lu cuon het ca nha, giay to so do khong con gi", NAMED, "inform_procedure"),
+    ("bo me chau chua cuoi, chua co giay to gi het", TOLD, "inform_procedure"),
+    ("ba ngoai o mot minh, khong co ai cham", TOLD, "inform_procedure"),
+    ("khong co giay to gi thi lam so do the nao", NAMED, "faq"),
+    ("chua cuoi thi khai sinh can gi", TOLD, "faq"),
     # ... and at the end of a clause before a remark; a particle inside the story tells it
     ("cho chau ngoai nhap khau ve nha toi co duoc ko, no 3 tuoi roi", NAMED, "faq"),
     ("nha ngheo, ruong ko co, ong ngoai thi om", TOLD, "inform_procedure"),
@@ -172,6 +192,9 @@ SHAPES = [
     ("ho so bi tra lai, gio phai lam sao", NAMED, "faq"),
     ("ho so bi tra lai, gio lam sao", NAMED, "faq"),
     ("ong ba nhan nuoi chau thi lam the bhyt cho chau ntn", NAMED, "faq"),
+    # ... but what follows "để" after the "how" is its goal, not a special case: steps
+    ("cha me cho dat roi, thi lam the nao de dung ten so do", NAMED, "ask_steps"),
+    ("the bi mat thi lam sao de xin lai", NAMED, "faq"),
     # whether it can be done online; a dossier sent back online stays a special case
     ("ông bà ở xa, con cháu đi làm hết, làm sổ đỏ trên mạng được không", NAMED, "ask_online"),
     ("chi o tinh khac, nop qua vneid cho me duoc ko", TOLD, "ask_online"),
@@ -199,6 +222,7 @@ OTHER_READINGS = [
     ("bo em vua mat sang nay", "remind_event", TOLD, "inform_procedure"),
     ("ba noi mat toi qua, nhac toi han lam khai tu", "remind_event", TOLD, "remind_event"),
     ("vo de hom 10/11, khai sinh thi phai lam truoc ngay nao", "remind_event", TOLD, "ask_deadline"),
+    ("dang ky khai tu thi han la 1 thang hay 2 thang", "remind_event", TOLD, "ask_deadline"),
     ("thang con nha bac di xuat khau lao dong 3 nam", "out_of_scope", TOLD, "inform_procedure"),
     ("xin ly lich tu phap de di xuat khau lao dong", "out_of_scope",
      TOLD + [{"entity": "other_procedure", "value": "ly_lich_tu_phap"}], "out_of_scope"),
@@ -217,6 +241,9 @@ OTHER_READINGS = [
     ("khai sinh cho be bao lau thi xong", "ask_time", NAMED, "ask_time"),
     ("khai sinh cho be trong bao lau phai lam", "ask_deadline", NAMED, "ask_deadline"),
     ("nop giay xac nhan sang nay thi chieu lay luon duoc ko", "ask_deadline", NAMED, "ask_time"),
+    # the commune doing it within some days is the processing time; the citizen doing it the deadline
+    ("giay xac nhan cu tru ben xa lam trong may ngay vay", "ask_deadline", NAMED, "ask_time"),
+    ("khai tu thi phai lam trong bao nhieu ngay", "ask_deadline", TOLD, "ask_deadline"),
     # "thời hạn giải quyết" is the office's time; "thời hạn" alone the citizen's deadline
     ("thoi han giai quyet ho so tach thua la bao nhieu ngay", "ask_deadline", NAMED, "ask_time"),
     ("thoi han dang ky khai tu la bao nhieu ngay", "ask_time", TOLD, "ask_deadline"),
@@ -240,6 +267,16 @@ OTHER_READINGS = [
     ("dang ky khai tu muon 3 thang roi thi co bi phat khong", "ask_deadline", TOLD, "faq"),
     ("can cuoc het han nam ngoai, gio di doi co bi phat tien ko", "ask_time", NAMED, "faq"),
     ("nop muon thi bi phat bao nhieu tien", "ask_fee", NAMED, "ask_fee"),
+    # read as an aspect, a special case told (late, a complaint) with no cue of that aspect
+    # nor an amount asked at the end is a FAQ
+    ("tre han dang ky khai sinh cho be roi thi co sao khong", "ask_deadline", TOLD, "faq"),
+    ("nop tach thua 2 thang roi chua thay tra, hoi thi bao doi", "ask_time", NAMED, "faq"),
+    ("khai sinh cua con bi sai, ngan hang bao ko khop can cuoc thi phai lam sao", "ask_deadline",
+     NAMED, "faq"),
+    ("ho so so do gui tren vneid bi tra lai, ko biet thieu cai gi", "ask_online", NAMED, "faq"),
+    ("tre han thi phai nop trong bao nhieu ngay", "ask_deadline", TOLD, "ask_deadline"),
+    ("qua han roi thi la sau may ngay", "ask_deadline", TOLD, "ask_deadline"),
+    ("nop roi ma chua thay goi, thuong bao lau thi co", "ask_time", NAMED, "ask_time"),
     # read as guiding, a message that says nothing of guiding and asks one aspect is that aspect
     # ("chi" is "gì" in the centre, "chỉ" (show) to the classifier)
     ("muon lam the ngheo cho me thi can giay to chi vay", "guide", NAMED, "ask_documents"),
