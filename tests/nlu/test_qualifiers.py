@@ -386,6 +386,19 @@ CASES = [
     ("giấy khai sinh bị cháy mất cả, giờ xin lại sao",
      told("dang_ky_lai_khai_sinh", "trich_luc_ho_tich")),
     ("điện thoại bị chết nguồn, vào VNeID không được", set()),
+    # session 14: a wrong name on a sổ đỏ is its correction, not the civil-status one; a
+    # marriage certificate written wrong is the civil-status one, not its re-registration
+    ("cán bộ ghi sai tên chủ đất trên sổ đỏ, sửa ở đâu", named("dinh_chinh_so_do")),
+    ("ghi sai tên tôi trên sổ đất rồi, sửa ở đâu", told("dinh_chinh_so_do")),
+    ("giấy kết hôn ghi sai tên chồng, sửa thế nào", named("cai_chinh_ho_tich")),
+    ("bố mẹ không đăng ký kết hôn, làm khai sinh cho con có tên bố không",
+     named("khai_sinh_nhan_cha_me_con")),
+    ("muốn lấy lại dân tộc theo mẹ cho con thì làm sao", named("xac_dinh_lai_dan_toc")),
+    ("ba tôi mất, để lại hai hecta điều cho mấy anh em", told("thua_ke_dat")),
+    ("không phải tạm trú, tôi muốn nhập hẳn hộ khẩu về nhà vợ", named("thuong_tru")),
+    # a paper brought, or an account used to file, is not the question
+    ("mang giấy khai sinh đi làm căn cước cho con được không", named("can_cuoc")),
+    ("dùng tài khoản VNeID của con nộp hồ sơ trợ cấp xã hội được không", named("tro_cap_xa_hoi")),
 ]
 
 
