@@ -11,7 +11,7 @@ text typed without diacritics is segmented the same way as its accented form.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,7 +22,7 @@ from bot.nlu.keystrokes import deletions, untelex, well_formed
 from bot.text import fold
 
 CHAT_SPELLING = Path(__file__).with_name("chat_spelling.yml")
-MAX_COMPOUND_SYLLABLES = 6
+MAX_COMPOUND_SYLLABLES = 8  # "thẻ bảo hiểm y tế trẻ em" is seven
 MIN_REPAIRED_LENGTH = 3  # shorter ill-formed syllables are abbreviations ("ks", "ng")
 _WORD = re.compile(r"(?:\w|[\u0300-\u036f])+")  # combining marks belong to their letter
 
@@ -79,12 +79,14 @@ class Segmenter:
                  abbreviations: dict[tuple[str, ...], tuple[str, ...]] | None = None,
                  fixed: Iterable[tuple[str, ...]] = ()) -> None:
         self.abbreviations = load_abbreviations() if abbreviations is None else abbreviations
-        self.fixed = {term for term in fixed if len(term) > 1}
+        self._longest_abbreviation = max((len(k) for k in self.abbreviations), default=1)
+        # terms are compared with text after abbreviation expansion: "thẻ BHYT" learnt from an
+        # annotation must match "thẻ bhyt" and "thẻ bảo hiểm y tế" alike
+        self.fixed = {t for t in map(self._canonical, fixed) if len(t) > 1}
         # a learnt compound that strictly contains a name is a mis-segmentation ("khai tử làm")
-        self.compounds = {c for c in compounds if not any(
+        self.compounds = {c for c in map(self._canonical, compounds) if not any(
             len(f) < len(c) and _contains(c, f) for f in self.fixed)} | self.fixed
         self.compounds.update(v for v in self.abbreviations.values() if len(v) > 1)
-        self._longest_abbreviation = max((len(k) for k in self.abbreviations), default=1)
         # neighbouring syllables of the fixed terms, for repairing a slip inside a name
         self._fixed_pairs = {pair for term in self.fixed for pair in zip(term, term[1:], strict=False)}
         self._near: dict[str, set[str]] = {}  # a deletion of a name's syllable -> the syllables
@@ -112,21 +114,28 @@ class Segmenter:
                 repaired[i] = Word(unit.start, unit.end, (fits.pop(),))
         return repaired
 
-    def _expand(self, text: str) -> list[Word]:
-        raw = syllables(text)
-        units: list[Word] = []
+    def _units(self, typed: Sequence[str]) -> Iterator[tuple[int, int, tuple[str, ...]]]:
+        """(first, end, canonical syllables) of each unit of folded ``typed`` syllables: a chat
+        abbreviation expanded (longest first), any other syllable without Telex keys."""
         i = 0
-        while i < len(raw):
-            for size in range(min(self._longest_abbreviation, len(raw) - i), 0, -1):
-                key = tuple(s for _, _, s in raw[i:i + size])
+        while i < len(typed):
+            for size in range(min(self._longest_abbreviation, len(typed) - i), 0, -1):
+                key = tuple(typed[i:i + size])
                 if key in self.abbreviations:
-                    units.append(Word(raw[i][0], raw[i + size - 1][1], self.abbreviations[key]))
+                    yield i, i + size, self.abbreviations[key]
                     i += size
                     break
             else:
-                units.append(Word(raw[i][0], raw[i][1], (untelex(raw[i][2]),)))
+                yield i, i + 1, (untelex(typed[i]),)
                 i += 1
-        return units
+
+    def _canonical(self, term: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(s for _, _, unit in self._units(term) for s in unit)
+
+    def _expand(self, text: str) -> list[Word]:
+        raw = syllables(text)
+        return [Word(raw[first][0], raw[end - 1][1], unit)
+                for first, end, unit in self._units([s for _, _, s in raw])]
 
     def _longest(self, units: list[Word], i: int, terms: set[tuple[str, ...]]) -> int:
         best = 0

@@ -84,3 +84,14 @@ def test_a_slip_inside_a_name_is_read_as_the_name(text, lemmas):
     names = compounds_from_words(["gia hạn tạm trú", "thường trú", "xác nhận diện tích nhà",
                                   "liên thông khai tử", "tạm trú"])
     assert [w.lemma for w in Segmenter(COMPOUNDS, fixed=names).segment(text)] == lemmas
+
+
+# A name learnt as typed with an abbreviation ("thẻ BHYT") and the same name spelled out are one
+# term: the three ways a parent types the card give the same lemma.
+@pytest.mark.parametrize("text", ["thẻ BHYT trẻ em", "thẻ bảo hiểm y tế trẻ em",
+                                  "the bao hiem y te tre em"])
+def test_a_name_learnt_abbreviated_matches_it_spelled_out(text):
+    names = compounds_from_words(["thẻ BHYT trẻ em", "thẻ bảo hiểm"])
+    words = Segmenter(COMPOUNDS, fixed=names).segment(text)
+    assert [w.lemma for w in words] == ["the_bao_hiem_y_te_tre_em"]
+
