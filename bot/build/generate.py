@@ -176,10 +176,11 @@ def _unique(rows: list[str]) -> list[str]:
 
 
 def qualifier_tables(catalogue: Catalogue) -> dict[str, list[str]]:
-    """The ``qualifiers:`` of every procedure as lookup tables for the entity extractor (no
-    component of the pipeline reads lookup tables otherwise, so they teach the classifier nothing)."""
+    """The ``qualifiers:`` of every procedure, covered or not, as lookup tables for the entity
+    extractor (no component of the pipeline reads lookup tables otherwise, so they teach the
+    classifier nothing)."""
     return {qualifier_table(general, proc.id): sorted({qualifier_element(w) for w in words})
-            for proc in catalogue for general, words in proc.qualifiers}
+            for proc in (*catalogue, *catalogue.not_covered) for general, words in proc.qualifiers}
 
 
 def _nlu_yaml(examples: dict[str, list[str]], lookups: dict[str, list[str]] | None = None) -> str:

@@ -857,11 +857,12 @@ def _load_not_covered(path: Path, procedures: list[Procedure]) -> tuple[tuple[No
     if head is None:
         return (), check.errors
     named = {search_key(a): p for p in procedures for a in p.aliases}
+    ids = {p.id for p in procedures}
     entries: list[NotCovered] = []
     seen: set[str] = set()
     for index, (item_line, item) in enumerate(check.seq(head, "procedures", "procedures")):
         name = f"procedures[{index + 1}]"
-        block = check.mapping(item, item_line, name, _NOT_COVERED_FIELDS, ("code",))
+        block = check.mapping(item, item_line, name, _NOT_COVERED_FIELDS, ("code", "qualifiers"))
         if block is None:
             continue
         entry_id = check.identifier(block, "id", name, item_line)
@@ -880,7 +881,16 @@ def _load_not_covered(path: Path, procedures: list[Procedure]) -> tuple[tuple[No
                 check.error(alias_line, f"{name}.aliases", f"'{alias}' đã có ở mục khác",
                             "mỗi tên gọi chỉ ghi một lần")
             seen.add(key)
-        entries.append(NotCovered(entry_id, check.text(block, "name", name), aliases, code or ""))
+        qualified = check.schema(Qualifiers, block, ("qualifiers",), name)
+        qualifiers = tuple((general, tuple(words)) for general, words in
+                           (qualified.qualifiers.items() if qualified else ()))
+        for general, _ in qualifiers:
+            if general not in ids:
+                check.error(block.key_lines.get("qualifiers", item_line), f"{name}.qualifiers.{general}",
+                            f"không có thủ tục '{general}'",
+                            "ghi id của một thủ tục đã có tệp riêng (tên tệp, không có .yaml)")
+        entries.append(NotCovered(entry_id, check.text(block, "name", name), aliases, code or "",
+                                  qualifiers))
     if head.get("checked") is not None and not isinstance(head.get("checked"), dt.date):
         check.error(head.key_lines.get("checked", 1), "checked", "không phải ngày",
                     "viết theo dạng năm-tháng-ngày: 2026-12-02")

@@ -172,6 +172,9 @@ class NotCovered:
     name: str
     aliases: tuple[str, ...]
     code: str = ""  # the national portal's code, when one procedure fits
+    # as a Procedure's: a covered procedure's id and the words that, said with its name, mean this
+    # one ("thẻ BHYT" + "hộ gia đình" is no child's card)
+    qualifiers: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def url(self) -> str:

@@ -48,6 +48,9 @@ clause break ("đo đạc, sửa lại" is no "đo đạc lại"); "ở xã" bef
 (``place_before``); an event starting with words that fold onto it is none ("để vợ con ở nhà" is
 no "đẻ ở nhà", ``not_events``); a name differing between the birth certificate and the căn cước,
 neither said wrong, tells both corrections so that the bot asks which (``compared_papers``).
+Session 15: a procedure we do not cover (``other_procedure``) may be what a qualifier makes of a
+name of ours ("thẻ BHYT" + "hộ gia đình"); beside one of ours, one that is not the question as a
+name would not be ("không có lương hưu", "có phải có hộ chiếu không") is left out.
 """
 
 from __future__ import annotations
@@ -333,7 +336,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"number_entity": "number", "event_entity": "procedure_event",
-                "event_target": "procedure_told", "name_entity": "procedure", "event_separator": "|"}
+                "event_target": "procedure_told", "name_entity": "procedure", "event_separator": "|",
+                "other_entity": "other_procedure"}
 
     def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
                  patterns: dict[str, tuple[str, str]] | None = None,
@@ -612,50 +616,41 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         return [specific for specific in chosen if specific not in beaten] or chosen
 
     def _denied(self, names: list[dict[str, Any]], read: _Read) -> list[dict[str, Any]]:
-        """Names right after "không phải" or a negation ("chưa kết hôn"), named as a paper, a
-        status, a place or a step done, or telling where the citizen lives ("thường trú ở Hà
-        Giang"): left out when another name remains."""
-        words = read.words
-        details = story_details()
-
-        def before(name: dict[str, Any]) -> tuple[str, ...]:
-            index = read.first_word.get(name["start"], 0)
-            return tuple(words[max(0, index - len(NEGATED_NAME)):index])
-
-        def after(name: dict[str, Any]) -> int:
-            return read.last_word.get(name["end"], len(words))
-
-        def refines_another(name: dict[str, Any]) -> bool:
-            return any(name["value"] == specific for other in names if other is not name
-                       for specific, _ in self.qualifiers.get(other["value"], []))
-
-        def held(name: dict[str, Any]) -> bool:
-            """A paper told as held: "có cccd gắn chip rồi" (``held`` in story_details.yml)."""
-            details_held = details["held"]
-            index = read.first_word.get(name["start"], 0)
-            last = after(name)
-            return (_ends_with(tuple(words[max(0, index - 3):index]), details_held["before"])
-                    and details_held["after"] in words[last + 1:last + 1 + details_held["window"]])
-
-        def negated(name: dict[str, Any]) -> bool:
-            words_before = before(name)
-            # "liên thông khai tử xong rồi, có phải xóa thường trú nữa không": the linked
-            # procedure done is still the one asked about, as it covers the other
-            done = _done_after(words, after(name)) and not refines_another(name)
-            return (words_before in (NEGATED_NAME, *NOT_THE_QUESTION)
-                    or bool(words_before) and words_before[-1] in NEGATIONS
-                    or _ends_with(words_before, details["place_before"])
-                    or _ends_with(words_before, details["paper_verbs"])
-                    or self._asked_paper(name, read)
-                    or held(name) or done or self._residence(name, read))
-
-        denied = [n for n in names if negated(n)]
+        """Names that are not the question (``_not_the_question``): left out when another name
+        remains."""
+        denied = [n for n in names if self._not_the_question(n, names, read)]
         if len(denied) < len(names):
             return [n for n in names if n not in denied]
         # every name denied: a paper asked for or compared ("tên trên sổ đỏ không khớp căn cước")
         # is less the question than a name denied otherwise
         asked = [n for n in names if self._asked_paper(n, read)]
         return [n for n in names if n not in asked] if len(asked) < len(names) else names
+
+    def _not_the_question(self, name: dict[str, Any], names: list[dict[str, Any]], read: _Read
+                          ) -> bool:
+        """A name right after "không phải" or a negation ("chưa kết hôn"), named as a paper, a
+        status, a place or a step done, or telling where the citizen lives ("thường trú ở Hà
+        Giang"), beside the other ``names`` of the message."""
+        words = read.words
+        details = story_details()
+        index = read.first_word.get(name["start"], 0)
+        words_before = tuple(words[max(0, index - len(NEGATED_NAME)):index])
+        last = read.last_word.get(name["end"], len(words))
+        refines_another = any(name["value"] == specific for other in names if other is not name
+                              for specific, _ in self.qualifiers.get(other["value"], []))
+        # a paper told as held: "có cccd gắn chip rồi" (``held`` in story_details.yml)
+        details_held = details["held"]
+        held = (_ends_with(tuple(words[max(0, index - 3):index]), details_held["before"])
+                and details_held["after"] in words[last + 1:last + 1 + details_held["window"]])
+        # "liên thông khai tử xong rồi, có phải xóa thường trú nữa không": the linked procedure
+        # done is still the one asked about, as it covers the other
+        done = _done_after(words, last) and not refines_another
+        return (words_before in (NEGATED_NAME, *NOT_THE_QUESTION)
+                or bool(words_before) and words_before[-1] in NEGATIONS
+                or _ends_with(words_before, details["place_before"])
+                or _ends_with(words_before, details["paper_verbs"])
+                or self._asked_paper(name, read)
+                or held or done or self._residence(name, read))
 
     @staticmethod
     def _asked_paper(name: dict[str, Any], read: _Read) -> bool:
@@ -822,9 +817,24 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 result.append(entity)
         return result
 
+    def _outside(self, entities: list[dict[str, Any]], message: Message) -> list[dict[str, Any]]:
+        """A procedure we do not cover (``other_entity``) as such, also when a qualifier made a
+        name of ours into one ("thẻ BHYT" + "hộ gia đình"); left out when it is not the question
+        ("ông không có lương hưu", "có phải có hộ chiếu không") beside one of ours."""
+        other = self._config["other_entity"]
+        outside = {value for kind, value in self.patterns.values() if kind == other}
+        entities = [{**e, "entity": other} if e["value"] in outside else e for e in entities]
+        ours = [e for e in entities if e["entity"] in (self._config["name_entity"],
+                                                        self._config["event_target"])]
+        if not ours:
+            return entities
+        read = _Read.of(message)
+        return [e for e in entities
+                if e["entity"] != other or not self._not_the_question(e, ours + [e], read)]
+
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            entities = self.add_extractor_name(self._entities(message))
+            entities = self.add_extractor_name(self._outside(self._entities(message), message))
             message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
         return messages
 

@@ -39,6 +39,21 @@ def test_events_group_and_not_covered_load(tmp_path):
     assert entry.url.endswith("ma_thu_tuc=1.001456") and entry.aliases == ("hộ chiếu", "làm hộ chiếu")
 
 
+WITH_QUALIFIERS = NOT_COVERED + """    qualifiers:
+      thu_tuc_mau: [nước ngoài, hộ gia đình]
+"""
+
+
+def test_a_procedure_not_covered_may_refine_one_we_cover(tmp_path):
+    from bot.build.generate import qualifier_tables
+    from bot.nlu.entities import qualifier_table
+
+    catalogue = load_catalogue(folder(tmp_path, not_covered=WITH_QUALIFIERS))
+    (entry,) = catalogue.not_covered
+    assert entry.qualifiers == (("thu_tuc_mau", ("nước ngoài", "hộ gia đình")),)
+    assert qualifier_table("thu_tuc_mau", "ho_chieu") in qualifier_tables(catalogue)
+
+
 def test_a_procedure_without_group_is_in_the_other_group(tmp_path):
     (proc,) = load_catalogue(folder(tmp_path, not_covered=None))
     assert proc.group == "khac"
@@ -54,6 +69,11 @@ MISTAKES = [
      "_chua_ho_tro.yaml", "procedures[1].aliases", "đã có tệp riêng"),
     ("code in the wrong shape", MINIMAL, NOT_COVERED.replace('"1.001456"', '"1001456"'),
      "_chua_ho_tro.yaml", "procedures[1].code", "1.001456"),
+    ("refines a procedure that does not exist", MINIMAL,
+     WITH_QUALIFIERS.replace("thu_tuc_mau:", "khai_sinh:"), "_chua_ho_tro.yaml",
+     "procedures[1].qualifiers.khai_sinh", "tên tệp"),
+    ("qualifier word too long", MINIMAL, WITH_QUALIFIERS.replace("nước ngoài", "rất " * 12),
+     "_chua_ho_tro.yaml", "procedures[1].qualifiers", "từ đặc trưng"),
     ("entry without aliases", MINIMAL, NOT_COVERED.replace("    aliases: [hộ chiếu, làm hộ chiếu]\n", ""),
      "_chua_ho_tro.yaml", "procedures[1].aliases", ""),
 ]
