@@ -58,13 +58,15 @@ def main(model: Path, show_misses: bool, show_readings: bool = False) -> None:
 
     quiet()
     from bot.build.evaluate import load_agent, load_examples, score
+    from bot.catalogue import load_catalogue
 
     agent = load_agent(model)
+    not_covered = frozenset(n.id for n in load_catalogue(ROOT / "procedures").not_covered)
     total, asked, texts = 0, 0, []
     for test in sorted(ROOT.glob("tests/data/nlu_heldout*.yml"), key=set_number):
         examples = load_examples(test)
         texts += [text for text, _, _ in examples]
-        result = score(agent, examples, test.name)
+        result = score(agent, examples, test.name, not_covered)
         total += len(result.wrong_procedure)
         asked += len(result.asked_which)
         print(f"{test.name:<22} intent {result.intent_accuracy:.3f}  F1 {result.entity_f1:.3f}  "

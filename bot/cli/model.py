@@ -107,6 +107,7 @@ def run_train(args: argparse.Namespace, project: Project) -> int:
 def run_evaluate(args: argparse.Namespace, project: Project) -> int:
     from bot.build.evaluate import load_agent, load_examples, overlap, report, score, training_texts
     from bot.build.training import train_nlu
+    from bot.catalogue import load_catalogue
 
     quiet()
     tests = args.test or project.heldout_sets
@@ -121,9 +122,10 @@ def run_evaluate(args: argparse.Namespace, project: Project) -> int:
             model = train_nlu(project, config, out, name)
         agents.append((label, load_agent(model)))
     trained = training_texts(project.nlu_data)
+    not_covered = frozenset(n.id for n in load_catalogue(project.procedures).not_covered)
     for test in tests:
         examples = load_examples(test)
-        results = [score(agent, examples, label) for label, agent in agents]
+        results = [score(agent, examples, label, not_covered) for label, agent in agents]
         shown = test.relative_to(project.root) if test.is_relative_to(project.root) else test
         print(report(results, shown, overlap(examples, trained), len(examples)), end="\n\n")
         if args.show_misses:

@@ -45,3 +45,17 @@ def test_wrong_answers_and_questions_are_counted_apart(intent: str, entities: li
                                                        meant: set[str], wrong: int, asked: int) -> None:
     result = score(Parsed(intent, entities), [("tin nhan", "ask_documents", meant)], "set")
     assert (len(result.wrong_procedure), len(result.asked_which)) == (wrong, asked)
+
+
+# A procedure we do not cover gets the honest reply, whatever the intent: no facts, so no wrong
+# answer, and neither a hit nor a miss (the sets annotate no uncovered procedure).
+@pytest.mark.parametrize(("entities", "meant", "wrong", "tp", "fp"), [
+    (named("ho_chieu"), set(), 0, 0, 0),
+    (named("ho_chieu") + told("tam_tru"), set(), 0, 0, 0),
+    (named("ho_chieu", "tam_tru"), {"thuong_tru"}, 1, 0, 1),
+    (named("ho_chieu", "thuong_tru"), {"thuong_tru"}, 0, 1, 0),
+])
+def test_a_procedure_not_covered_gives_no_facts(entities, meant, wrong, tp, fp):
+    result = score(Parsed("ask_fee", entities), [("tin nhan", "ask_fee", meant)], "set",
+                   frozenset({"ho_chieu"}))
+    assert (len(result.wrong_procedure), result.entity_tp, result.entity_fp) == (wrong, tp, fp)
