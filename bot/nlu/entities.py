@@ -148,6 +148,7 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
                                 "cues": [tuple(p.split()) for p in raw["compared_papers"]["cues"]],
                                 "wrong": frozenset(raw["compared_papers"]["wrong"])},
             "not_names": [tuple(p.split()) for p in raw["not_names"]],
+            "paper_needed": [tuple(p.split()) for p in raw["paper_needed"]],
             "no_longer": {"negations": frozenset(raw["no_longer"]["negations"]),
                           "window": int(raw["no_longer"]["window"]),
                           "after": frozenset(raw["no_longer"]["after"]),
@@ -552,10 +553,13 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     @staticmethod
     def _collides(mention: dict[str, Any], read: _Read) -> bool:
-        """A name whose words begin a longer phrase of other words folded alike (``not_names``
-        in story_details.yml: "báo từ chối" is no "báo tử")."""
+        """A name whose first word lies inside a longer phrase of other words folded alike
+        (``not_names`` in story_details.yml: "báo từ chối" is no "báo tử", "mai táng cho" no
+        "tặng cho")."""
         index = read.first_word.get(mention["start"])
-        return index is not None and _begins_any(read.words, index, story_details()["not_names"])
+        return index is not None and any(
+            len(phrase) > back and tuple(read.words[index - back:index - back + len(phrase)]) == phrase
+            for phrase in story_details()["not_names"] for back in range(min(index, len(phrase) - 1) + 1))
 
     def _qualified(self, mentions: list[dict[str, Any]], read: _Read) -> list[dict[str, Any]]:
         """Each general procedure replaced by the specific one its qualifiers point to (see the
@@ -624,7 +628,12 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         # every name denied: a paper asked for or compared ("tên trên sổ đỏ không khớp căn cước")
         # is less the question than a name denied otherwise
         asked = [n for n in names if self._asked_paper(n, read)]
-        return [n for n in names if n not in asked] if len(asked) < len(names) else names
+        if len(asked) < len(names):
+            return [n for n in names if n not in asked]
+        # a paper to bring, alone, asks about the procedure under discussion; beside a story it is
+        # the paper that story needs ("thuê nhà ..., phải có xác nhận diện tích nhà")
+        needed = all(self._asked_paper(n, read, "paper_needed") for n in names)
+        return [] if needed and not self._told(read) else names
 
     def _not_the_question(self, name: dict[str, Any], names: list[dict[str, Any]], read: _Read
                           ) -> bool:
@@ -653,7 +662,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 or held or done or self._residence(name, read))
 
     @staticmethod
-    def _asked_paper(name: dict[str, Any], read: _Read) -> bool:
+    def _asked_paper(name: dict[str, Any], read: _Read, phrases_key: str = "paper_before") -> bool:
         """A name that is a paper asked for, compared or received (``paper_before`` in
         story_details.yml), the name's own "giấy" counting as a word before it ("cần giấy khai
         sinh" as "cần giấy" + "khai sinh")."""
@@ -661,7 +670,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         index = read.first_word.get(name["start"], 0)
         before = tuple(words[max(0, index - 2):index])
         own = (PAPER_WORD,) if words[index:index + 1] == [PAPER_WORD] else ()
-        phrases = story_details()["paper_before"]
+        phrases = story_details()[phrases_key]
         return _ends_with(before, phrases) or bool(own) and _ends_with((*before, *own), phrases)
 
     def _residence(self, name: dict[str, Any], read: _Read) -> bool:

@@ -402,6 +402,22 @@ CASES = [
     # a paper brought, or an account used to file, is not the question
     ("mang giấy khai sinh đi làm căn cước cho con được không", named("can_cuoc")),
     ("dùng tài khoản VNeID của con nộp hồ sơ trợ cấp xã hội được không", named("tro_cap_xa_hoi")),
+    # a paper to bring, alone and with no story, asks about the procedure under discussion
+    ("vay phai co can cuoc cua ca 2 vo chong ko ad", set()),
+    ("CAN MANG CCCD GOC HONG HAY PHOTO LA DC", set()),
+    ("thuê nhà ở thôn 4, công an bảo phải có xác nhận diện tích nhà, xin ở đâu",
+     named("xac_nhan_dien_tich_nha")),
+    # situations of session 15's set 18 (a coffee-growing commune of Lâm Đồng)
+    ("ong noi mat de lai 2 sao ca phe cho con chau", told("thua_ke_dat")),
+    ("thằng cháu sắp đi làm công ty ở Bình Dương thì khai báo ở đâu", told("tam_vang")),
+    ("gio ca nha muon cho con theo dan toc cua me, thu tuc lam the nao", told("xac_dinh_lai_dan_toc")),
+    ("ca phe mat gia, nha chi ay ngheo qua ko du an", told("ho_ngheo")),
+    ("bac 83 tuoi ko luong huu, con cai di lam xa het, xin tien hang thang o dau",
+     told("tro_cap_xa_hoi")),
+    # "mai táng cho bà" folds onto "tặng cho"; the other parent's later marriage is the story
+    ("lam lien thong khai tu, xoa ho khau, huong mai tang cho ba co dc mien phi ko",
+     named("lien_thong_khai_tu")),
+    ("co con voi 1 chi nhung ko cuoi, chi do da lay chong khac", set()),
 ]
 
 
