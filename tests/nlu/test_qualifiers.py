@@ -418,6 +418,10 @@ CASES = [
     ("lam lien thong khai tu, xoa ho khau, huong mai tang cho ba co dc mien phi ko",
      named("lien_thong_khai_tu")),
     ("co con voi 1 chi nhung ko cuoi, chi do da lay chong khac", set()),
+    ("ba ruot cua thang nho gio moi chiu nhan con, vay thu tuc lam sao", told("nhan_cha_me_con")),
+    ("VNeID cu bao loi khuon mat ko khop, lam lai hoai ko dc", told("vneid_muc_2")),
+    ("muc 2 tu dang ky tren dien thoai dc ko", named("vneid_muc_2")),
+    ("ba tau muon chia dat, tach moi dua mot thua", told("tach_thua")),
 ]
 
 
