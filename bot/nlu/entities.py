@@ -177,7 +177,7 @@ def qualifier_element(phrase: str) -> str:
     """A qualifier as a lookup element: its words as the tokenizer reads them (folded, chat
     abbreviations expanded) joined like a lemma ("bi_rach"), so that the tokenizer does not take
     it for a compound word."""
-    return "_".join(s for word in Segmenter(()).segment(phrase) for s in word.syllables)
+    return "_".join(s for word in Segmenter((), phrases=True).segment(phrase) for s in word.syllables)
 
 
 def _all_in_order(words: list[str], lemmas: list[str], gap: int) -> list[tuple[int, int]]:

@@ -144,7 +144,7 @@ class PlaceScopeRanker(_ScopeRanker):
 
 def _phrase(text: str) -> tuple[str, ...]:
     """A cue phrase as the words the tokenizer reads (folded, chat spellings expanded)."""
-    return tuple(s for word in Segmenter(()).segment(text) for s in word.syllables)
+    return tuple(s for word in Segmenter((), phrases=True).segment(text) for s in word.syllables)
 
 
 def _by_first_word(phrases: Any) -> dict[str, list[tuple[str, ...]]]:

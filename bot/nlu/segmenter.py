@@ -48,6 +48,24 @@ def load_abbreviations(path: Path = CHAT_SPELLING) -> dict[tuple[str, ...], tupl
             for k, v in (data.get("abbreviations") or {}).items()}
 
 
+@dataclass(frozen=True)
+class ClauseFinal:
+    """Words read as another only at the end of a clause (``clause_final`` in chat_spelling.yml)."""
+
+    words: dict[str, str]
+    particles: frozenset[str]
+
+
+@lru_cache(maxsize=4)
+def load_clause_final(path: Path = CHAT_SPELLING) -> ClauseFinal:
+    raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("clause_final") or {}
+    return ClauseFinal({fold(k).lower(): fold(v).lower() for k, v in (raw.get("words") or {}).items()},
+                       frozenset(fold(p).lower() for p in raw.get("particles") or ()))
+
+
+_CLAUSE_END = re.compile(r"\s*(?:[,.;:?!…]|$)")
+
+
 def syllables(text: str) -> list[tuple[int, int, str]]:
     """(start, end, folded lowercase syllable) for every run of word characters."""
     return [(m.start(), m.end(), fold(m.group()).lower()) for m in _WORD.finditer(text)]
@@ -77,8 +95,10 @@ class Segmenter:
 
     def __init__(self, compounds: Iterable[tuple[str, ...]] = (),
                  abbreviations: dict[tuple[str, ...], tuple[str, ...]] | None = None,
-                 fixed: Iterable[tuple[str, ...]] = ()) -> None:
+                 fixed: Iterable[tuple[str, ...]] = (), *, phrases: bool = False) -> None:
         self.abbreviations = load_abbreviations() if abbreviations is None else abbreviations
+        # a phrase of a list (a qualifier, a cue) is no clause: its last word ends nothing
+        self.clause_final = ClauseFinal({}, frozenset()) if phrases else load_clause_final()
         self._longest_abbreviation = max((len(k) for k in self.abbreviations), default=1)
         # terms are compared with text after abbreviation expansion: "thẻ BHYT" learnt from an
         # annotation must match "thẻ bhyt" and "thẻ bảo hiểm y tế" alike
@@ -133,9 +153,22 @@ class Segmenter:
         return tuple(s for _, _, unit in self._units(term) for s in unit)
 
     def _expand(self, text: str) -> list[Word]:
-        raw = syllables(text)
+        raw = self._clause_final(text, syllables(text))
         return [Word(raw[first][0], raw[end - 1][1], unit)
                 for first, end, unit in self._units([s for _, _, s in raw])]
+
+    def _clause_final(self, text: str, raw: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+        """``raw`` with each clause-final word of ``clause_final`` read as the word it stands for."""
+        final = self.clause_final
+        result = list(raw)
+        for i, (start, end, syllable) in enumerate(raw):
+            if syllable not in final.words:
+                continue
+            rest = raw[i + 1:]
+            if (_CLAUSE_END.match(text, end) or rest and rest[0][2] in final.particles
+                    and _CLAUSE_END.match(text, rest[0][1])):
+                result[i] = (start, end, final.words[syllable])
+        return result
 
     def _longest(self, units: list[Word], i: int, terms: set[tuple[str, ...]]) -> int:
         best = 0

@@ -30,6 +30,11 @@ CASES = [
     # l typed as n in northern speech: "nại" is "lại", the province Đồng Nai stays itself
     ("dang ky nai", ["dang ky", "nai"], ["dang_ky", "lai"]),
     ("o Dong Nai", ["o", "Dong Nai"], ["o", "dong_nai"]),
+    # "gì" typed fast as "ghi" at the end of a clause; "ghi sai" is to write
+    ("can mang ghi, giay", ["can", "mang", "ghi", "giay"], ["can", "mang", "gi", "giay"]),
+    ("mang theo nhung ghi z", ["mang", "theo", "nhung", "ghi", "z"],
+     ["mang", "theo", "nhung", "gi", "vay"]),
+    ("ghi sai ten", ["ghi", "sai", "ten"], ["ghi", "sai", "ten"]),
     ("", [], []),
     ("🙂🙂", [], []),
 ]
@@ -95,3 +100,9 @@ def test_a_name_learnt_abbreviated_matches_it_spelled_out(text):
     words = Segmenter(COMPOUNDS, fixed=names).segment(text)
     assert [w.lemma for w in words] == ["the_bao_hiem_y_te_tre_em"]
 
+
+
+def test_a_phrase_of_a_list_ends_no_clause():
+    # "căn cước ghi" (a qualifier: what the card says) keeps its "ghi"
+    words = Segmenter((), phrases=True).segment("căn cước ghi")
+    assert [s for w in words for s in w.syllables] == ["can", "cuoc", "ghi"]
