@@ -149,6 +149,8 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
                                 "wrong": frozenset(raw["compared_papers"]["wrong"])},
             "not_names": [tuple(p.split()) for p in raw["not_names"]],
             "paper_needed": [tuple(p.split()) for p in raw["paper_needed"]],
+            "paper_whether": {"words": frozenset(raw["paper_whether"]["words"]),
+                              "window": int(raw["paper_whether"]["window"])},
             "no_longer": {"negations": frozenset(raw["no_longer"]["negations"]),
                           "window": int(raw["no_longer"]["window"]),
                           "after": frozenset(raw["no_longer"]["after"]),
@@ -157,6 +159,7 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
                            "before": [tuple(p.split()) for p in raw["steps_done"]["before"]],
                            "after": [tuple(p.split()) for p in raw["steps_done"]["after"]]},
             "purpose": [tuple(p.split()) for p in raw["purpose"]],
+            "time_before": [tuple(p.split()) for p in raw["time_before"]],
             "time_cost": {"amounts": frozenset(raw["time_cost"]["amounts"]),
                           "units": frozenset(raw["time_cost"]["units"])},
             "contrast": frozenset(raw["contrast"]),
@@ -365,8 +368,12 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 # a word running over the edge of the span would leave a part of the name as
                 # the pattern ("cho bé" from "khai sinh cho bé" inside "làm_khai_sinh cho bé")
                 if inside and inside[0].start == entity["start"] and inside[-1].end == entity["end"]:
-                    patterns[" ".join(t.lemma for t in inside)] = (entity["entity"],
-                                                                   str(entity["value"]))
+                    key = " ".join(t.lemma for t in inside)
+                    # words annotated both as a name and as a situation are the name: an event
+                    # pattern is not looked for among names ("tài khoản định danh mức 2")
+                    if entity["entity"] == self._config["event_entity"] and key in patterns:
+                        continue
+                    patterns[key] = (entity["entity"], str(entity["value"]))
         self.patterns = patterns
         self._longest = max((len(k.split()) for k in patterns), default=0)
         qualifiers: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
@@ -632,8 +639,23 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             return [n for n in names if n not in asked]
         # a paper to bring, alone, asks about the procedure under discussion; beside a story it is
         # the paper that story needs ("thuê nhà ..., phải có xác nhận diện tích nhà")
-        needed = all(self._asked_paper(n, read, "paper_needed") for n in names)
+        needed = all(self._asked_paper(n, read, "paper_needed") and self._whether(n, read)
+                     for n in names)
         return [] if needed and not self._told(read) else names
+
+    @staticmethod
+    def _whether(name: dict[str, Any], read: _Read) -> bool:
+        """The clause of a name asks whether ("phải có căn cước của cả hai vợ chồng không", "cần
+        mang cccd bản gốc hay photo"), rather than about the paper ("phải có giấy độc thân, cần
+        nộp kèm gì"): ``paper_whether`` in story_details.yml."""
+        last = read.last_word.get(name["end"], len(read.words) - 1)
+        whether = story_details()["paper_whether"]
+        for index in range(last + 1, min(len(read.words), last + 1 + whether["window"])):
+            if _clause_broken(read, last, index):
+                return False
+            if read.words[index] in whether["words"]:
+                return True
+        return False
 
     def _not_the_question(self, name: dict[str, Any], names: list[dict[str, Any]], read: _Read
                           ) -> bool:
@@ -658,6 +680,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 or bool(words_before) and words_before[-1] in NEGATIONS
                 or _ends_with(words_before, details["place_before"])
                 or _ends_with(words_before, details["paper_verbs"])
+                or _ends_with(words_before, details["time_before"])
                 or self._asked_paper(name, read)
                 or held or done or self._residence(name, read))
 

@@ -89,3 +89,16 @@ def _found(extractor: LemmaEntityExtractor, text: str) -> set[tuple[str, str]]:
 def test_stories_and_names(extractor: LemmaEntityExtractor, text: str,
                            expected: set[tuple[str, str]]) -> None:
     assert _found(extractor, text) == expected
+
+
+@pytest.mark.parametrize("order", [("procedure_event", "procedure"), ("procedure", "procedure_event")])
+def test_words_annotated_as_a_name_and_a_situation_are_the_name(tmp_path, order) -> None:
+    """An author annotated "tài khoản định danh mức 2" as a situation, staff list it as a name:
+    whichever example comes first, the name is found beside another one ("thẻ căn cước")."""
+    component, _ = messages.new_extractor(tmp_path)
+    component.train(TrainingData(
+        [tokenized("tài khoản định danh mức 2", [("tài khoản định danh mức 2", "vneid_muc_2")], kind)
+         for kind in order] + [tokenized("thẻ căn cước", [("thẻ căn cước", "can_cuoc")])]))
+    message = tokenized("mới đổi thẻ căn cước, tài khoản định danh mức 2 bao lâu thì dùng được")
+    component.process([message])
+    assert {e["value"] for e in message.get("entities") if e["entity"] == "procedure"} >= {"vneid_muc_2"}
