@@ -349,10 +349,16 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         self._config = config
         self._model_storage = model_storage
         self._resource = resource
-        self.patterns = patterns or {}
-        self._longest = max((len(k.split()) for k in self.patterns), default=0)
+        self._learnt(patterns or {})
         # general procedure -> (specific procedure, folded words of one qualifier)
         self.qualifiers = qualifiers or {}
+
+    def _learnt(self, patterns: dict[str, tuple[str, str]]) -> None:
+        self.patterns = patterns
+        self._longest = max((len(k.split()) for k in patterns), default=0)
+        # the procedures we do not cover, by the names learnt for them
+        self._outside_values = {value for kind, value in patterns.values()
+                                if kind == self._config["other_entity"]}
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -374,8 +380,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                     if entity["entity"] == self._config["event_entity"] and key in patterns:
                         continue
                     patterns[key] = (entity["entity"], str(entity["value"]))
-        self.patterns = patterns
-        self._longest = max((len(k.split()) for k in patterns), default=0)
+        self._learnt(patterns)
         qualifiers: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         for table in training_data.lookup_tables:
             kind, *ids = str(table.get("name", "")).split()
@@ -686,9 +691,9 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     @staticmethod
     def _asked_paper(name: dict[str, Any], read: _Read, phrases_key: str = "paper_before") -> bool:
-        """A name that is a paper asked for, compared or received (``paper_before`` in
-        story_details.yml), the name's own "giấy" counting as a word before it ("cần giấy khai
-        sinh" as "cần giấy" + "khai sinh")."""
+        """A name that is a paper asked for, compared or received (``paper_before``, or the list
+        ``phrases_key`` names, in story_details.yml), the name's own "giấy" counting as a word
+        before it ("cần giấy khai sinh" as "cần giấy" + "khai sinh")."""
         words = read.words
         index = read.first_word.get(name["start"], 0)
         before = tuple(words[max(0, index - 2):index])
@@ -854,8 +859,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         name of ours into one ("thẻ BHYT" + "hộ gia đình"); left out when it is not the question
         ("ông không có lương hưu", "có phải có hộ chiếu không") beside one of ours."""
         other = self._config["other_entity"]
-        outside = {value for kind, value in self.patterns.values() if kind == other}
-        entities = [{**e, "entity": other} if e["value"] in outside else e for e in entities]
+        entities = [{**e, "entity": other} if e["value"] in self._outside_values else e
+                     for e in entities]
         ours = [e for e in entities if e["entity"] in (self._config["name_entity"],
                                                         self._config["event_target"])]
         if not ours:
