@@ -671,23 +671,26 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         details = story_details()
         index = read.first_word.get(name["start"], 0)
         words_before = tuple(words[max(0, index - len(NEGATED_NAME)):index])
-        last = read.last_word.get(name["end"], len(words))
-        refines_another = any(name["value"] == specific for other in names if other is not name
-                              for specific, _ in self.qualifiers.get(other["value"], []))
-        # a paper told as held: "có cccd gắn chip rồi" (``held`` in story_details.yml)
-        details_held = details["held"]
-        held = (_ends_with(tuple(words[max(0, index - 3):index]), details_held["before"])
-                and details_held["after"] in words[last + 1:last + 1 + details_held["window"]])
-        # "liên thông khai tử xong rồi, có phải xóa thường trú nữa không": the linked procedure
-        # done is still the one asked about, as it covers the other
-        done = _done_after(words, last) and not refines_another
-        return (words_before in (NEGATED_NAME, *NOT_THE_QUESTION)
+        if (words_before in (NEGATED_NAME, *NOT_THE_QUESTION)
                 or bool(words_before) and words_before[-1] in NEGATIONS
                 or _ends_with(words_before, details["place_before"])
                 or _ends_with(words_before, details["paper_verbs"])
                 or _ends_with(words_before, details["time_before"])
-                or self._asked_paper(name, read)
-                or held or done or self._residence(name, read))
+                or self._asked_paper(name, read)):
+            return True
+        last = read.last_word.get(name["end"], len(words))
+        # a paper told as held: "có cccd gắn chip rồi" (``held`` in story_details.yml)
+        held = details["held"]
+        if (_ends_with(tuple(words[max(0, index - 3):index]), held["before"])
+                and held["after"] in words[last + 1:last + 1 + held["window"]]):
+            return True
+        # "liên thông khai tử xong rồi, có phải xóa thường trú nữa không": the linked procedure
+        # done is still the one asked about, as it covers the other
+        if _done_after(words, last) and not any(
+                name["value"] == specific for other in names if other is not name
+                for specific, _ in self.qualifiers.get(other["value"], [])):
+            return True
+        return self._residence(name, read)
 
     @staticmethod
     def _asked_paper(name: dict[str, Any], read: _Read, phrases_key: str = "paper_before") -> bool:
@@ -863,7 +866,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                      for e in entities]
         ours = [e for e in entities if e["entity"] in (self._config["name_entity"],
                                                         self._config["event_target"])]
-        if not ours:
+        if not ours or not any(e["entity"] == other for e in entities):
             return entities
         read = _Read.of(message)
         return [e for e in entities
