@@ -231,6 +231,8 @@ def respond(intent: str, procedure: Procedure | None, tracker: Tracker,
         if last_aspect:
             return events + [SlotSet("options", None)] + say(dispatcher, book.aspect(procedure, last_aspect))
         return events + say(dispatcher, book.overview(procedure))
+    if intent == "faq":  # a procedure picked for a situation asked about before
+        return events + faq_reply(procedure, {procedure.id} if procedure else set(), tracker, dispatcher)
     if intent == "guide":
         if procedure is None:
             return say(dispatcher, book.which_procedure("guide"))
@@ -352,14 +354,30 @@ class ActionFaq(Action):
         replied, procedure = route("faq", tracker, dispatcher)
         if replied is not None:
             return replied
-        book = answers()
-        named = {p for p in tracker.get_latest_entity_values("procedure") if book.catalogue.get(p)}
-        found = book.best_faq(tracker.latest_message.get("text") or "",
-                              procedure.id if procedure else None, named=named)
-        if found is None:
-            return say(dispatcher, book.menu())
-        proc, entry, _ = found
-        return say(dispatcher, book.faq(proc, entry)) + [SlotSet("procedure", proc.id)]
+        named, told, _ = _mentions(tracker)
+        return faq_reply(procedure, named | told, tracker, dispatcher)
+
+
+def faq_reply(procedure: Procedure | None, read: set[str], tracker: Tracker,
+              dispatcher: CollectingDispatcher) -> list[EventType]:
+    """The answer to the situation the citizen asked about (``Answers.answer_faq``)."""
+    book = answers()
+    reply, answered = book.answer_faq(_question_asked(tracker), procedure,
+                                      {p for p in read if book.catalogue.get(p)})
+    return say(dispatcher, reply) + ([SlotSet("procedure", answered.id)] if answered else [])
+
+
+def _question_asked(tracker: Tracker) -> str:
+    """The citizen's last typed question: not a button's payload nor a digit picking an option
+    (after "which procedure?" the situation asked about is the message before the pick)."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        text = event.get("text") or ""
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if text and not text.startswith("/") and intent != "choose_option":
+            return text
+    return tracker.latest_message.get("text") or ""
 
 
 class ActionMenu(Action):

@@ -11,7 +11,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 
 from bot.catalogue import (
     ASPECTS,
@@ -56,6 +56,11 @@ CASE_SEPARATOR = "."
 MENU_FLAT_MAX = 9  # up to this many procedures a menu lists them all; more: groups first
 FAQ_TOPIC = "faq:"  # a rated FAQ answer's aspect: this prefix and the entry's id
 FAQ_ASPECT_MATCH = 0.6  # cosine on lemmas above which an aspect FAQ beats the generic answer
+# A situation asked about with no procedure read and none under discussion gets an entry only from
+# this close a match: below it the words shared may be the common ones ("bị từ chối thì làm sao"),
+# and no score told those from good matches (docs/evaluation.md, session 16).
+FAQ_UNPLACED_MATCH = FAQ_ASPECT_MATCH
+FAQ_CHOICES = 3  # procedures offered when a situation's procedure is unclear
 
 
 def payload(intent: str, **entities: str) -> str:
@@ -233,24 +238,56 @@ class Answers:
         ``text`` itself ``named`` procedures, only their entries count: "quá 60 ngày mới đi khai
         sinh có bị phạt không" must not get the khai tử answer about 15 days.
         """
-        bag = self._bag(text)
-        if not bag:
-            return None
         best, best_score = None, 0.0
-        for proc, faq, other in self._faq_index:
+        for proc, faq, score in self._faq_scores(text):
             if aspect is not None and (faq.aspect != aspect or proc.id != procedure_id):
                 continue
             if named and proc.id not in named:
                 continue
-            shared = sum(min(bag[w], other[w]) for w in bag)
-            if not shared:
-                continue
-            score = shared / math.sqrt(sum(bag.values()) * sum(other.values()))
             if proc.id == procedure_id:
                 score *= 1.25
             if score > best_score:
                 best, best_score = (proc, faq, score), score
         return best
+
+    def _faq_scores(self, text: str) -> Iterator[tuple[Procedure, Faq, float]]:
+        """Each FAQ phrasing sharing a word with ``text``, with its cosine on lemmas."""
+        bag = self._bag(text)
+        for proc, faq, other in self._faq_index:
+            shared = sum(min(bag[w], other[w]) for w in bag)
+            if shared:
+                yield proc, faq, shared / math.sqrt(sum(bag.values()) * sum(other.values()))
+
+    def answer_faq(self, text: str, procedure: Procedure | None, read: Collection[str] = ()
+                   ) -> tuple[Reply, Procedure | None]:
+        """The FAQ answer to a situation asked about, and the procedure it is of.
+
+        ``read``: the procedures the message names or its story leads to; only their entries
+        count. With none read, those of ``procedure``, the one under discussion: a follow-up
+        ("thế thì hai vợ chồng có phải cùng đi không") is about it. With no procedure at all, a
+        close match, else the question which procedure, among those whose entries come nearest:
+        never an entry that merely shares a question's common words with the message.
+        """
+        if read:
+            found = self.best_faq(text, procedure.id if procedure else None, named=read)
+        elif procedure is not None:
+            found = self.best_faq(text, procedure.id, named={procedure.id})
+        else:
+            found = self.best_faq(text, None)
+            if found is None or found[2] < FAQ_UNPLACED_MATCH:
+                nearest = self.faq_procedures(text)
+                return (self.which_of("faq", nearest) if nearest else self.menu()), None
+        if found is None:
+            return (self.overview(procedure), procedure) if procedure else (self.menu(), None)
+        return self.faq(found[0], found[1]), found[0]
+
+    def faq_procedures(self, text: str, limit: int = FAQ_CHOICES) -> list[Procedure]:
+        """The procedures whose FAQ entries share most words with ``text``, best first."""
+        best: dict[str, tuple[float, Procedure]] = {}
+        for proc, _, score in self._faq_scores(text):
+            if score > best.get(proc.id, (0.0, proc))[0]:
+                best[proc.id] = (score, proc)
+        return [proc for _, proc in sorted(best.values(), key=lambda item: -item[0])[:limit]]
 
     def faq(self, proc: Procedure, entry: Faq) -> Reply:
         text = entry.answer + ("" if entry.verified else "\n" + self.phrases["unverified"])
