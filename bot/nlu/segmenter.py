@@ -54,16 +54,28 @@ class ClauseFinal:
 
     words: dict[str, str]
     particles: frozenset[str]
+    min_before: int = 0  # words of its clause before it: "sổ hồng" alone names the certificate
 
 
 @lru_cache(maxsize=4)
 def load_clause_final(path: Path = CHAT_SPELLING) -> ClauseFinal:
     raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("clause_final") or {}
     return ClauseFinal({fold(k).lower(): fold(v).lower() for k, v in (raw.get("words") or {}).items()},
-                       frozenset(fold(p).lower() for p in raw.get("particles") or ()))
+                       frozenset(fold(p).lower() for p in raw.get("particles") or ()),
+                       int(raw.get("min_before") or 0))
 
 
 _CLAUSE_END = re.compile(r"\s*(?:[,.;:?!…]|$)")
+_CLAUSE_BREAK = re.compile(r"[,.;:?!…]")
+
+
+def _clause_words_before(text: str, raw: list[tuple[int, int, str]], index: int) -> int:
+    """How many words of ``raw`` come before ``raw[index]`` within its clause of ``text``."""
+    count = 0
+    while count < index and not _CLAUSE_BREAK.search(
+            text, raw[index - count - 1][1], raw[index - count][0]):
+        count += 1
+    return count
 
 
 def syllables(text: str) -> list[tuple[int, int, str]]:
@@ -162,7 +174,8 @@ class Segmenter:
         final = self.clause_final
         result = list(raw)
         for i, (start, end, syllable) in enumerate(raw):
-            if syllable not in final.words:
+            if (syllable not in final.words or not text[start:end].isascii()
+                    or _clause_words_before(text, raw, i) < final.min_before):
                 continue
             rest = raw[i + 1:]
             if (_CLAUSE_END.match(text, end) or rest and rest[0][2] in final.particles

@@ -35,6 +35,12 @@ CASES = [
     ("mang theo nhung ghi z", ["mang", "theo", "nhung", "ghi", "z"],
      ["mang", "theo", "nhung", "gi", "vay"]),
     ("ghi sai ten", ["ghi", "sai", "ten"], ["ghi", "sai", "ten"]),
+    # "hông" (không) ends a question after "sổ"; "sổ hồng" going on, or accented, is the certificate
+    ("xa con luu so hong, gio", ["xa", "con", "luu", "so", "hong", "gio"],
+     ["xa", "con", "luu", "so", "khong", "gio"]),
+    ("so hong dung ten ai", ["so hong", "dung", "ten", "ai"], ["so_do", "dung", "ten", "ai"]),
+    ("có sổ hồng", ["có", "sổ hồng"], ["co", "so_do"]),
+    ("so hong", ["so hong"], ["so_do"]),
     ("", [], []),
     ("🙂🙂", [], []),
 ]
