@@ -676,7 +676,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 or _ends_with(words_before, details["place_before"])
                 or _ends_with(words_before, details["paper_verbs"])
                 or _ends_with(words_before, details["time_before"])
-                or self._asked_paper(name, read)):
+                or self._asked_paper(name, read) or self._within_qualifier(name, names, read)):
             return True
         last = read.last_word.get(name["end"], len(words))
         # a paper told as held: "có cccd gắn chip rồi" (``held`` in story_details.yml)
@@ -691,6 +691,23 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 for specific, _ in self.qualifiers.get(other["value"], [])):
             return True
         return self._residence(name, read)
+
+    def _within_qualifier(self, name: dict[str, Any], names: list[dict[str, Any]], read: _Read) -> bool:
+        """A name inside a longer qualifier of another name of the message: in "sổ đỏ ghi Huỳnh
+        Văn Tư mà căn cước là Huỳnh Văn Tưu", "mà căn cước" says what is wrong with the sổ đỏ
+        (its correction), and căn cước is not asked about."""
+        first, last = read.first_word.get(name["start"]), read.last_word.get(name["end"])
+        if first is None or last is None:
+            return False
+        others = {o["value"] for o in names if o is not name}
+        for general, options in self.qualifiers.items():
+            for specific, phrase in options:
+                if len(phrase) <= last - first + 1 or not {general, specific} & others:
+                    continue
+                if any(p_first <= first and last <= p_last
+                       for p_first, p_last in _all_in_order(list(phrase), read.words, 0)):
+                    return True
+        return False
 
     @staticmethod
     def _asked_paper(name: dict[str, Any], read: _Read, phrases_key: str = "paper_before") -> bool:

@@ -433,6 +433,11 @@ CASES = [
      named("xac_nhan_hon_nhan")),
     # goats "chết hết vì dịch" are no death to register
     ("de chet het vi dich, nha tui giua nam co duoc xet ho can ngheo ko", named("ho_ngheo")),
+    # set 20 (a Cà Mau author): the căn cước inside the correction's qualifier ("mà căn cước")
+    # beside the correction named; the certificate's map drawn wrong is a correction too
+    ("ten tren so do ghi Huynh Van Tu ma can cuoc la Huynh Van Tuu, sua ten tren so do sao",
+     named("dinh_chinh_so_do")),
+    ("so do nha tui ve ranh gioi lan qua dat nha ong Tu, gio phai lam sao", named("dinh_chinh_so_do")),
 ]
 
 
