@@ -160,6 +160,7 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
                            "after": [tuple(p.split()) for p in raw["steps_done"]["after"]]},
             "purpose": [tuple(p.split()) for p in raw["purpose"]],
             "time_before": [tuple(p.split()) for p in raw["time_before"]],
+            "purpose_before": [tuple(p.split()) for p in raw["purpose_before"]],
             "time_cost": {"amounts": frozenset(raw["time_cost"]["amounts"]),
                           "units": frozenset(raw["time_cost"]["units"])},
             "contrast": frozenset(raw["contrast"]),
@@ -676,6 +677,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 or _ends_with(words_before, details["place_before"])
                 or _ends_with(words_before, details["paper_verbs"])
                 or _ends_with(words_before, details["time_before"])
+                or _ends_with(words_before, details["purpose_before"])
+                and any(other["start"] < name["start"] for other in names if other is not name)
                 or self._asked_paper(name, read) or self._within_qualifier(name, names, read)):
             return True
         last = read.last_word.get(name["end"], len(words))

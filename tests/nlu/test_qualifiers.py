@@ -438,6 +438,11 @@ CASES = [
     ("ten tren so do ghi Huynh Van Tu ma can cuoc la Huynh Van Tuu, sua ten tren so do sao",
      named("dinh_chinh_so_do")),
     ("so do nha tui ve ranh gioi lan qua dat nha ong Tu, gio phai lam sao", named("dinh_chinh_so_do")),
+    # a name after "để" is the purpose of the one named before it, the one asked about; alone,
+    # or before the other, it is the question
+    ("xác nhận diện tích nhà để đăng ký tạm trú thì xin ở đâu", named("xac_nhan_dien_tich_nha")),
+    ("giay xac nhan doc than xin roi, gio dung de dk ket hon con dc ko", named("xac_nhan_hon_nhan")),
+    ("de dang ky tam tru can giay to gi", named("tam_tru")),
 ]
 
 
