@@ -161,6 +161,9 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
             "purpose": [tuple(p.split()) for p in raw["purpose"]],
             "time_before": [tuple(p.split()) for p in raw["time_before"]],
             "purpose_before": [tuple(p.split()) for p in raw["purpose_before"]],
+            "land_gift": {**raw["land_gift"], **{key: [tuple(p.split()) for p in raw["land_gift"][key]]
+                                                   for key in ("givers", "single_givers", "possessives",
+                                                               "intent", "land", "not_between")}},
             "time_cost": {"amounts": frozenset(raw["time_cost"]["amounts"]),
                           "units": frozenset(raw["time_cost"]["units"])},
             "contrast": frozenset(raw["contrast"]),
@@ -306,6 +309,41 @@ def _clause_broken(read: _Read, first: int, last: int) -> bool:
                for a, b in zip(owners[first:last], owners[first + 1:last + 1], strict=True) if a != b)
 
 
+def _land_gifts(read: _Read) -> list[tuple[int, int]]:
+    """Spans (first and last word) of a parent giving land, told rather than named ("ba má cho
+    tui cái nền nhà"): ``land_gift`` in story_details.yml."""
+    gift = story_details()["land_gift"]
+    words, spans = read.words, []
+    for give, word in enumerate(words):
+        if word != "cho" or not give:
+            continue
+        wanted = 0  # "muốn", "tính" before "cho"
+        while wanted < 2 and (words[give - wanted - 1],) in gift["intent"] and give - wanted > 1:
+            wanted += 1
+        before = tuple(words[max(0, give - wanted - 4):give - wanted])
+        owner = next((len(g) for g in gift["givers"] if before[-len(g):] == g), 0)
+        if not owner:
+            own = next((len(p) for p in gift["possessives"] if before[-len(p):] == p), 0)
+            single = next((len(g) for g in gift["single_givers"]
+                           if before[:len(before) - own][-len(g):] == g), 0)
+            first = give - wanted - own - single
+            if single and (own or first == 0 or _clause_broken(read, first - 1, first)):
+                owner = own + single
+        if not owner or _clause_broken(read, give - wanted - owner, give):
+            continue
+        after = tuple(words[give + 1:give + 1 + gift["window"]])
+        for index in range(len(after)):
+            if any(after[index:index + len(b)] == b for b in gift["not_between"]):
+                break
+            land = next((len(p) for p in gift["land"] if after[index:index + len(p)] == p), 0)
+            if land:
+                last = give + index + land
+                if not _clause_broken(read, give, last):
+                    spans.append((give - wanted - owner, last))
+                break
+    return spans
+
+
 def _begins_any(words: list[str], first: int, phrases: list[tuple[str, ...]]) -> bool:
     """One of ``phrases`` begins at ``words[first]``."""
     return any(tuple(words[first:first + len(p)]) == p for p in phrases)
@@ -448,6 +486,9 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                          and not _begins_any(words, found_span[0], not_events)), None)
             if span is not None:
                 matches.append((len(phrase), span, values, tuple(phrase)))
+        gift = story_details()["land_gift"]["procedure"]
+        matches += [(last - first + 1, (first, last), gift, tuple(words[first:last + 1]))
+                    for first, last in _land_gifts(read)]
         matches = [(size, span, values, phrase) for size, span, values, phrase in matches
                    if not any(other > size and first <= span[0] and span[1] <= last
                               for other, (first, last), _, _ in matches)]

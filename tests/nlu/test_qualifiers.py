@@ -443,6 +443,14 @@ CASES = [
     ("xác nhận diện tích nhà để đăng ký tạm trú thì xin ở đâu", named("xac_nhan_dien_tich_nha")),
     ("giay xac nhan doc than xin roi, gio dung de dk ket hon con dc ko", named("xac_nhan_hon_nhan")),
     ("de dang ky tam tru can giay to gi", named("tam_tru")),
+    # land given by a parent, told: a giver, "cho", land a few words on (story_details' land_gift)
+    ("ba ma cho tui cai nen nha", told("tang_cho_dat")),
+    ("bố mẹ chồng tính cho vợ chồng em mảnh vườn, thủ tục ở đâu", told("tang_cho_dat")),
+    ("TIA CHO DAT, LAM HOP DONG XONG BAO LAU PHAI DANG KY", told("tang_cho_dat")),
+    ("ba tui cho tui 2 sao dat trong nho", told("tang_cho_dat")),
+    # lent, or money given, or "ba" as a number: no gift
+    ("ba ma tui cho nguoi ta muon dat lam nha", set()),
+    ("chia lam ba cho de tinh, dat nha toi rong lam", set()),
 ]
 
 
