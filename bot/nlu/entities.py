@@ -164,6 +164,9 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
             "land_gift": {**raw["land_gift"], **{key: [tuple(p.split()) for p in raw["land_gift"][key]]
                                                    for key in ("givers", "single_givers", "possessives",
                                                                "intent", "land", "not_between")}},
+            "death": {**raw["death"], **{key: [tuple(p.split()) for p in raw["death"][key]]
+                                           for key in ("people", "verbs", "after", "lost_before",
+                                                       "not_before", "left_behind")}},
             "time_cost": {"amounts": frozenset(raw["time_cost"]["amounts"]),
                           "units": frozenset(raw["time_cost"]["units"])},
             "contrast": frozenset(raw["contrast"]),
@@ -344,6 +347,30 @@ def _land_gifts(read: _Read) -> list[tuple[int, int]]:
     return spans
 
 
+def _deaths(read: _Read) -> list[tuple[int, int]]:
+    """Spans (first and last word) of a death told with words between the person and "mất"
+    ("ông nội em mới mất đêm qua"): ``death`` in story_details.yml."""
+    death = story_details()["death"]
+    words, spans = read.words, []
+    for verb_at in range(1, len(words)):
+        verb = next((len(v) for v in death["verbs"] if tuple(words[verb_at:verb_at + len(v)]) == v), 0)
+        if not verb or (words[verb_at - 1],) in death["lost_before"] + death["not_before"]:
+            continue
+        end = verb_at + verb - 1
+        following = tuple(words[end + 1:end + 2])
+        if following and not _clause_broken(read, end, end + 1) and following not in death["after"]:
+            continue
+        if _contains_any(tuple(words[end + 1:end + 1 + death["left_window"]]), death["left_behind"]):
+            continue
+        for first in range(verb_at - 1, max(-1, verb_at - 2 - death["window"]), -1):
+            if _clause_broken(read, first, verb_at):
+                break
+            if any(tuple(words[first:first + len(p)]) == p for p in death["people"]):
+                spans.append((first, end))
+                break
+    return spans
+
+
 def _begins_any(words: list[str], first: int, phrases: list[tuple[str, ...]]) -> bool:
     """One of ``phrases`` begins at ``words[first]``."""
     return any(tuple(words[first:first + len(p)]) == p for p in phrases)
@@ -489,6 +516,10 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         gift = story_details()["land_gift"]["procedure"]
         matches += [(last - first + 1, (first, last), gift, tuple(words[first:last + 1]))
                     for first, last in _land_gifts(read)]
+        death = story_details()["death"]["procedure"]
+        matches += [(2, (first, last), death, tuple(words[first:last + 1]))
+                    for first, last in _deaths(read)
+                    if not _begins_any(words, first, not_events)]
         matches = [(size, span, values, phrase) for size, span, values, phrase in matches
                    if not any(other > size and first <= span[0] and span[1] <= last
                               for other, (first, last), _, _ in matches)]

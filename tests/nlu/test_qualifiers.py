@@ -451,6 +451,14 @@ CASES = [
     # lent, or money given, or "ba" as a number: no gift
     ("ba ma tui cho nguoi ta muon dat lam nha", set()),
     ("chia lam ba cho de tinh, dat nha toi rong lam", set()),
+    # a death told with a name or words between the person and "mất" (story_details' death)
+    ("Ông ngoại tôi mới mất tối qua", told("khai_tu")),
+    ("ong Danh Son ben xom moi mat, han chot bao nhieu ngay phai di lam giay", told("khai_tu")),
+    ("MA TUI MOI MAT SANG NI", told("khai_tu")),
+    # a loss, a flight, a time taken or a death to come: no death to register
+    ("chu thau tron mat r, e co the kien o dau", set()),
+    ("vo chong e ra o rieng roi thi lam giay mat may ngay", told("tach_ho")),
+    ("ba ma muon chia dat cho con truoc khi mat", set()),
 ]
 
 
