@@ -164,6 +164,8 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
             "land_gift": {**raw["land_gift"], **{key: [tuple(p.split()) for p in raw["land_gift"][key]]
                                                    for key in ("givers", "single_givers", "possessives",
                                                                "intent", "land", "not_between")}},
+            "adoption": {**raw["adoption"], **{key: [tuple(p.split()) for p in raw["adoption"][key]]
+                                                 for key in ("takes", "children", "raise")}},
             "death": {**raw["death"], **{key: [tuple(p.split()) for p in raw["death"][key]]
                                            for key in ("people", "verbs", "after", "lost_before",
                                                        "not_before", "left_behind")}},
@@ -347,6 +349,27 @@ def _land_gifts(read: _Read) -> list[tuple[int, int]]:
     return spans
 
 
+def _adoptions(read: _Read) -> list[tuple[int, int]]:
+    """Spans (first and last word) of a child taken in to raise ("nhận một cháu về nuôi"):
+    ``adoption`` in story_details.yml."""
+    adoption = story_details()["adoption"]
+    words, spans = read.words, []
+    for at in range(len(words)):
+        raised = next((len(r) for r in adoption["raise"] if tuple(words[at:at + len(r)]) == r), 0)
+        if not raised:
+            continue
+        child = None
+        for first in range(at - 1, max(-1, at - 1 - adoption["window"]), -1):
+            if _clause_broken(read, first, at):
+                break
+            if (words[first],) in adoption["children"]:
+                child = first
+            elif child is not None and (words[first],) in adoption["takes"]:
+                spans.append((first, at + raised - 1))
+                break
+    return spans
+
+
 def _deaths(read: _Read) -> list[tuple[int, int]]:
     """Spans (first and last word) of a death told with words between the person and "mất"
     ("ông nội em mới mất đêm qua"): ``death`` in story_details.yml."""
@@ -516,6 +539,9 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         gift = story_details()["land_gift"]["procedure"]
         matches += [(last - first + 1, (first, last), gift, tuple(words[first:last + 1]))
                     for first, last in _land_gifts(read)]
+        adoption = story_details()["adoption"]["procedure"]
+        matches += [(last - first + 1, (first, last), adoption, tuple(words[first:last + 1]))
+                    for first, last in _adoptions(read)]
         death = story_details()["death"]["procedure"]
         matches += [(2, (first, last), death, tuple(words[first:last + 1]))
                     for first, last in _deaths(read)

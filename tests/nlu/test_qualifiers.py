@@ -459,6 +459,10 @@ CASES = [
     ("chu thau tron mat r, e co the kien o dau", set()),
     ("vo chong e ra o rieng roi thi lam giay mat may ngay", told("tach_ho")),
     ("ba ma muon chia dat cho con truoc khi mat", set()),
+    # a child taken in to raise (story_details' adoption); an elder taken home is not
+    ("muon nhan mot chau ve nuoi, le phi co cao ko", told("nuoi_con_nuoi")),
+    ("vợ chồng em muốn xin một bé ở chùa về nuôi thì làm sao", told("nuoi_con_nuoi")),
+    ("toi muon don me ve nuoi", set()),
 ]
 
 
