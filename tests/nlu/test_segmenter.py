@@ -26,6 +26,8 @@ CASES = [
     ("thuong chu cho be", ["thuong chu", "cho", "be"], ["thuong_tru", "cho", "be"]),
     # "ny" is "người yêu" in chat ("ad có ny chưa": small talk, not "có" = yes)
     ("bot co ny chua", ["bot", "co", "ny", "chua"], ["bot", "co", "nguoi_yeu", "chua"]),
+    # "ng" is "người" in chat ("kết hôn với ng Lào")
+    ("ket hon voi ng lao", ["ket", "hon", "voi", "ng", "lao"], ["ket", "hon", "voi", "nguoi", "lao"]),
     ("chọn 2", ["chọn", "2"], ["chon", "2"]),
     # l typed as n in northern speech: "nại" is "lại", the province Đồng Nai stays itself
     ("dang ky nai", ["dang ky", "nai"], ["dang_ky", "lai"]),
