@@ -463,6 +463,11 @@ CASES = [
     ("muon nhan mot chau ve nuoi, le phi co cao ko", told("nuoi_con_nuoi")),
     ("vợ chồng em muốn xin một bé ở chùa về nuôi thì làm sao", told("nuoi_con_nuoi")),
     ("toi muon don me ve nuoi", set()),
+    # set 21 (a Thái author of Sơn La): "ng" for người, a name written wrong, the ethnicity written
+    ("ket hon voi ng lao", named("ket_hon_bien_gioi")),
+    ("ten bo tren giay khai sinh bi viet sai dau, thi co anh huong j ko", named("cai_chinh_ho_tich")),
+    ("giay khai sinh cua con ghi dan toc kinh ma bo no la nguoi thai, co doi dc ko",
+     named("xac_dinh_lai_dan_toc")),
 ]
 
 
