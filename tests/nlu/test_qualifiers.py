@@ -448,6 +448,7 @@ CASES = [
     ("bố mẹ chồng tính cho vợ chồng em mảnh vườn, thủ tục ở đâu", told("tang_cho_dat")),
     ("TIA CHO DAT, LAM HOP DONG XONG BAO LAU PHAI DANG KY", told("tang_cho_dat")),
     ("ba tui cho tui 2 sao dat trong nho", told("tang_cho_dat")),
+    ("bố mẹ tôi chia đất cho 3 anh em lúc còn sống", told("tang_cho_dat")),
     # lent, or money given, or "ba" as a number: no gift
     ("ba ma tui cho nguoi ta muon dat lam nha", set()),
     ("chia lam ba cho de tinh, dat nha toi rong lam", set()),
@@ -455,10 +456,10 @@ CASES = [
     ("Ông ngoại tôi mới mất tối qua", told("khai_tu")),
     ("ong Danh Son ben xom moi mat, han chot bao nhieu ngay phai di lam giay", told("khai_tu")),
     ("MA TUI MOI MAT SANG NI", told("khai_tu")),
-    # a loss, a flight, a time taken or a death to come: no death to register
+    # a loss, a flight, a time taken or a death to come (a gift while alive): no death to register
     ("chu thau tron mat r, e co the kien o dau", set()),
     ("vo chong e ra o rieng roi thi lam giay mat may ngay", told("tach_ho")),
-    ("ba ma muon chia dat cho con truoc khi mat", set()),
+    ("ba ma muon chia dat cho con truoc khi mat", told("tang_cho_dat")),
     # a child taken in to raise (story_details' adoption); an elder taken home is not
     ("muon nhan mot chau ve nuoi, le phi co cao ko", told("nuoi_con_nuoi")),
     ("vợ chồng em muốn xin một bé ở chùa về nuôi thì làm sao", told("nuoi_con_nuoi")),
