@@ -118,12 +118,16 @@ def test_a_situation_without_a_procedure_gets_its_entry_or_the_question_which(te
     # unplaced and unclear: which procedure, its likeliest first, never an unrelated entry
     ("ho so nop tren mang bi tra ve ma khong noi vi sao thi lam gi", None, None),
     ("so ho khau bi thu het roi, gio lay gi de chung minh noi o", None, None),
+    # ... also after another procedure, when no entry of it matches as a follow-up would
+    ("so ho khau bi thu het roi, gio lay gi de chung minh noi o", "khai_tu", None),
 ])
 def test_a_situation_is_answered_within_the_procedure_discussed(text, current, expected):
     reply, answered = BOOK.answer_faq(text, BOOK.catalogue.get(current) if current else None)
     assert (answered.id if answered else None) == expected
     if expected is None:
         assert BOOK.phrases["event.which"] in reply.text and reply.rate is None
+        offered = [b.payload for b in reply.buttons]
+        assert len(offered) == 3 and (current is None or f'"procedure":"{current}"' in offered[-1])
 
 
 def test_a_question_naming_two_procedures_is_answered_from_either():
