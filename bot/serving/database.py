@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import IntegrityError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.pool import QueuePool
 
 from bot.contract import ConfigError
@@ -116,13 +116,15 @@ def new_engine(url: str, durable: bool = False) -> Engine:
 
 def create_tables(metadata: MetaData, engine: Engine, attempts: int = 5) -> None:
     """``metadata.create_all``, tried again when another process starting at the same moment
-    created the same table first (PostgreSQL then refuses the second CREATE)."""
+    created the same table first: PostgreSQL then refuses the second CREATE, SQLite says the
+    table "already exists" (two answering processes of `bot serve --workers` on one file)."""
     for attempt in range(attempts):
         try:
             metadata.create_all(engine)
             return
-        except (IntegrityError, ProgrammingError):
-            if attempt == attempts - 1:
+        except (IntegrityError, ProgrammingError, OperationalError) as error:
+            if attempt == attempts - 1 or (isinstance(error, OperationalError)
+                                           and "already exists" not in str(error)):
                 raise
             time.sleep(0.2 * (attempt + 1))
 
