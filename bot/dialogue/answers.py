@@ -11,7 +11,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from bot.catalogue import (
     ASPECTS,
@@ -71,6 +71,32 @@ FAQ_CHOICES = 3  # procedures offered when a situation's procedure is unclear
 
 def payload(intent: str, **entities: str) -> str:
     return f"/{intent}{json.dumps(entities, separators=(',', ':'))}" if entities else f"/{intent}"
+
+
+def _best_faq(scores: Iterable[tuple[Procedure, Faq, float]], procedure_id: str | None,
+              aspect: str | None = None, named: Collection[str] = ()) -> tuple[Procedure, Faq, float] | None:
+    """Of FAQ ``scores`` (``Answers._faq_scores``), the best as ``Answers.best_faq`` picks it."""
+    best, best_score = None, 0.0
+    for proc, faq, score in scores:
+        if aspect is not None and (faq.aspect != aspect or proc.id != procedure_id):
+            continue
+        if named and proc.id not in named:
+            continue
+        if proc.id == procedure_id:
+            score *= 1.25
+        if score > best_score:
+            best, best_score = (proc, faq, score), score
+    return best
+
+
+def _nearest_procedures(scores: Iterable[tuple[Procedure, Faq, float]], limit: int = FAQ_CHOICES
+                        ) -> list[Procedure]:
+    """The procedures whose FAQ entries score best in ``scores``, best first."""
+    best: dict[str, tuple[float, Procedure]] = {}
+    for proc, _, score in scores:
+        if score > best.get(proc.id, (0.0, proc))[0]:
+            best[proc.id] = (score, proc)
+    return [proc for _, proc in sorted(best.values(), key=lambda item: -item[0])[:limit]]
 
 
 class Answers:
@@ -244,25 +270,19 @@ class Answers:
         ``text`` itself ``named`` procedures, only their entries count: "quá 60 ngày mới đi khai
         sinh có bị phạt không" must not get the khai tử answer about 15 days.
         """
-        best, best_score = None, 0.0
-        for proc, faq, score in self._faq_scores(text):
-            if aspect is not None and (faq.aspect != aspect or proc.id != procedure_id):
-                continue
-            if named and proc.id not in named:
-                continue
-            if proc.id == procedure_id:
-                score *= 1.25
-            if score > best_score:
-                best, best_score = (proc, faq, score), score
-        return best
+        return _best_faq(self._faq_scores(text), procedure_id, aspect, named)
 
-    def _faq_scores(self, text: str) -> Iterator[tuple[Procedure, Faq, float]]:
-        """Each FAQ phrasing sharing a word with ``text``, with its cosine on lemmas."""
+    def _faq_scores(self, text: str) -> list[tuple[Procedure, Faq, float]]:
+        """Each FAQ phrasing sharing a word with ``text``, with its cosine on lemmas (``text`` is
+        segmented once: a question may be looked up several ways)."""
         bag = self._bag(text)
+        size = sum(bag.values())
+        scores = []
         for proc, faq, other in self._faq_index:
             shared = sum(min(bag[w], other[w]) for w in bag)
             if shared:
-                yield proc, faq, shared / math.sqrt(sum(bag.values()) * sum(other.values()))
+                scores.append((proc, faq, shared / math.sqrt(size * sum(other.values()))))
+        return scores
 
     def answer_faq(self, text: str, procedure: Procedure | None, read: Collection[str] = ()
                    ) -> tuple[Reply, Procedure | None]:
@@ -274,28 +294,21 @@ class Answers:
         any procedure, else the question which procedure, among the one discussed and those whose
         entries come nearest: never an entry that merely shares a question's common words.
         """
+        scores = self._faq_scores(text)
         if read:
-            found = self.best_faq(text, procedure.id if procedure else None, named=read)
+            found = _best_faq(scores, procedure.id if procedure else None, named=read)
         else:
-            found = self.best_faq(text, procedure.id, named={procedure.id}) if procedure else None
+            found = _best_faq(scores, procedure.id, named={procedure.id}) if procedure else None
             if found is None or found[2] < FAQ_FOLLOW_UP_MATCH:
-                found = self.best_faq(text, None)
+                found = _best_faq(scores, None)
                 if found is None or found[2] < FAQ_UNPLACED_MATCH:
-                    nearest = self.faq_procedures(text)
+                    nearest = _nearest_procedures(scores)
                     if procedure is not None:  # the one discussed stays on offer, last
                         nearest = [*[p for p in nearest if p != procedure][:FAQ_CHOICES - 1], procedure]
                     return (self.which_of("faq", nearest) if nearest else self.menu()), None
         if found is None:
             return (self.overview(procedure), procedure) if procedure else (self.menu(), None)
         return self.faq(found[0], found[1]), found[0]
-
-    def faq_procedures(self, text: str, limit: int = FAQ_CHOICES) -> list[Procedure]:
-        """The procedures whose FAQ entries share most words with ``text``, best first."""
-        best: dict[str, tuple[float, Procedure]] = {}
-        for proc, _, score in self._faq_scores(text):
-            if score > best.get(proc.id, (0.0, proc))[0]:
-                best[proc.id] = (score, proc)
-        return [proc for _, proc in sorted(best.values(), key=lambda item: -item[0])[:limit]]
 
     def faq(self, proc: Procedure, entry: Faq) -> Reply:
         text = entry.answer + ("" if entry.verified else "\n" + self.phrases["unverified"])
