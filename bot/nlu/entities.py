@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -337,9 +338,9 @@ def _land_gifts(read: _Read) -> list[tuple[int, int]]:
             continue
         after = tuple(words[give + 1:give + 1 + gift["window"]])
         for index in range(len(after)):
-            if any(after[index:index + len(b)] == b for b in gift["not_between"]):
+            if _phrase_at(after, index, gift["not_between"]):
                 break
-            land = next((len(p) for p in gift["land"] if after[index:index + len(p)] == p), 0)
+            land = _phrase_at(after, index, gift["land"])
             if land:
                 last = give + index + land
                 if not _clause_broken(read, give, last):
@@ -354,7 +355,7 @@ def _adoptions(read: _Read) -> list[tuple[int, int]]:
     adoption = story_details()["adoption"]
     words, spans = read.words, []
     for at in range(len(words)):
-        raised = next((len(r) for r in adoption["raise"] if tuple(words[at:at + len(r)]) == r), 0)
+        raised = _phrase_at(words, at, adoption["raise"])
         if not raised:
             continue
         child = None
@@ -375,7 +376,7 @@ def _deaths(read: _Read) -> list[tuple[int, int]]:
     death = story_details()["death"]
     words, spans = read.words, []
     for verb_at in range(1, len(words)):
-        verb = next((len(v) for v in death["verbs"] if tuple(words[verb_at:verb_at + len(v)]) == v), 0)
+        verb = _phrase_at(words, verb_at, death["verbs"])
         if not verb or (words[verb_at - 1],) in death["lost_before"] + death["not_before"]:
             continue
         end = verb_at + verb - 1
@@ -387,7 +388,7 @@ def _deaths(read: _Read) -> list[tuple[int, int]]:
         for first in range(verb_at - 1, max(-1, verb_at - 2 - death["window"]), -1):
             if _clause_broken(read, first, verb_at):
                 break
-            if any(tuple(words[first:first + len(p)]) == p for p in death["people"]):
+            if _phrase_at(words, first, death["people"]):
                 spans.append((first, end))
                 break
     return spans
@@ -398,9 +399,14 @@ def _deaths(read: _Read) -> list[tuple[int, int]]:
 TOLD_PATTERNS = {"land_gift": _land_gifts, "adoption": _adoptions, "death": _deaths}
 
 
+def _phrase_at(words: Sequence[str], first: int, phrases: list[tuple[str, ...]]) -> int:
+    """The length of the first of ``phrases`` that begins at ``words[first]``, else 0."""
+    return next((len(p) for p in phrases if tuple(words[first:first + len(p)]) == p), 0)
+
+
 def _begins_any(words: list[str], first: int, phrases: list[tuple[str, ...]]) -> bool:
     """One of ``phrases`` begins at ``words[first]``."""
-    return any(tuple(words[first:first + len(p)]) == p for p in phrases)
+    return _phrase_at(words, first, phrases) > 0
 
 
 def _contains_any(words: tuple[str, ...], phrases: list[tuple[str, ...]]) -> bool:
@@ -799,6 +805,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         if first is None or last is None:
             return False
         others = {o["value"] for o in names if o is not name}
+        if not others:
+            return False
         for general, options in self.qualifiers.items():
             for specific, phrase in options:
                 if len(phrase) <= last - first + 1 or not {general, specific} & others:
