@@ -118,6 +118,7 @@ NEGATION_LINK = frozenset({"bi", "co", "phai", "lam", "duoc", "con", "chia"})
 PAPER_WORD = "giay"  # a name beginning with it is a paper as much as a procedure
 PURPOSE_WINDOW = 5  # words before a qualifier in which "để làm" makes it a purpose
 CLAUSE_BREAK = re.compile(r"[,.!?;:\n]")
+SENTENCE_BREAK = re.compile(r"[.!?\n]")
 
 
 def _told_pattern(raw: dict[str, Any]) -> dict[str, Any]:
@@ -138,7 +139,7 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
             "beneficiary": [tuple(p.split()) for p in status["beneficiary"]],
             "papers": {tuple(p.split()) for p in raw["papers"]},
             "paper_verbs": [tuple(p.split()) for p in raw["paper_verbs"]],
-            "paper_before": [tuple(p.split()) for p in raw["paper_before"]],
+            "paper_before": [tuple(p.split()) for p in raw["paper_before"] + raw["demanded"]["demands"]],
             "held": {"before": [tuple(p.split()) for p in raw["held"]["before"]],
                      "after": raw["held"]["after"], "window": int(raw["held"]["window"])},
             "not_qualifiers": [tuple(p.split()) for p in raw["not_qualifiers"]],
@@ -168,6 +169,18 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
             "purpose": [tuple(p.split()) for p in raw["purpose"]],
             "time_before": [tuple(p.split()) for p in raw["time_before"]],
             "purpose_before": [tuple(p.split()) for p in raw["purpose_before"]],
+            "copies": frozenset(raw["copies"]),
+            "goal_then": {"wants": frozenset(raw["goal_then"]["wants"]),
+                          "then": frozenset(raw["goal_then"]["then"]),
+                          "window": int(raw["goal_then"]["window"])},
+            "delegated": {"cues": [tuple(p.split()) for p in raw["delegated"]["cues"]],
+                          "window": int(raw["delegated"]["window"])},
+            "unmarried_birth": {"from": raw["unmarried_birth"]["from"],
+                                "means": raw["unmarried_birth"]["means"],
+                                "births": [tuple(p.split()) for p in raw["unmarried_birth"]["births"]],
+                                "marry": [tuple(p.split()) for p in raw["unmarried_birth"]["marry"]]},
+            "demanded": {"demands": [tuple(p.split()) for p in raw["demanded"]["demands"]],
+                         "window": int(raw["demanded"]["window"])},
             **{story: _told_pattern(raw[story]) for story in TOLD_PATTERNS},
             "time_cost": {"amounts": frozenset(raw["time_cost"]["amounts"]),
                           "units": frozenset(raw["time_cost"]["units"])},
@@ -300,6 +313,57 @@ def _no_longer(mention: dict[str, Any], read: _Read) -> int | None:
     negated = any(read.words[i] in details["negations"] and same_clause(i, first)
                   for i in range(max(0, first - window), first))
     return after[0] if after and negated else None
+
+
+def _negated_name(name: dict[str, Any], read: _Read) -> bool:
+    """A negation right before a name, in its clause ("chưa đăng ký kết hôn")."""
+    index = read.first_word.get(name["start"], 0)
+    return (index > 0 and read.words[index - 1] in NEGATIONS
+            and not _clause_broken(read, index - 1, index))
+
+
+def _goal_then(name: dict[str, Any], names: list[dict[str, Any]], read: _Read) -> bool:
+    """A name told as a goal, its need named after "thì" ("muốn nhập khẩu thì xin xác nhận diện
+    tích nhà"): ``goal_then`` in story_details.yml."""
+    details = story_details()["goal_then"]
+    first, last = read.first_word.get(name["start"]), read.last_word.get(name["end"])
+    if first is None or last is None:
+        return False
+    if not any(read.words[i] in details["wants"] and not _clause_broken(read, i, first)
+               for i in range(max(0, first - details["window"] - 1), first)):
+        return False
+    then = next((i for i in range(last + 1, len(read.words))
+                 if read.words[i] in details["then"]), None)
+    if then is None or _clause_broken(read, last, then):
+        return False
+    after = read.tokens[read.owners[then]].end
+    return any(other["start"] >= after for other in names if other is not name)
+
+
+def _delegated(name: dict[str, Any], read: _Read) -> bool:
+    """A name told as an errand delegated ("ủy quyền cho em đi làm sổ đỏ"): ``delegated`` in
+    story_details.yml."""
+    details = story_details()["delegated"]
+    first = read.first_word.get(name["start"])
+    if first is None:
+        return False
+    return any(last < first <= last + details["window"] and not _clause_broken(read, last, first)
+               for cue in details["cues"] for _, last in _all_in_order(list(cue), read.words, 0))
+
+
+def _demanded(name: dict[str, Any], read: _Read) -> bool:
+    """A name followed in its clause by who demanded a paper for it ("làm căn cước họ đòi"):
+    ``demanded`` in story_details.yml."""
+    demanded = story_details()["demanded"]
+    last = read.last_word.get(name["end"])
+    if last is None:
+        return False
+    for index in range(last + 1, min(len(read.words), last + 1 + demanded["window"])):
+        if _clause_broken(read, last, index):
+            return False
+        if _phrase_at(read.words, index, demanded["demands"]):
+            return True
+    return False
 
 
 def _ends_with(words: tuple[str, ...], phrases: list[tuple[str, ...]]) -> bool:
@@ -775,13 +839,15 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         index = read.first_word.get(name["start"], 0)
         words_before = tuple(words[max(0, index - len(NEGATED_NAME)):index])
         if (words_before in (NEGATED_NAME, *NOT_THE_QUESTION)
-                or bool(words_before) and words_before[-1] in NEGATIONS
+                or _negated_name(name, read)
                 or _ends_with(words_before, details["place_before"])
                 or _ends_with(words_before, details["paper_verbs"])
                 or _ends_with(words_before, details["time_before"])
                 or _ends_with(words_before, details["purpose_before"])
                 and any(other["start"] < name["start"] for other in names if other is not name)
-                or self._asked_paper(name, read) or self._within_qualifier(name, names, read)):
+                or self._asked_paper(name, read) or self._within_qualifier(name, names, read)
+                or self._copied(name, names, read) or _demanded(name, read)
+                or _goal_then(name, names, read) or _delegated(name, read)):
             return True
         last = read.last_word.get(name["end"], len(words))
         # a paper told as held: "có cccd gắn chip rồi" (``held`` in story_details.yml)
@@ -796,6 +862,15 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 for specific, _ in self.qualifiers.get(other["value"], [])):
             return True
         return self._residence(name, read)
+
+    @staticmethod
+    def _copied(name: dict[str, Any], names: list[dict[str, Any]], read: _Read) -> bool:
+        """A paper named after a procedure copying papers, in the same sentence (``copies`` in
+        story_details.yml): "photo công chứng sổ đỏ với căn cước" asks about the copy."""
+        copies = story_details()["copies"]
+        return any(other["value"] in copies and other["end"] <= name["start"]
+                   and not SENTENCE_BREAK.search(read.text, other["end"], name["start"])
+                   for other in names if other is not name)
 
     def _within_qualifier(self, name: dict[str, Any], names: list[dict[str, Any]], read: _Read) -> bool:
         """A name inside a longer qualifier of another name of the message: in "sổ đỏ ghi Huỳnh
@@ -823,7 +898,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         before it ("cần giấy khai sinh" as "cần giấy" + "khai sinh")."""
         words = read.words
         index = read.first_word.get(name["start"], 0)
-        before = tuple(words[max(0, index - 2):index])
+        before = tuple(words[max(0, index - 3):index])
         own = (PAPER_WORD,) if words[index:index + 1] == [PAPER_WORD] else ()
         phrases = story_details()[phrases_key]
         return _ends_with(before, phrases) or bool(own) and _ends_with((*before, *own), phrases)
@@ -905,7 +980,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         names = self._not_status([e for e in found if e["entity"] == name], read)
         others = [e for e in found if e["entity"] != name]
         if names and not self._papers_only(names, read):
-            kept = self._denied(names, read)
+            kept = self._unmarried_birth(self._denied(names, read), read)
             ignored = tuple((n["start"], n["end"]) for n in names
                             if not any(n is k for k in kept) and self._asked_paper(n, read))
             result = self._qualified(kept, replace(read, ignored=ignored))
@@ -964,6 +1039,20 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         first = min(result, key=lambda m: m["start"])
         return [{**first, "entity": self._config["event_target"], "value": value}
                 for value in details["corrections"]]
+
+    @staticmethod
+    def _unmarried_birth(names: list[dict[str, Any]], read: _Read) -> list[dict[str, Any]]:
+        """A marriage denied beside a birth, when no other name is left ("nhà bên cạnh sinh em
+        bé mà hai đứa chưa đăng ký kết hôn"): ``unmarried_birth`` in story_details.yml."""
+        details = story_details()["unmarried_birth"]
+        if not names or not all(n["value"] == details["from"] and _negated_name(n, read)
+                                for n in names):
+            return names
+        words = read.words
+        if (not any(_all_in_order(list(p), words, 0) for p in details["births"])
+                or any(_all_in_order(list(p), words, 0) for p in details["marry"])):
+            return names
+        return [{**n, "value": details["means"]} for n in names[:1]]
 
     @staticmethod
     def _remarried(entities: list[dict[str, Any]], read: _Read) -> list[dict[str, Any]]:
