@@ -483,9 +483,11 @@ CASES = [
     ("photo công chứng sổ đỏ với căn cước hết bao nhiêu", named("chung_thuc_ban_sao")),
     ("nộp bản sao chứng thực học bạ với giấy khai sinh thì mang bản gốc không",
      named("chung_thuc_ban_sao")),
-    # "tách sổ" is the land plot (the household book is abolished); "tách sổ hộ khẩu" tách hộ
-    ("tách sổ riêng cho con trai thì mấy tháng xong", named("tach_thua")),
+    # "tách sổ" is the land plot (the household book is abolished); "tách sổ hộ khẩu" and
+    # "tách ra sổ riêng" a household
+    ("tách sổ riêng cho con trai thì mấy tháng xong", told("tach_thua")),
     ("muốn tách sổ hộ khẩu ra riêng", named("tach_ho")),
+    ("con trai có vợ rồi, muốn tách ra sổ riêng mà vẫn ở chung đất với ba mẹ", told("tach_ho")),
     # where a paper was demanded is the setting; the paper demanded is asked for
     ("ông chưa từng có giấy khai sinh, đi làm căn cước họ đòi. khai sinh cho người già được không",
      named("khai_sinh")),
