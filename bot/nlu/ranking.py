@@ -5,8 +5,9 @@ greeting. Citizens wrap their question in their story ("nhà bác nghèo lắm, 
 nộp những khoản tiền gì"); the story words pull a bag-of-words classifier towards
 ``out_of_scope``. When the entity extractor found a procedure of the catalogue, ``out_of_scope``
 is dropped from the ranking and the other confidences are renormalised, so the fallback
-threshold still applies to what is left; ``greet`` and ``choose_option`` are dropped too (a
-number beside a procedure's name counts something: "làm 1 lần được cả 3 thứ"). A message naming
+threshold still applies to what is left; ``greet`` and ``choose_option`` are dropped too, also
+for a story told (a number beside a procedure's name counts something: "làm 1 lần được cả 3
+thứ"; "Chảo", a Dao family name, folds onto "chào"). A message naming
 or telling a procedure that the classifier still cannot place is taken as telling the procedure.
 Procedures outside the catalogue (a driving licence) are not entities and are unaffected.
 
@@ -85,7 +86,8 @@ class _ScopeRanker(GraphComponent):
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class ProcedureScopeRanker(_ScopeRanker):
-    """A message that names a procedure of the catalogue is not out of scope, a greeting nor a pick.
+    """A message that names a procedure of the catalogue is not out of scope; one that names or
+    tells one is no greeting nor a pick.
 
     And a message that names one, or tells a story leading to one ("ông nội mất để lại mảnh
     ruộng"), which the classifier reads with less confidence than the fallback threshold, is
@@ -111,9 +113,9 @@ class ProcedureScopeRanker(_ScopeRanker):
             found = {e.get("entity") for e in message.get(ENTITIES) or []}
             if not found & {self._config["entity"], self._config["told_entity"]}:
                 continue
-            ranking = message.get(INTENT_RANKING) or []
-            if self.in_scope(message):
-                ranking = [r for r in ranking if r.get(INTENT_NAME_KEY) not in dropped] or ranking
+            # a story told is no greeting either: "Chảo" (a Dao family name) folds onto "chào"
+            ranking = [r for r in message.get(INTENT_RANKING) or []
+                       if r.get(INTENT_NAME_KEY) not in dropped] or message.get(INTENT_RANKING) or []
             if ranking and ranking[0][PREDICTED_CONFIDENCE_KEY] < self._config["uncertain_below"]:
                 chosen = next((r for r in ranking if r.get(INTENT_NAME_KEY) == wanted),
                               {INTENT_NAME_KEY: wanted, PREDICTED_CONFIDENCE_KEY: 0.0})

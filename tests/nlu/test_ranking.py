@@ -78,8 +78,10 @@ TOLD = [{"entity": "procedure_told", "value": "thua_ke_dat"}]
     ([], [("faq", 0.3), ("ask_steps", 0.25), ("inform_procedure", 0.2)], ("faq", 0.3)),
     # sure enough: left alone
     (NAMED, [("ask_fee", 0.5), ("faq", 0.3)], ("ask_fee", 0.5)),
-    # a story alone does not make a greeting in scope
-    (TOLD, [("greet", 0.7), ("faq", 0.3)], ("greet", 0.7)),
+    # a story told is no greeting either ("ông Chảo A Sử ... giấy khai sinh ... căn cước ghi Chảo
+    # A Sừ": "Chảo" folds onto "chào"; no greeting of 23 held-out sets tells a story)
+    (TOLD, [("greet", 0.7), ("faq", 0.3)], ("inform_procedure", 0.4)),
+    (TOLD, [("greet", 0.5), ("faq", 0.45)], ("faq", 0.45)),
 ])
 def test_a_procedure_named_or_told_is_not_small_talk_nor_the_help_line(entities, ranking, expected):
     assert ranked(entities, ranking) == expected
