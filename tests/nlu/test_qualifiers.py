@@ -564,6 +564,14 @@ OUTSIDE_CASES = [
     ("ket hon voi nguoi Lao ma vo ko co ho chieu thi sao", named("ket_hon_bien_gioi")),
     ("dang ky ket hon co phai co ho chieu ko", named("ket_hon")),
     ("xin lý lịch tư pháp cần gì", {("other_procedure", "ly_lich_tu_phap")}),
+    # session 17: a border pass, a food-safety certificate, war invalids' benefits; a border pass
+    # held ("chỉ có") beside a marriage is a paper, not the question
+    ("giay thong hanh bien gioi di Ha Khau lam o dau a", {("other_procedure", "giay_thong_hanh")}),
+    ("chồng người Trung Quốc chỉ có giấy thông hành, đăng ký kết hôn ở xã được không",
+     named("ket_hon_bien_gioi")),
+    ("xin giấy chứng nhận an toàn thực phẩm cho quán phở ở đâu",
+     {("other_procedure", "an_toan_thuc_pham")}),
+    ("che do thuong binh cho ong ngoai e ai lo", {("other_procedure", "nguoi_co_cong")}),
 ]
 
 
