@@ -183,9 +183,15 @@ class Segmenter:
                 result[i] = (start, end, final.words[syllable])
         return result
 
-    def _longest(self, units: list[Word], i: int, terms: set[tuple[str, ...]]) -> int:
+    def _longest(self, units: list[Word], i: int, terms: set[tuple[str, ...]],
+                 broken: Sequence[bool] = ()) -> int:
+        """The most units from ``units[i]`` that form one of ``terms``; none reaches over a
+        clause break (``broken[j]``: punctuation between units j - 1 and j): "có chứng thực,
+        photo công chứng" holds no "chứng thực photo"."""
         best = 0
         for size in range(2, len(units) - i + 1):
+            if broken and broken[i + size - 1]:
+                break
             candidate = tuple(s for u in units[i:i + size] for s in u.syllables)
             if len(candidate) > MAX_COMPOUND_SYLLABLES:
                 break
@@ -196,7 +202,9 @@ class Segmenter:
     def segment(self, text: str) -> list[Word]:
         """Words of ``text`` with spans into ``text`` and canonical syllables."""
         units = self._repaired(self._expand(text))
-        fixed_at = [self._longest(units, i, self.fixed) or int(units[i].syllables in self.fixed)
+        broken = [bool(i) and bool(_CLAUSE_BREAK.search(text, units[i - 1].end, units[i].start))
+                  for i in range(len(units))]
+        fixed_at = [self._longest(units, i, self.fixed, broken) or int(units[i].syllables in self.fixed)
                     for i in range(len(units))]
         words: list[Word] = []
         i = 0
@@ -204,7 +212,7 @@ class Segmenter:
             size = fixed_at[i]
             if not size:
                 size = 1
-                for candidate in range(self._longest(units, i, self.compounds), 1, -1):
+                for candidate in range(self._longest(units, i, self.compounds, broken), 1, -1):
                     if not any(fixed_at[i + 1:i + candidate]):
                         size = candidate
                         break

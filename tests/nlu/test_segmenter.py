@@ -76,6 +76,14 @@ def test_a_procedure_name_is_never_swallowed_by_a_folded_compound():
     assert [w.lemma for w in words] == ["toi", "muon", "ket_hon"]
 
 
+def test_no_word_reaches_over_a_clause_break():
+    # the event "chứng thực photo" is no word of "giấy có chứng thực, photo công chứng ở phường"
+    segmenter = Segmenter({("cong", "chung")}, fixed={("chung", "thuc", "photo"), ("chung", "thuc")})
+    words = segmenter.segment("giay co chung thuc, photo cong chung o phuong")
+    assert [w.lemma for w in words] == ["giay", "co", "chung_thuc", "photo", "cong_chung", "o", "phuong"]
+    assert [w.lemma for w in segmenter.segment("chung thuc photo o dau")][0] == "chung_thuc_photo"
+
+
 def test_an_abbreviated_name_stays_a_name():
     segmenter = Segmenter({("khai", "tu", "lam")}, fixed={("khai", "tu")})
     assert [w.lemma for w in segmenter.segment("kt lam o dau")][:2] == ["khai_tu", "lam"]
