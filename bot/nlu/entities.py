@@ -863,14 +863,21 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             return True
         return self._residence(name, read)
 
-    @staticmethod
-    def _copied(name: dict[str, Any], names: list[dict[str, Any]], read: _Read) -> bool:
-        """A paper named after a procedure copying papers, in the same sentence (``copies`` in
-        story_details.yml): "photo công chứng sổ đỏ với căn cước" asks about the copy."""
+    def _copied(self, name: dict[str, Any], names: list[dict[str, Any]], read: _Read) -> bool:
+        """A paper named in the same sentence as a procedure copying papers, that procedure being
+        asked about (``copies`` in story_details.yml): "photo công chứng sổ đỏ với căn cước",
+        "nộp bản sao cccd, giấy khai sinh có chứng thực, photo công chứng ở phường" ask about the
+        copy; "đăng ký kết hôn có cần bản photo công chứng căn cước không" does not."""
         copies = story_details()["copies"]
-        return any(other["value"] in copies and other["end"] <= name["start"]
-                   and not SENTENCE_BREAK.search(read.text, other["end"], name["start"])
-                   for other in names if other is not name)
+        if name["value"] in copies:
+            return False
+        for other in names:
+            if other["value"] not in copies or self._not_the_question(other, [other], read):
+                continue
+            start, end = sorted((other["end"], name["end"]))[0], max(other["start"], name["start"])
+            if not SENTENCE_BREAK.search(read.text, start, end):
+                return True
+        return False
 
     def _within_qualifier(self, name: dict[str, Any], names: list[dict[str, Any]], read: _Read) -> bool:
         """A name inside a longer qualifier of another name of the message: in "sổ đỏ ghi Huỳnh
@@ -987,17 +994,18 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             result = [m for m in result if not (any(m is n for n in names) and self._paper(m, read))]
             if result:
                 return others + self._compared(
-                    self._remarried(self._refined_by_story(result, names, read), read), names, read)
+                    self._remarried(self._refined_by_story(result, read), read), names, read)
         return others + self._remarried(
             self._qualified(self._not_status(self._told(read), read), read), read)
 
-    def _refined_by_story(self, result: list[dict[str, Any]], names: list[dict[str, Any]],
-                          read: _Read) -> list[dict[str, Any]]:
-        """A general name left as it was, beside a told situation holding a qualifier that the
-        qualifier search could not see, becomes the specific procedure both point to: in "sổ đỏ
-        bị mủn, đổi sổ mới" the segmenter reads "đổi sổ mới" as one word, and "đổi sổ" does
-        not end where a word ends."""
-        general = [m for m in result if any(m is n for n in names) and self.qualifiers.get(m["value"])]
+    def _refined_by_story(self, result: list[dict[str, Any]], read: _Read) -> list[dict[str, Any]]:
+        """A name, as it was or as its qualifiers made it, beside a told situation holding a
+        qualifier of it that the qualifier search could not see, becomes the specific procedure
+        both point to: in "sổ đỏ bị mủn, đổi sổ mới" the segmenter reads "đổi sổ mới" as one
+        word, and "đổi sổ" does not end where a word ends; in "chuyển sổ đỏ sang tên con khi bố
+        mẹ cho đất" the transfer ("sang tên") is a gift ("bố mẹ cho", inside the event "bố mẹ
+        cho đất")."""
+        general = [m for m in result if self.qualifiers.get(m["value"])]
         if not general:
             return result
         tokens, owners = read.tokens, read.owners
