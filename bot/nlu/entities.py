@@ -179,8 +179,9 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
                                 "means": raw["unmarried_birth"]["means"],
                                 "births": [tuple(p.split()) for p in raw["unmarried_birth"]["births"]],
                                 "marry": [tuple(p.split()) for p in raw["unmarried_birth"]["marry"]]},
-            "demanded": {"demands": [tuple(p.split()) for p in raw["demanded"]["demands"]],
-                         "window": int(raw["demanded"]["window"])},
+            **{key: {"window": int(raw[key]["window"]),
+                     words: [tuple(p.split()) for p in raw[key][words]]}
+               for key, words in (("demanded", "demands"), ("said_right", "words"))},
             **{story: _told_pattern(raw[story]) for story in TOLD_PATTERNS},
             "time_cost": {"amounts": frozenset(raw["time_cost"]["amounts"]),
                           "units": frozenset(raw["time_cost"]["units"])},
@@ -351,17 +352,17 @@ def _delegated(name: dict[str, Any], read: _Read) -> bool:
                for cue in details["cues"] for _, last in _all_in_order(list(cue), read.words, 0))
 
 
-def _demanded(name: dict[str, Any], read: _Read) -> bool:
-    """A name followed in its clause by who demanded a paper for it ("làm căn cước họ đòi"):
-    ``demanded`` in story_details.yml."""
-    demanded = story_details()["demanded"]
+def _followed_by(name: dict[str, Any], read: _Read, phrases: list[tuple[str, ...]], window: int) -> bool:
+    """One of ``phrases`` begins in the name's clause at most ``window`` words after it: who
+    demanded a paper for it ("làm căn cước họ đòi", ``demanded`` in story_details.yml), or the
+    paper said to be right ("giấy khai sinh cũ ghi đúng", ``said_right``)."""
     last = read.last_word.get(name["end"])
     if last is None:
         return False
-    for index in range(last + 1, min(len(read.words), last + 1 + demanded["window"])):
+    for index in range(last + 1, min(len(read.words), last + 1 + window)):
         if _clause_broken(read, last, index):
             return False
-        if _phrase_at(read.words, index, demanded["demands"]):
+        if _phrase_at(read.words, index, phrases):
             return True
     return False
 
@@ -846,7 +847,9 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 or _ends_with(words_before, details["purpose_before"])
                 and any(other["start"] < name["start"] for other in names if other is not name)
                 or self._asked_paper(name, read) or self._within_qualifier(name, names, read)
-                or self._copied(name, names, read) or _demanded(name, read)
+                or self._copied(name, names, read)
+                or _followed_by(name, read, details["demanded"]["demands"], details["demanded"]["window"])
+                or _followed_by(name, read, details["said_right"]["words"], details["said_right"]["window"])
                 or _goal_then(name, names, read) or _delegated(name, read)):
             return True
         last = read.last_word.get(name["end"], len(words))
@@ -902,10 +905,14 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
     def _asked_paper(name: dict[str, Any], read: _Read, phrases_key: str = "paper_before") -> bool:
         """A name that is a paper asked for, compared or received (``paper_before``, or the list
         ``phrases_key`` names, in story_details.yml), the name's own "giấy" counting as a word
-        before it ("cần giấy khai sinh" as "cần giấy" + "khai sinh")."""
+        before it ("cần giấy khai sinh" as "cần giấy" + "khai sinh"); the words before are those
+        of its clause ("họ đòi. khai sinh cho người già" asks about khai sinh)."""
         words = read.words
         index = read.first_word.get(name["start"], 0)
-        before = tuple(words[max(0, index - 3):index])
+        start = index
+        while start > max(0, index - 3) and not _clause_broken(read, start - 1, start):
+            start -= 1
+        before = tuple(words[start:index])
         own = (PAPER_WORD,) if words[index:index + 1] == [PAPER_WORD] else ()
         phrases = story_details()[phrases_key]
         return _ends_with(before, phrases) or bool(own) and _ends_with((*before, *own), phrases)
