@@ -509,6 +509,8 @@ CASES = [
     ("căn cước của mẹ ghi sai năm sinh, trong khi giấy khai sinh cũ của mẹ ghi đúng, sửa sao",
      named("can_cuoc")),
     ("lam can cuoc ho doi. khai sinh cho nguoi gia the nao", named("khai_sinh")),
+    # a spouse's name added to a sổ đỏ is an exchange (set 22)
+    ("sổ đỏ chỉ có tên ông xã, giờ muốn thêm tên vợ vào sổ được không", named("cap_doi_so_do")),
     ("ký giấy ủy quyền cho em gái đi làm sổ đỏ thay, chứng thực chữ ký ở đâu",
      named("chung_thuc_chu_ky")),
     # parents not married beside a birth: khai sinh with the father's recognition; not when they
