@@ -509,6 +509,12 @@ CASES = [
     ("căn cước của mẹ ghi sai năm sinh, trong khi giấy khai sinh cũ của mẹ ghi đúng, sửa sao",
      named("can_cuoc")),
     ("lam can cuoc ho doi. khai sinh cho nguoi gia the nao", named("khai_sinh")),
+    # a civil-status paper lost in a fire or a flood: a copy from the register, or registering
+    # again if the register is gone too; the bot asks which (set 23)
+    ("nhà bị cháy, giấy khai sinh của con không còn, xin lại ở đâu",
+     told("dang_ky_lai_khai_sinh", "trich_luc_ho_tich")),
+    ("hoa hoan thieu rui giay ket hon, xin lai duoc khong",
+     told("dang_ky_lai_ket_hon", "trich_luc_ho_tich")),
     # a spouse's name added to a sổ đỏ is an exchange (set 22)
     ("sổ đỏ chỉ có tên ông xã, giờ muốn thêm tên vợ vào sổ được không", named("cap_doi_so_do")),
     ("ký giấy ủy quyền cho em gái đi làm sổ đỏ thay, chứng thực chữ ký ở đâu",
