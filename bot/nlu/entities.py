@@ -139,7 +139,7 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
             "beneficiary": [tuple(p.split()) for p in status["beneficiary"]],
             "papers": {tuple(p.split()) for p in raw["papers"]},
             "paper_verbs": [tuple(p.split()) for p in raw["paper_verbs"]],
-            "paper_before": [tuple(p.split()) for p in raw["paper_before"] + raw["demanded"]["demands"]],
+            "paper_before": [tuple(p.split()) for p in raw["paper_before"]],
             "held": {"before": [tuple(p.split()) for p in raw["held"]["before"]],
                      "after": raw["held"]["after"], "window": int(raw["held"]["window"])},
             "not_qualifiers": [tuple(p.split()) for p in raw["not_qualifiers"]],
@@ -180,8 +180,8 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
                                 "births": [tuple(p.split()) for p in raw["unmarried_birth"]["births"]],
                                 "marry": [tuple(p.split()) for p in raw["unmarried_birth"]["marry"]]},
             **{key: {"window": int(raw[key]["window"]),
-                     words: [tuple(p.split()) for p in raw[key][words]]}
-               for key, words in (("demanded", "demands"), ("said_right", "words"))},
+                     **{words: [tuple(p.split()) for p in raw[key][words]] for words in lists}}
+               for key, lists in (("demanded", ("demands", "required")), ("said_right", ("words",)))},
             **{story: _told_pattern(raw[story]) for story in TOLD_PATTERNS},
             "time_cost": {"amounts": frozenset(raw["time_cost"]["amounts"]),
                           "units": frozenset(raw["time_cost"]["units"])},
@@ -363,6 +363,24 @@ def _followed_by(name: dict[str, Any], read: _Read, phrases: list[tuple[str, ...
         if _clause_broken(read, last, index):
             return False
         if _phrase_at(read.words, index, phrases):
+            return True
+    return False
+
+
+def _required_paper(name: dict[str, Any], read: _Read) -> bool:
+    """A paper demanded, its sentence asking whether it is required ("xã đòi giấy kết hôn của bố
+    mẹ, có bắt buộc không"): ``demanded.required`` in story_details.yml."""
+    details = story_details()
+    first = read.first_word.get(name["start"])
+    if first is None or not _ends_with(tuple(read.words[max(0, first - 3):first]),
+                                       details["demanded"]["demands"]):
+        return False
+    last = read.last_word.get(name["end"], first)
+    for index in range(last + 1, len(read.words)):
+        if SENTENCE_BREAK.search(read.text, read.tokens[read.owners[index - 1]].end,
+                                 read.tokens[read.owners[index]].start):
+            return False
+        if _phrase_at(read.words, index, details["demanded"]["required"]):
             return True
     return False
 
@@ -807,7 +825,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             return [n for n in names if n not in denied]
         # every name denied: a paper asked for or compared ("tên trên sổ đỏ không khớp căn cước")
         # is less the question than a name denied otherwise
-        asked = [n for n in names if self._asked_paper(n, read)]
+        asked = [n for n in names if self._asked_paper(n, read) or _required_paper(n, read)]
         if len(asked) < len(names):
             return [n for n in names if n not in asked]
         # a paper to bring, alone, asks about the procedure under discussion; beside a story it is
@@ -850,6 +868,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
                 or self._copied(name, names, read)
                 or _followed_by(name, read, details["demanded"]["demands"], details["demanded"]["window"])
                 or _followed_by(name, read, details["said_right"]["words"], details["said_right"]["window"])
+                or _required_paper(name, read)
                 or _goal_then(name, names, read) or _delegated(name, read)):
             return True
         last = read.last_word.get(name["end"], len(words))

@@ -492,6 +492,8 @@ CASES = [
     ("ông chưa từng có giấy khai sinh, đi làm căn cước họ đòi. khai sinh cho người già được không",
      named("khai_sinh")),
     ("làm khai sinh cho con mà xã đòi giấy kết hôn của bố mẹ, có bắt buộc không", named("khai_sinh")),
+    ("con nộp hồ sơ học nghề, trường đòi giấy xác nhận cư trú vì sổ hộ khẩu bỏ rồi, xin cần gì",
+     named("xac_nhan_cu_tru")),
     # a goal told before "thì" with its need after; an errand delegated by ủy quyền
     ("muốn nhập khẩu vào nhà thuê thì xin xác nhận diện tích nhà ở đâu",
      named("xac_nhan_dien_tich_nha")),
