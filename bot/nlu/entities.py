@@ -51,6 +51,11 @@ neither said wrong, tells both corrections so that the bot asks which (``compare
 Session 15: a procedure we do not cover (``other_procedure``) may be what a qualifier makes of a
 name of ours ("thẻ BHYT" + "hộ gia đình"); beside one of ours, one that is not the question as a
 name would not be ("không có lương hưu", "có phải có hộ chiếu không") is left out.
+Session 17: a second name that is the setting of the question is left out: where a paper was
+demanded (``demanded``), a goal before "thì" (``goal_then``), an errand after "ủy quyền"
+(``delegated``), a paper copied (``copies``), a paper said right (``said_right``); a marriage
+denied beside a birth is the birth with the father's recognition (``unmarried_birth``); a name
+already specific is refined again by a qualifier inside a told event.
 """
 
 from __future__ import annotations
