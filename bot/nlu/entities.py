@@ -901,8 +901,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         for other in names:
             if other["value"] not in copies or self._not_the_question(other, [other], read):
                 continue
-            start, end = sorted((other["end"], name["end"]))[0], max(other["start"], name["start"])
-            if not SENTENCE_BREAK.search(read.text, start, end):
+            between = min(other["end"], name["end"]), max(other["start"], name["start"])
+            if not SENTENCE_BREAK.search(read.text, *between):
                 return True
         return False
 
