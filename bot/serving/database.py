@@ -114,17 +114,23 @@ def new_engine(url: str, durable: bool = False) -> Engine:
     return create_engine(url, future=True, pool_pre_ping=True)
 
 
-def create_tables(metadata: MetaData, engine: Engine, attempts: int = 5) -> None:
+# What SQLite says to a process creating the tables beside another (`bot serve --workers` on one
+# file): the table came first from the other, or the other holds the write lock while this one's
+# read of the schema would become a write (SQLite answers that at once, busy_timeout or not).
+SQLITE_CONCURRENT_CREATE = ("already exists", "database is locked")
+
+
+def create_tables(metadata: MetaData, engine: Engine, attempts: int = 8) -> None:
     """``metadata.create_all``, tried again when another process starting at the same moment
-    created the same table first: PostgreSQL then refuses the second CREATE, SQLite says the
-    table "already exists" (two answering processes of `bot serve --workers` on one file)."""
+    created the same table first or was creating one: PostgreSQL then refuses the second
+    CREATE, SQLite answers one of ``SQLITE_CONCURRENT_CREATE``."""
     for attempt in range(attempts):
         try:
             metadata.create_all(engine)
             return
         except (IntegrityError, ProgrammingError, OperationalError) as error:
-            if attempt == attempts - 1 or (isinstance(error, OperationalError)
-                                           and "already exists" not in str(error)):
+            if attempt == attempts - 1 or (isinstance(error, OperationalError) and not any(
+                    message in str(error) for message in SQLITE_CONCURRENT_CREATE)):
                 raise
             time.sleep(0.2 * (attempt + 1))
 

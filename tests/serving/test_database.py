@@ -36,7 +36,8 @@ def _start_together(url: str, metadata: MetaData) -> list[Exception]:
 
 def test_answering_processes_starting_together_on_one_sqlite_file_all_start(tmp_path):
     # `bot serve --workers 2` on the embedded SQLite: both create the tables at the same moment,
-    # and SQLite tells the slower one that a table "already exists"; it must start all the same
+    # and SQLite tells the slower one that a table "already exists", or that the "database is
+    # locked" by the other's CREATE; it must start all the same
     for attempt in range(5):
         url = f"sqlite:///{tmp_path / f'bot{attempt}.db'}"
         metadata = MetaData()
