@@ -126,8 +126,8 @@ CLAUSE_BREAK = re.compile(r"[,.!?;:\n]")
 SENTENCE_BREAK = re.compile(r"[.!?\n]")
 
 
-def _told_pattern(raw: dict[str, Any]) -> dict[str, Any]:
-    """A pattern of ``TOLD_PATTERNS`` with every list of phrases as tuples of words."""
+def _phrase_lists(raw: dict[str, Any]) -> dict[str, Any]:
+    """A block of story_details.yml with every list of phrases as tuples of words."""
     return {key: [tuple(str(p).split()) for p in value] if isinstance(value, list) else value
             for key, value in raw.items()}
 
@@ -178,16 +178,8 @@ def story_details(path: Path = STORY_DETAILS) -> dict[str, Any]:
             "goal_then": {"wants": frozenset(raw["goal_then"]["wants"]),
                           "then": frozenset(raw["goal_then"]["then"]),
                           "window": int(raw["goal_then"]["window"])},
-            "delegated": {"cues": [tuple(p.split()) for p in raw["delegated"]["cues"]],
-                          "window": int(raw["delegated"]["window"])},
-            "unmarried_birth": {"from": raw["unmarried_birth"]["from"],
-                                "means": raw["unmarried_birth"]["means"],
-                                "births": [tuple(p.split()) for p in raw["unmarried_birth"]["births"]],
-                                "marry": [tuple(p.split()) for p in raw["unmarried_birth"]["marry"]]},
-            **{key: {"window": int(raw[key]["window"]),
-                     **{words: [tuple(p.split()) for p in raw[key][words]] for words in lists}}
-               for key, lists in (("demanded", ("demands", "required")), ("said_right", ("words",)))},
-            **{story: _told_pattern(raw[story]) for story in TOLD_PATTERNS},
+            **{key: _phrase_lists(raw[key])
+               for key in ("delegated", "unmarried_birth", "demanded", "said_right", *TOLD_PATTERNS)},
             "time_cost": {"amounts": frozenset(raw["time_cost"]["amounts"]),
                           "units": frozenset(raw["time_cost"]["units"])},
             "contrast": frozenset(raw["contrast"]),
@@ -357,15 +349,17 @@ def _delegated(name: dict[str, Any], read: _Read) -> bool:
                for cue in details["cues"] for _, last in _all_in_order(list(cue), read.words, 0))
 
 
-def _followed_by(name: dict[str, Any], read: _Read, phrases: list[tuple[str, ...]], window: int) -> bool:
-    """One of ``phrases`` begins in the name's clause at most ``window`` words after it: who
-    demanded a paper for it ("làm căn cước họ đòi", ``demanded`` in story_details.yml), or the
-    paper said to be right ("giấy khai sinh cũ ghi đúng", ``said_right``)."""
+def _followed_by(name: dict[str, Any], read: _Read, phrases: list[tuple[str, ...]], window: int,
+                 breaks: re.Pattern[str] = CLAUSE_BREAK) -> bool:
+    """One of ``phrases`` begins in the name's clause (or the stretch ``breaks`` ends) at most
+    ``window`` words after it: who demanded a paper for it ("làm căn cước họ đòi", ``demanded``
+    in story_details.yml), the paper said to be right ("giấy khai sinh cũ ghi đúng",
+    ``said_right``), whether a paper demanded is required (``_required_paper``)."""
     last = read.last_word.get(name["end"])
     if last is None:
         return False
     for index in range(last + 1, min(len(read.words), last + 1 + window)):
-        if _clause_broken(read, last, index):
+        if _clause_broken(read, last, index, breaks):
             return False
         if _phrase_at(read.words, index, phrases):
             return True
@@ -375,30 +369,23 @@ def _followed_by(name: dict[str, Any], read: _Read, phrases: list[tuple[str, ...
 def _required_paper(name: dict[str, Any], read: _Read) -> bool:
     """A paper demanded, its sentence asking whether it is required ("xã đòi giấy kết hôn của bố
     mẹ, có bắt buộc không"): ``demanded.required`` in story_details.yml."""
-    details = story_details()
+    demanded = story_details()["demanded"]
     first = read.first_word.get(name["start"])
-    if first is None or not _ends_with(tuple(read.words[max(0, first - 3):first]),
-                                       details["demanded"]["demands"]):
-        return False
-    last = read.last_word.get(name["end"], first)
-    for index in range(last + 1, len(read.words)):
-        if SENTENCE_BREAK.search(read.text, read.tokens[read.owners[index - 1]].end,
-                                 read.tokens[read.owners[index]].start):
-            return False
-        if _phrase_at(read.words, index, details["demanded"]["required"]):
-            return True
-    return False
+    return (first is not None
+            and _ends_with(tuple(read.words[max(0, first - 3):first]), demanded["demands"])
+            and _followed_by(name, read, demanded["required"], len(read.words), SENTENCE_BREAK))
 
 
 def _ends_with(words: tuple[str, ...], phrases: list[tuple[str, ...]]) -> bool:
     return any(words[len(words) - len(p):] == p for p in phrases if len(p) <= len(words))
 
 
-def _clause_broken(read: _Read, first: int, last: int) -> bool:
-    """A clause break between the tokens of words ``first`` to ``last``: the segmenter may glue
-    a word across a comma ("hồi đó, làm lại" as "đó_làm"), so only gaps between tokens count."""
+def _clause_broken(read: _Read, first: int, last: int, breaks: re.Pattern[str] = CLAUSE_BREAK) -> bool:
+    """A clause break (or one of ``breaks``) between the tokens of words ``first`` to ``last``:
+    the segmenter may glue a word across a comma ("hồi đó, làm lại" as "đó_làm"), so only gaps
+    between tokens count."""
     owners, tokens = read.owners, read.tokens
-    return any(CLAUSE_BREAK.search(read.text, tokens[a].end, tokens[b].start)
+    return any(breaks.search(read.text, tokens[a].end, tokens[b].start)
                for a, b in zip(owners[first:last], owners[first + 1:last + 1], strict=True) if a != b)
 
 
@@ -1073,7 +1060,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
             return result
         words = read.words
         if (set(words) & details["wrong"]
-                or not any(_all_in_order(list(cue), words, 0) for cue in details["cues"])):
+                or not _contains_any(tuple(words), details["cues"])):
             return result
         first = min(result, key=lambda m: m["start"])
         return [{**first, "entity": self._config["event_target"], "value": value}
@@ -1087,9 +1074,8 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         if not names or not all(n["value"] == details["from"] and _negated_name(n, read)
                                 for n in names):
             return names
-        words = read.words
-        if (not any(_all_in_order(list(p), words, 0) for p in details["births"])
-                or any(_all_in_order(list(p), words, 0) for p in details["marry"])):
+        words = tuple(read.words)
+        if not _contains_any(words, details["births"]) or _contains_any(words, details["marry"]):
             return names
         return [{**n, "value": details["means"]} for n in names[:1]]
 
@@ -1100,7 +1086,7 @@ class LemmaEntityExtractor(GraphComponent, EntityExtractorMixin):
         details = story_details()["new_marriage"]
         if not any(e["value"] == details["from"] for e in entities):
             return entities
-        if not any(_all_in_order(list(cue), read.words, 0) for cue in details["cues"]):
+        if not _contains_any(tuple(read.words), details["cues"]):
             return entities
         result: list[dict[str, Any]] = []
         for entity in entities:
